@@ -1,0 +1,154 @@
+"""BERT's masked-LM corruption: choose 15% of tokens; of those, 80% -> [MASK], 10% -> random, 10% kept.
+
+One batched tensor implementation, used both by the Masked-LM page and by pre-training.
+Everything is decided with a seeded `torch.Generator`, so a (seed, epoch) pair always gives
+the same corruption; static masking reuses the epoch-0 draw, dynamic masking draws anew.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import PlaygroundError
+
+NOT_CHOSEN, MASK, RANDOM, KEEP = 0, 1, 2, 3
+ACTION_NAMES = {NOT_CHOSEN: None, MASK: "mask", RANDOM: "random", KEEP: "keep"}
+IGNORE = -100  # label value the cross-entropy loss ignores
+
+
+@dataclass(frozen=True)
+class MaskingConfig:
+    rate: float = 0.15  # share of (non-special) tokens chosen for prediction
+    mask_share: float = 0.8  # of the chosen: replaced by [MASK]
+    random_share: float = 0.1  # of the chosen: replaced by a random token; the rest is kept
+    whole_word: bool = False  # choose all pieces of a word together
+
+    def __post_init__(self):
+        for name in ("rate", "mask_share", "random_share"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise PlaygroundError(f"Masking {name} must be between 0 and 1, got {v!r}.")
+        if self.mask_share + self.random_share > 1.0 + 1e-9:
+            raise PlaygroundError("mask_share + random_share cannot exceed 1.")
+
+
+@dataclass(frozen=True)
+class MaskedBatch:
+    input_ids: torch.Tensor  # (B, T) corrupted input
+    labels: torch.Tensor  # (B, T) original id where chosen, IGNORE elsewhere
+    actions: torch.Tensor  # (B, T) int8: NOT_CHOSEN / MASK / RANDOM / KEEP
+
+
+def epoch_seed(seed: int, epoch: int, dynamic: bool) -> int:
+    """Static masking: one draw for all epochs. Dynamic (RoBERTa-style): a new draw per epoch."""
+    return int(seed) + (1_000_003 * int(epoch) if dynamic else 0)
+
+
+def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seed))
+    return g
+
+
+def word_start_index(continuation: torch.Tensor) -> torch.Tensor:
+    """(B, T) bool 'this piece continues a word' -> (B, T) index of the first piece of its word."""
+    T = continuation.shape[-1]
+    idx = torch.arange(T, device=continuation.device).expand_as(continuation)
+    starts = torch.where(continuation, torch.zeros_like(idx), idx)
+    return torch.cummax(starts, dim=-1).values
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,  # (B, T) long
+    special: torch.Tensor,  # (B, T) bool: [CLS], [SEP], padding... never chosen
+    *,
+    mask_token_id: int,
+    vocab_size: int,
+    config: MaskingConfig = MaskingConfig(),
+    generator: torch.Generator | None = None,
+    continuation: torch.Tensor | None = None,  # (B, T) bool, needed for whole-word masking
+) -> MaskedBatch:
+    if input_ids.dim() != 2 or special.shape != input_ids.shape:
+        raise PlaygroundError("mask_tokens expects (batch, length) input_ids and a special mask of the same shape.")
+    dev = input_ids.device
+    u_choose = torch.rand(input_ids.shape, generator=generator, device=dev)  # (B, T)
+    u_action = torch.rand(input_ids.shape, generator=generator, device=dev)  # (B, T)
+    random_ids = torch.randint(0, vocab_size, input_ids.shape, generator=generator, device=dev)
+    if config.whole_word:
+        if continuation is None:
+            raise PlaygroundError("Whole-word masking needs to know which pieces continue a word.")
+        u_choose = u_choose.gather(1, word_start_index(continuation & ~special))
+    chosen = (u_choose < config.rate) & ~special
+    is_mask = chosen & (u_action < config.mask_share)
+    is_random = chosen & ~is_mask & (u_action < config.mask_share + config.random_share)
+    is_keep = chosen & ~is_mask & ~is_random
+    corrupted = torch.where(is_mask, torch.full_like(input_ids, mask_token_id), input_ids)
+    corrupted = torch.where(is_random, random_ids, corrupted)
+    labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE))
+    actions = (is_mask * MASK + is_random * RANDOM + is_keep * KEEP).to(torch.int8)
+    return MaskedBatch(corrupted, labels, actions)
+
+
+# ---- tokenizer-aware helpers (the page, the CLI and pre-training share them) -------------------
+
+def special_ids(tokenizer) -> list[int]:
+    return sorted(set(int(i) for i in tokenizer.all_special_ids))
+
+
+def continuation_table(tokenizer) -> torch.Tensor:
+    """(V,) bool: True for WordPiece continuation pieces ('##ing')."""
+    vocab = tokenizer.get_vocab()
+    table = torch.zeros(max(vocab.values()) + 1, dtype=torch.bool)
+    for tok, i in vocab.items():
+        if tok.startswith("##"):
+            table[i] = True
+    return table
+
+
+@dataclass(frozen=True)
+class MaskedText:
+    tokens: list[str]  # original pieces with [CLS]/[SEP]
+    input_tokens: list[str]  # corrupted pieces
+    input_ids: list[int]
+    labels: list[int]  # IGNORE where not chosen
+    actions: list[str | None]
+
+    def rows(self) -> list[dict]:
+        return [
+            {"position": i, "original": o, "input": c,
+             "label": o if lab != IGNORE else None, "action": a}
+            for i, (o, c, lab, a) in enumerate(zip(self.tokens, self.input_tokens, self.labels, self.actions))
+        ]
+
+
+def tokenize_for_masking(tokenizer, text: str) -> list[int]:
+    """[CLS] text [SEP] as ids, with no length limit (masking itself has none)."""
+    return tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+
+
+def corrupt_ids(tokenizer, ids: list[int], config: MaskingConfig, seed: int, epoch: int = 0,
+                dynamic: bool = True) -> MaskedText:
+    """Corrupt one sequence of ids with a seeded draw."""
+    x = torch.tensor([ids], dtype=torch.long)  # (1, T)
+    special = torch.isin(x, torch.tensor(special_ids(tokenizer)))
+    cont = continuation_table(tokenizer)[x.clamp(max=len(tokenizer) - 1)] if config.whole_word else None
+    out = mask_tokens(
+        x, special, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer), config=config,
+        generator=make_generator(epoch_seed(seed, epoch, dynamic)), continuation=cont,
+    )
+    corrupted = out.input_ids[0].tolist()
+    return MaskedText(
+        tokens=tokenizer.convert_ids_to_tokens(ids),
+        input_tokens=tokenizer.convert_ids_to_tokens(corrupted),
+        input_ids=corrupted,
+        labels=out.labels[0].tolist(),
+        actions=[ACTION_NAMES[int(a)] for a in out.actions[0]],
+    )
+
+
+def mask_text(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), seed: int = 0,
+              epoch: int = 0, dynamic: bool = True) -> MaskedText:
+    from .text import clean_text
+
+    return corrupt_ids(tokenizer, tokenize_for_masking(tokenizer, clean_text(text)), config, seed, epoch, dynamic)

