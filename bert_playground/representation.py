@@ -33,6 +33,13 @@ class EmbeddingParts:
     sum: torch.Tensor  # (T, D) E_token + E_segment + E_position
     normed: torch.Tensor  # (T, D) LayerNorm(sum): what enters layer 1 (dropout is off at inference)
 
+    def vectors(self, i: int) -> list[list[float]]:
+        """Token i's five vectors: token, segment, position, sum, LayerNorm(sum)."""
+        return [v[i].tolist() for v in (self.token, self.segment, self.position, self.sum, self.normed)]
+
+    def norms(self, i: int) -> list[float]:
+        return [float(v[i].norm()) for v in (self.token, self.segment, self.position, self.sum, self.normed)]
+
 
 def represent(bundle, text_a: str, text_b: str | None = None) -> Representation:
     return Representation(model=bundle.label, encoding=encode(bundle, text_a, text_b))

@@ -1,0 +1,14 @@
+# The two set-up commands from the README.
+.PHONY: app test bench
+
+app:  ## install (once) and run the app at http://localhost:8501
+	bash scripts/setup.sh
+	.venv/bin/python -m streamlit run app.py
+
+test:  ## install (once, with Chromium) and run all tests
+	bash scripts/setup.sh --dev
+	cd tests && HF_HUB_OFFLINE=1 ../.venv/bin/python -m pytest -q -p no:cacheprovider
+
+bench:  ## print the benchmark table (see bench/README.md)
+	bash scripts/setup.sh --dev
+	HF_HUB_OFFLINE=1 .venv/bin/python bench/run_all.py

@@ -1,0 +1,1 @@
+"""Plotly figure builders, one module per page. Pure functions: data in, figure out (no streamlit, no model)."""

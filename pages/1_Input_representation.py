@@ -1,0 +1,55 @@
+"""Input representation: what enters BERT's first layer, token by token."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from bert_playground.representation import embedding_parts, represent
+from charts import representation as charts
+
+bundle = ui.setup("Input representation", ":material/input:")
+st.title("Input representation")
+st.markdown(
+    "BERT does not read words. The text is split into **WordPiece** tokens (rare words become pieces; a piece that "
+    "continues a word starts with `##`), wrapped in `[CLS]` … `[SEP]` (and a second `[SEP]` after sentence B). "
+    "Each token's input vector is the **sum of three learned embeddings** — which token, which segment (A or B), "
+    "which position — followed by LayerNorm."
+)
+c1, c2 = st.columns(2)
+text_a = c1.text_area("Sentence A", "The playground shows how BERT reads unaffable sentences.", key="rep_a", height=90)
+text_b = c2.text_area("Sentence B (optional)", "It splits rare words into pieces.", key="rep_b", height=90)
+bundle = ui.need_model(bundle)
+
+with ui.user_errors():
+    rep = represent(bundle, text_a, text_b if text_b.strip() else None)
+    enc = rep.encoding
+    if enc.truncated:
+        st.warning(f"The input has {enc.full_length} tokens; this model takes at most {len(enc)}, "
+                   "so it was cut (the longer sentence first). The table shows what the model sees.")
+    table = pd.DataFrame(rep.rows()).rename(columns=str.title).rename(columns={"Token_Id": "Token ID"})
+    table["WordPiece"] = ["special" if w is None else ("continues a word" if t.startswith("##") else "starts a word")
+                          for t, w in zip(enc.tokens, enc.word_ids)]
+    st.subheader(f"{len(enc)} tokens")
+    st.plotly_chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram")
+    if len(enc) > 32:
+        st.caption("The diagram shows the first 32 tokens; the table below has them all.")
+    st.dataframe(table, hide_index=True, height=min(38 + 35 * len(table), 420))
+
+    st.subheader("Inside one token's input vector")
+    i = st.selectbox("Token to inspect", range(len(enc)), index=min(1, len(enc) - 1), key="rep_token",
+                     format_func=lambda k: f"{k}: {enc.tokens[k]} (segment {'AB'[enc.token_type_ids[k]]}, position {k})")
+    parts = embedding_parts(bundle, enc)
+    vectors = parts.vectors(i)
+    st.plotly_chart(charts.vectors_heatmap(vectors, enc.tokens[i]), key="vec_heatmap")
+    st.plotly_chart(charts.vectors_lines(vectors), key="vec_lines")
+    norms = pd.DataFrame({"Vector": charts.PART_LABELS, "L2 norm": parts.norms(i)})
+    st.dataframe(norms, hide_index=True)
+    st.markdown(
+        "- **Token embedding**: one row of the word-embedding matrix per WordPiece id (the MLM head reuses this matrix "
+        "to score its guesses).\n"
+        "- **Segment embedding**: E_A for `[CLS]`, sentence A and its `[SEP]`; E_B for sentence B. It is how the NSP head "
+        "knows where B starts.\n"
+        "- **Position embedding**: learned, one per position up to the maximum length; without it self-attention "
+        "would see a bag of tokens.\n"
+        "- **Sum → LayerNorm**: the three are added, then normalised (zero mean, unit variance, learned scale and shift). "
+        "That normalised vector is what the first Transformer layer receives."
+    )

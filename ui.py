@@ -1,0 +1,111 @@
+"""Streamlit helpers shared by app.py and every page: the cached model, the sidebar, errors.
+
+Only UI code lives here; all model work is in the `bert_playground` package.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import streamlit as st
+
+from bert_playground import PlaygroundError, models
+from bert_playground.device import choose_device, describe
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent
+SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
+PAGES = [
+    ("pages/1_Input_representation.py", "Input representation", "token + segment + position embeddings, summed and normalised"),
+    ("pages/2_Masked_LM.py", "Masked LM", "the 80/10/10 masking recipe and real masked-token predictions"),
+    ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
+    ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
+    ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
+]
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
+def cached_bundle(name: str, device: str) -> models.Bundle:
+    """One load per (checkpoint, device) per process, shared by all sessions: never mutate it."""
+    return models.load(name, device)
+
+
+def device_name() -> str:
+    return str(choose_device())
+
+
+def _initial_choice() -> tuple[str, str]:
+    name = models.default_name()
+    if name == models.EMBEDDED:
+        return SOURCES[0], ""
+    return (SOURCES[1], name) if os.path.exists(os.path.expanduser(name)) else (SOURCES[2], name)
+
+
+def checkpoint_name() -> str:
+    """The checkpoint this session uses, kept in session state across pages."""
+    if "checkpoint" not in st.session_state:
+        src, val = _initial_choice()
+        st.session_state["checkpoint"] = models.EMBEDDED if src == SOURCES[0] else val
+        st.session_state["checkpoint_source"] = src
+        st.session_state["checkpoint_value"] = val
+    return st.session_state["checkpoint"]
+
+
+def _apply_choice():
+    src = st.session_state["_w_source"]
+    val = (st.session_state.get("_w_value") or "").strip()
+    st.session_state["checkpoint_source"] = src
+    st.session_state["checkpoint_value"] = val
+    st.session_state["checkpoint"] = models.EMBEDDED if src == SOURCES[0] else val
+
+
+def sidebar() -> models.Bundle | None:
+    """Checkpoint picker and device badge; returns the loaded bundle or None (with the reason shown)."""
+    name = checkpoint_name()
+    with st.sidebar:
+        st.subheader("Checkpoint")
+        st.session_state["_w_source"] = st.session_state["checkpoint_source"]
+        st.session_state["_w_value"] = st.session_state["checkpoint_value"]
+        with st.form("checkpoint_form", border=False):
+            st.radio("Source", SOURCES, key="_w_source", horizontal=False)
+            st.text_input("Folder or Hub id (not used for Embedded)", key="_w_value",
+                          placeholder="bert-base-uncased or /path/to/checkpoint")
+            st.form_submit_button("Use this checkpoint", on_click=_apply_choice)
+        dev = device_name()
+        try:
+            bundle = cached_bundle(name, dev) if name else None
+        except PlaygroundError as exc:
+            st.error(str(exc))
+            bundle = None
+        if bundle is not None:
+            i = bundle.info
+            heads = ", ".join(h for h, ok in (("MLM", i.has_mlm), ("NSP", i.has_nsp)) if ok) or "none"
+            st.caption(f"**{i.name}** · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
+                       f"vocab {i.vocab_size:,} · heads: {heads}")
+        elif not name:
+            st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
+        st.info(f"Device: {describe(dev)}", icon=":material/memory:")
+    return bundle
+
+
+@contextmanager
+def user_errors():
+    """Show a PlaygroundError as a clear message instead of a traceback; the input stays as typed."""
+    try:
+        yield
+    except PlaygroundError as exc:
+        st.error(str(exc))
+
+
+def need_model(bundle) -> models.Bundle:
+    if bundle is None:
+        st.info("This part needs a checkpoint that loads: pick one in the sidebar.")
+        st.stop()
+    return bundle
+
+
+def setup(title: str, icon: str = ":material/science:") -> models.Bundle | None:
+    st.set_page_config(page_title=f"{title} · BERT Playground", page_icon=icon, layout="wide")
+    return sidebar()
