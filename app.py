@@ -3,6 +3,8 @@ import streamlit as st
 
 import ui
 from bert_playground import models
+from bert_playground.pretrain import read_training_log
+from charts.pretraining import training_curves
 
 bundle = ui.setup("Home", ":material/home:")
 
@@ -42,7 +44,24 @@ st.markdown(
     "parameters), so its guesses are rougher. When the network allows, pick *Hugging Face Hub id* in the "
     "sidebar and type `bert-base-uncased` to explore the original."
 )
+
+st.subheader("How this model was pre-trained")
+st.markdown(
+    "The embedded checkpoint was made by `python -m bert_playground pretrain` with the very code the pages explain:\n"
+    "1. Wikipedia articles are split into sentences and WordPiece ids, once (`corpus.py`, `pretrain.tokenize_documents`).\n"
+    "2. Every epoch, `pairs.make_pairs` builds new sentence pairs: half IsNext, half NotNext from another article "
+    "(the **Next sentence prediction** page draws its pairs with the same function), packed as `[CLS] A [SEP] B [SEP]`.\n"
+    "3. Every batch is corrupted by `masking.mask_tokens` — 15% of tokens chosen, 80% `[MASK]`, 10% random, 10% kept, "
+    "a fresh draw every epoch (the **Masked LM** page runs the same function on your text).\n"
+    "4. `BertForPreTraining` learns to predict the chosen tokens (MLM loss) and whether B follows A (NSP loss), with "
+    "warm-up then decay and gradient clipping; held-out accuracy is measured on articles it never trains on."
+)
+log = read_training_log(models.EMBEDDED_DIR)
+if log:
+    st.plotly_chart(training_curves(log), key="pretrain_curves")
+else:
+    st.info("No training log found next to the embedded checkpoint (assets/model/training_log.csv).")
 card = models.EMBEDDED_DIR / "README.md"
 if card.is_file():
-    with st.expander("Model card"):
+    with st.expander("Model card: provenance, licences, the exact command and the measured figures"):
         st.markdown(card.read_text())

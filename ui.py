@@ -26,10 +26,21 @@ PAGES = [
 ]
 
 
+def allowed() -> list[str] | None:
+    """Classroom (server) mode: $BERT_PLAYGROUND_ALLOWED_MODELS or `allowed_models` in .streamlit/secrets.toml."""
+    try:
+        extra = st.secrets.get("allowed_models")
+    except Exception:  # no secrets file
+        extra = None
+    if isinstance(extra, (list, tuple)):
+        extra = ",".join(extra)
+    return models.allowed_models(extra)
+
+
 @st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
 def cached_bundle(name: str, device: str) -> models.Bundle:
     """One load per (checkpoint, device) per process, shared by all sessions: never mutate it."""
-    return models.load(name, device)
+    return models.load(name, device, allowed=allowed())
 
 
 def device_name() -> str:
@@ -38,6 +49,8 @@ def device_name() -> str:
 
 def _initial_choice() -> tuple[str, str]:
     name = models.default_name()
+    if allowed() is not None:
+        return "Allowed", (name if name in allowed() else allowed()[0])
     if name == models.EMBEDDED:
         return SOURCES[0], ""
     return (SOURCES[1], name) if os.path.exists(os.path.expanduser(name)) else (SOURCES[2], name)
@@ -48,9 +61,26 @@ def checkpoint_name() -> str:
     if "checkpoint" not in st.session_state:
         src, val = _initial_choice()
         st.session_state["checkpoint"] = models.EMBEDDED if src == SOURCES[0] else val
-        st.session_state["checkpoint_source"] = src
+        st.session_state["checkpoint_source"] = src if src in SOURCES else SOURCES[0]
         st.session_state["checkpoint_value"] = val
     return st.session_state["checkpoint"]
+
+
+def _picker():
+    """Free choice of source and name; in classroom mode only a list of allowed checkpoints."""
+    names = allowed()
+    if names is not None:
+        current = st.session_state["checkpoint"]
+        choice = st.selectbox("Checkpoint (classroom mode)", names, index=names.index(current) if current in names else 0)
+        st.session_state["checkpoint"] = choice
+        return
+    st.session_state["_w_source"] = st.session_state["checkpoint_source"]
+    st.session_state["_w_value"] = st.session_state["checkpoint_value"]
+    with st.form("checkpoint_form", border=False):
+        st.radio("Source", SOURCES, key="_w_source", horizontal=False)
+        st.text_input("Folder or Hub id (not used for Embedded)", key="_w_value",
+                      placeholder="bert-base-uncased or /path/to/checkpoint")
+        st.form_submit_button("Use this checkpoint", on_click=_apply_choice)
 
 
 def _apply_choice():
@@ -63,16 +93,11 @@ def _apply_choice():
 
 def sidebar() -> models.Bundle | None:
     """Checkpoint picker and device badge; returns the loaded bundle or None (with the reason shown)."""
-    name = checkpoint_name()
+    checkpoint_name()
     with st.sidebar:
         st.subheader("Checkpoint")
-        st.session_state["_w_source"] = st.session_state["checkpoint_source"]
-        st.session_state["_w_value"] = st.session_state["checkpoint_value"]
-        with st.form("checkpoint_form", border=False):
-            st.radio("Source", SOURCES, key="_w_source", horizontal=False)
-            st.text_input("Folder or Hub id (not used for Embedded)", key="_w_value",
-                          placeholder="bert-base-uncased or /path/to/checkpoint")
-            st.form_submit_button("Use this checkpoint", on_click=_apply_choice)
+        _picker()
+        name = st.session_state["checkpoint"]
         dev = device_name()
         try:
             bundle = cached_bundle(name, dev) if name else None

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_DIR = ROOT / "assets" / "model"
 EMBEDDED = "embedded"
 ENV_MODEL = "BERT_PLAYGROUND_MODEL"
+ENV_ALLOWED = "BERT_PLAYGROUND_ALLOWED_MODELS"  # server mode: comma-separated names; local paths refused
 OFFLINE_HINT = (
     "Offline alternatives: the 'embedded' checkpoint shipped in assets/model/, "
     "or a local checkpoint folder (config.json, *.safetensors and the tokenizer files)."
@@ -81,6 +82,24 @@ def default_name() -> str:
     return os.environ.get(ENV_MODEL) or EMBEDDED
 
 
+def allowed_models(extra: str | None = None) -> list[str] | None:
+    """Server (classroom) mode: the checkpoints this server may load, or None when unrestricted.
+    From $BERT_PLAYGROUND_ALLOWED_MODELS or `extra` (e.g. the app's secrets), comma-separated."""
+    raw = os.environ.get(ENV_ALLOWED) or extra
+    if not raw:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    return names or None
+
+
+def _check_allowed(name: str, allowed: list[str] | None) -> None:
+    if allowed is not None and name not in allowed:
+        raise CheckpointError(
+            f"This server runs in classroom mode and only loads: {', '.join(allowed)}. "
+            "Local folders and other Hub ids are disabled here."
+        )
+
+
 def _safetensors_files(folder: Path) -> list[str]:
     return sorted(glob.glob(str(folder / "*.safetensors")))
 
@@ -122,11 +141,16 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
 
 
-def resolve(name: str | None) -> tuple[str, str, Path | None]:
-    """(name, source, local folder or None for the Hub)."""
+def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, str, Path | None]:
+    """(name, source, local folder or None for the Hub). `allowed` (default: server mode's list, if any)
+    restricts the names; in server mode local paths are never read."""
     name = (name or default_name()).strip()
     if not name:
         raise CheckpointError("No checkpoint named. Use 'embedded', a local folder or a Hub id.")
+    allowed = allowed if allowed is not None else allowed_models()
+    _check_allowed(name, allowed)
+    if allowed is not None and name != EMBEDDED and _looks_like_path(name):
+        raise CheckpointError("Loading from local folders is disabled on this server (classroom mode).")
     if name == EMBEDDED:
         if not (EMBEDDED_DIR / "config.json").is_file() or not _safetensors_files(EMBEDDED_DIR):
             raise CheckpointError(
@@ -194,9 +218,10 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Ber
     return info, config
 
 
-def load(name_or_path: str | None = None, device: str | torch.device | None = None) -> Bundle:
+def load(name_or_path: str | None = None, device: str | torch.device | None = None,
+         allowed: list[str] | None = None) -> Bundle:
     """Load a checkpoint for inspection: eval mode, eager attention, float32 on CPU."""
-    name, source, folder = resolve(name_or_path)
+    name, source, folder = resolve(name_or_path, allowed)
     if folder is None:
         folder = _hub_folder(name)
     info, config = read_info(folder, name, source)

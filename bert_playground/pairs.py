@@ -45,6 +45,11 @@ def _flatten(sentences) -> list:
     return [t for s in sentences for t in s]
 
 
+def _check_budget(max_tokens: int) -> None:
+    if max_tokens < 2:
+        raise PlaygroundError(f"A pair needs room for at least one token of A and one of B (max_tokens={max_tokens}).")
+
+
 def truncate_pair(a: list, b: list, max_tokens: int) -> tuple[list, list, int]:
     """Remove tokens from the longer side until len(a) + len(b) <= max_tokens (A from its start,
     B from its end); each side keeps at least one token."""
@@ -59,12 +64,23 @@ def truncate_pair(a: list, b: list, max_tokens: int) -> tuple[list, list, int]:
     return a, b, removed
 
 
-def _random_b(docs, a_doc: int, target: int, rng: random.Random) -> tuple[int, tuple[int, int]]:
+def _other_doc(docs, a_doc: int, rng: random.Random) -> int:
+    """A uniformly random non-empty document other than A's."""
     other = rng.randrange(len(docs) - 1)
     other += other >= a_doc  # any document but A's
+    if len(docs[other]):
+        return other  # the usual case, one draw
+    others = [j for j, d in enumerate(docs) if j != a_doc and len(d)]
+    if not others:
+        raise PlaygroundError("Every other document is empty, so no NotNext pair can be drawn.")
+    return rng.choice(others)
+
+
+def _random_b(docs, a_doc: int, target: int, rng: random.Random) -> tuple[int, tuple[int, int]]:
+    other = _other_doc(docs, a_doc, rng)
     doc = docs[other]
     start = rng.randrange(len(doc))
-    end, n = start, 0
+    end, n = start + 1, len(doc[start])  # at least one sentence, even when A used the whole budget
     while end < len(doc) and n < target:
         n += len(doc[end])
         end += 1
@@ -79,6 +95,7 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
     leaving one for B when the document goes on); B is then the continuation or a random
     other document's text. `is_next=None` draws the label with probability `is_next_prob`.
     """
+    _check_budget(max_tokens)
     doc = docs[doc_index]
     budget = max_tokens  # tokens for A + B, specials excluded
     end, n = start + 1, len(doc[start])
@@ -105,7 +122,8 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
 def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next: bool | None = None) -> Pair:
     """A random pair from the corpus (for the page): a random document with at least two sentences
     (when IsNext is wanted or drawn), a random start that leaves a continuation."""
-    check_corpus(docs)
+    if is_next is not True:
+        check_corpus(docs)  # NotNext needs a second document; IsNext alone works within one
     if is_next is None:
         is_next = rng.random() < 0.5
     candidates = [i for i, d in enumerate(docs) if len(d) >= (2 if is_next else 1)]
@@ -123,13 +141,15 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
     pairs = []
     for i, doc in enumerate(docs):
         start = 0
-        while start < len(doc):
+        # The label is drawn only where both labels are possible; a last sentence left alone is
+        # dropped (emitting it as NotNext only would tilt the split towards NotNext).
+        while start < len(doc) - 1:
             want_next = rng.random() < is_next_prob
-            if want_next and start == len(doc) - 1:
-                break  # the last sentence has no continuation: drop it rather than skew the 50/50 split
             p = pair_at(docs, i, start, rng, max_tokens, is_next=want_next)
             pairs.append(p)
             start = p.b_span[1] if p.is_next else p.a_span[1]
+    if not pairs:
+        raise PlaygroundError("No document has two sentences or more, so no pair can be made.")
     return pairs
 
 

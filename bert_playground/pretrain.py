@@ -246,16 +246,22 @@ def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: Pretrai
                 w.writerow({k: row.get(k, "") for k in w.fieldnames})
 
 
+def read_training_log(folder: str | Path) -> list[dict]:
+    """The rows of a checkpoint's training_log.csv (numbers as floats, blanks as ''), or [] if none."""
+    log = Path(folder) / "training_log.csv"
+    if not log.is_file():
+        return []
+    with open(log) as fh:
+        return [{k: float(v) if v not in ("", None) else "" for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
 def _load_state(folder: Path) -> TrainState:
     st = TrainState()
     f = folder / "trainer_state.json"
     if f.is_file():
         d = json.loads(f.read_text())
         st = TrainState(step=d["step"], epoch=d["epoch"], tokens_seen=d["tokens_seen"], elapsed=d["elapsed"])
-        log = folder / "training_log.csv"
-        if log.is_file():
-            with open(log) as fh:
-                st.history = [{k: float(v) if v not in ("", None) else "" for k, v in r.items()} for r in csv.DictReader(fh)]
+        st.history = read_training_log(folder)
     return st
 
 

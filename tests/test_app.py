@@ -64,3 +64,10 @@ def test_representation_truncation_notice_and_html_as_text(app_env):
     assert any("cut" in w.value for w in at.warning)
     assert not at.exception
     assert "<b>" not in "".join(m.value for m in at.markdown)
+
+
+def test_classroom_mode_restricts_checkpoints(monkeypatch, app_env, tiny_dir):
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded,bert-base-uncased")
+    at = run("app.py")
+    assert not at.sidebar.text_input  # no free-form folder or Hub id in classroom mode
+    assert at.sidebar.selectbox[0].options == ["embedded", "bert-base-uncased"]

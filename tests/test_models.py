@@ -114,3 +114,15 @@ def test_device_choice_and_threads(monkeypatch):
     assert device.describe("cpu").startswith("CPU (1 thread")
     monkeypatch.delenv("BERT_PLAYGROUND_THREADS")
     assert device.cpu_threads() >= 1
+
+
+def test_classroom_allow_list(monkeypatch, tiny_dir):
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded, bert-base-uncased")
+    assert models.allowed_models() == ["embedded", "bert-base-uncased"]
+    with pytest.raises(CheckpointError, match="classroom mode"):
+        load(str(tiny_dir), "cpu")
+    with pytest.raises(CheckpointError, match="classroom mode"):
+        load("some-org/some-model", "cpu")
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", f"{tiny_dir}")
+    with pytest.raises(CheckpointError, match="local folders is disabled"):
+        load(str(tiny_dir), "cpu")

@@ -1,0 +1,25 @@
+"""Figures for the 'How this model was pre-trained' section."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def _series(rows: list[dict], key: str) -> tuple[list, list]:
+    pts = [(r["tokens_seen"], r[key]) for r in rows if r.get(key) not in ("", None)]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def training_curves(rows: list[dict]) -> go.Figure:
+    """Training losses and held-out accuracies against tokens seen."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Held-out accuracy (15% masking, 80/10/10)"))
+    for key, name in (("mlm_loss", "MLM loss"), ("nsp_loss", "NSP loss")):
+        x, y = _series(rows, key)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name), row=1, col=1)
+    for key, name in (("eval_mlm_accuracy", "MLM accuracy"), ("eval_nsp_accuracy", "NSP accuracy")):
+        x, y = _series(rows, key)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name), row=1, col=2)
+    fig.update_xaxes(title_text="tokens seen")
+    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h"))
+    return fig

@@ -1,0 +1,126 @@
+"""Pre-training: corpus reading, a tiny real run, and the shared masking/pair code path."""
+import json
+import lzma
+import random
+
+import pytest
+import torch
+
+from bert_playground import corpus, load, masking, pairs, pretrain
+
+TOPICS = [
+    ["The cat sat on the mat.", "It was warm in the sun.", "Then the cat slept for an hour.", "Later it ate some fish."],
+    ["Paris is the capital of France.", "It lies on the river Seine.", "Millions of tourists visit it.", "The city has many museums."],
+    ["Water boils at one hundred degrees.", "Ice melts at zero degrees.", "Steam is water as a gas.", "Clouds are made of droplets."],
+    ["The team won the match.", "The fans sang all night.", "The coach praised the players.", "The next game is on Sunday."],
+]
+
+
+def write_corpus(path, n_docs=40, compress=True):
+    lines = []
+    for i in range(n_docs):
+        sents = TOPICS[i % len(TOPICS)]
+        lines += [f'<doc id="{i}" url="http://x?curid={i}" title="Doc {i}">', f"Doc {i}", "",
+                  " ".join(sents[:2]), "History.", " ".join(sents[2:]), "</doc>"]
+    text = "\n".join(lines) + "\n"
+    if compress:
+        with lzma.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_wikiextractor_reader_handles_xz_title_and_headings(tmp_path):
+    xz = write_corpus(tmp_path / "wiki_00.xz", n_docs=3)
+    plain = write_corpus(tmp_path / "wiki_01", n_docs=2, compress=False)
+    docs = corpus.read_wikiextractor(str(xz))
+    assert [d.title for d in docs] == ["Doc 0", "Doc 1", "Doc 2"]
+    assert docs[0].sentences == TOPICS[0]  # title line and the heading "History." are dropped
+    assert len(corpus.read_wikiextractor(f"{xz},{plain}")) == 5
+
+
+def test_sentence_splitter_keeps_abbreviations():
+    s = "Dr. Smith met J. R. R. Tolkien in the U.S. in 1950. They talked! Did it rain? Yes."
+    assert corpus.split_sentences(s) == ["Dr. Smith met J. R. R. Tolkien in the U.S. in 1950.", "They talked!", "Did it rain?", "Yes."]
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    with pytest.raises(pretrain.PlaygroundError, match="No corpus file"):
+        corpus.read_wikiextractor(str(tmp_path / "nothing*.xz"))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A real (tiny) pre-training run, with the shared masking and pair functions spied on."""
+    tmp = tmp_path_factory.mktemp("pretrain")
+    write_corpus(tmp / "wiki.xz", n_docs=60)
+    calls = {"mask_tokens": 0, "make_pairs": 0}
+    real_mask, real_pairs = masking.mask_tokens, pairs.make_pairs
+
+    def spy_mask(*a, **k):
+        calls["mask_tokens"] += 1
+        return real_mask(*a, **k)
+
+    def spy_pairs(*a, **k):
+        calls["make_pairs"] += 1
+        return real_pairs(*a, **k)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(masking, "mask_tokens", spy_mask)
+    mp.setattr(pairs, "make_pairs", spy_pairs)
+    cfg = pretrain.PretrainConfig(corpus=str(tmp / "wiki.xz"), out=str(tmp / "out"), init="scratch", preset="tiny",
+                                  eval_docs=10, eval_pairs=64, seq_len=48, batch_size=8, lr=2e-3, warmup_steps=5,
+                                  max_steps=80, log_every=10, eval_every=40, device="cpu", save_dtype="float16")
+    torch.manual_seed(0)
+    result = pretrain.pretrain(cfg)
+    mp.undo()
+    return tmp / "out", result, calls
+
+
+def test_tiny_run_lowers_the_loss(tiny_run):
+    out, result, _ = tiny_run
+    rows = [r for r in json.loads(json.dumps(pretrain._load_state(out).history)) if r.get("mlm_loss") not in ("", None)]
+    assert rows[-1]["mlm_loss"] < rows[0]["mlm_loss"] - 0.5
+    assert result["steps"] == 80 and result["tokens_seen"] > 0
+    assert 0.0 <= result["eval_mlm_accuracy"] <= 1.0 and 0.0 <= result["eval_nsp_accuracy"] <= 1.0
+
+
+def test_checkpoint_reads_back_with_both_heads(tiny_run):
+    out, _, _ = tiny_run
+    assert (out / "model.safetensors").is_file() and (out / "training_log.csv").is_file()
+    b = load(str(out), "cpu")
+    assert b.info.has_mlm and b.info.has_nsp and b.info.dtype_on_disk in ("f16", "float16")
+    assert all(p.dtype == torch.float32 for p in b.model.parameters())
+    # the MLM decoder is tied to the word embeddings
+    assert torch.equal(b.model.cls.predictions.decoder.weight, b.model.bert.embeddings.word_embeddings.weight)
+
+
+def test_pretraining_uses_the_shared_masking_and_pair_code(tiny_run):
+    _, result, calls = tiny_run
+    assert calls["mask_tokens"] >= result["steps"]  # every training batch is corrupted by masking.mask_tokens
+    assert calls["make_pairs"] >= 2  # training epochs and the held-out set come from pairs.make_pairs
+
+
+def test_resume_continues_from_the_checkpoint(tiny_run, tmp_path):
+    out, result, _ = tiny_run
+    import shutil
+
+    dst = tmp_path / "resumed"
+    shutil.copytree(out, dst)
+    cfg = pretrain.PretrainConfig(corpus=str(out.parent / "wiki.xz"), out=str(dst), init="scratch", preset="tiny",
+                                  eval_docs=10, eval_pairs=32, seq_len=48, batch_size=8, lr=1e-3, warmup_steps=2,
+                                  max_steps=5, log_every=5, eval_every=1000, device="cpu")
+    r2 = pretrain.pretrain(cfg, resume=True)
+    assert r2["steps"] == result["steps"] + 5
+    assert r2["tokens_seen"] > result["tokens_seen"]
+
+
+def test_packed_pairs_have_bert_layout(tokenizer):
+    docs = [[[1000 + i, 1001 + i] for i in range(5)], [[2000 + i] for i in range(4)]]
+    packed = pretrain.pack_pairs(pairs.make_pairs(docs, random.Random(0), max_tokens=13), tokenizer, 16)
+    for ids, seg, att in zip(packed.input_ids, packed.token_type_ids, packed.attention_mask):
+        n = int(att.sum())
+        assert ids[0] == tokenizer.cls_token_id and ids[n - 1] == tokenizer.sep_token_id
+        first_sep = ids.tolist().index(tokenizer.sep_token_id)
+        assert seg[: first_sep + 1].eq(0).all() and seg[first_sep + 1:n].eq(1).all()
