@@ -104,9 +104,286 @@ def _run_pretrain(args):
     return pretrain(cfg, resume=args.resume)
 
 
+# ---- mask / fill (Masked-LM page) ---------------------------------------------------------
+
+def _add_mask(sub):
+    p = sub.add_parser("mask", help="BERT's 80/10/10 masking of a text (model-free: only the tokenizer is read)")
+    p.add_argument("text")
+    p.add_argument("--rate", type=float, default=0.15, help="share of tokens chosen (0 to 1, default 0.15)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--whole-word", action="store_true", help="choose all pieces of a word together")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_mask(args):
+    from .masking import MaskingConfig, mask_text
+    from .mlm import load_tokenizer
+
+    masked = mask_text(load_tokenizer(args.model), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
+                       seed=args.seed)
+    return {"tokens": masked.rows()}
+
+
+def _text_mask(res):
+    lines = [f"{'pos':>4}  {'original':<16} {'input':<16} {'label':<16} action"]
+    lines += [f"{r['position']:>4}  {r['original']:<16} {r['input']:<16} {r['label'] or '-':<16} {r['action'] or '-'}"
+              for r in res["tokens"]]
+    return "\n".join(lines)
+
+
+def _add_fill(sub):
+    p = sub.add_parser("fill", help="the MLM head's top-k guesses at every [MASK] of a text")
+    p.add_argument("text")
+    p.add_argument("--top-k", type=int, default=5)
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_fill(args):
+    from .mlm import fill
+
+    res = fill(_load(args), args.text, args.top_k)
+    if res.normalised:
+        print(f"note: read {', '.join(res.normalised)} as {res.mask_token}", file=sys.stderr)
+    if res.truncated:
+        print(f"note: the text has {res.full_length} tokens; the model reads the first {len(res.tokens)}"
+              + (f" ({res.masks_dropped} mask(s) after the cut were not predicted)" if res.masks_dropped else ""),
+              file=sys.stderr)
+    out = res.to_json()  # exactly the documented fields with --json
+    return out if args.json else {**out, "filled": res.filled}
+
+
+def _text_fill(res):
+    lines = [f"model: {res['model']}", f"filled: {res['filled']}"]
+    for m in res["masks"]:
+        guesses = ", ".join(f"{p['token']} {p['probability']:.3f}" for p in m["predictions"])
+        lines.append(f"mask at {m['position']}: {guesses}")
+    return "\n".join(lines)
+
+
+# ---- nsp (Next-sentence-prediction page) --------------------------------------------------
+
+def _add_nsp(sub):
+    p = sub.add_parser("nsp", help="the NSP head's IsNext probability for a pair of sentences")
+    p.add_argument("sent_a")
+    p.add_argument("sent_b")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_nsp(args):
+    from .nsp import score_text
+
+    s = score_text(_load(args), args.sent_a, args.sent_b)
+    return {"model": s.model, "is_next_probability": s.is_next_probability,
+            "tokens": s.packed.tokens, "segments": s.packed.segments}
+
+
+def _text_nsp(res):
+    p = res["is_next_probability"]
+    return (f"model: {res['model']}\nP(IsNext) = {p:.4f}  ->  {'IsNext' if p >= 0.5 else 'NotNext'}\n"
+            + " ".join(f"{t}/{s}" for t, s in zip(res["tokens"], res["segments"])))
+
+
+# ---- attention (Attention page) -----------------------------------------------------------
+
+def _add_attention(sub):
+    p = sub.add_parser("attention", help="every attention map (layers x heads x T x T) of a text or pair")
+    p.add_argument("sent_a")
+    p.add_argument("sent_b", nargs="?", default=None)
+    p.add_argument("--causal", action="store_true", help="run with a left-to-right mask (for comparison)")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_attention(args):
+    import numpy as np
+
+    from .attention import compute, head_stats
+
+    maps = compute(_load(args), args.sent_a, args.sent_b, causal=args.causal)
+    for note in maps.notes:
+        print(f"note: {note}", file=sys.stderr)
+    out = {"model": maps.model, "tokens": list(maps.tokens), "sentence_b_start": maps.sentence_b_start,
+           # weights rounded to 8 decimals (float32 carries ~7): rows still sum to 1 within 1e-5
+           "attentions": np.round(maps.attentions.astype(np.float64), 8).tolist()}
+    if args.json:
+        return out
+    s = head_stats(maps)
+    rows = [[float(v.mean()) for v in (s.to_cls[i], s.to_sep[i], s.to_self[i], s.entropy[i])] for i in range(maps.layers)]
+    return {**out, "shape": list(maps.attentions.shape), "per_layer": rows}
+
+
+def _text_attention(res):
+    n_layers, n_heads, t, _ = res["shape"]
+    b = res["sentence_b_start"]
+    lines = [f"model: {res['model']}", " ".join(res["tokens"]),
+             f"attentions: {n_layers} layers x {n_heads} heads x {t} x {t} tokens" + (f"; sentence B starts at {b}" if b else ""),
+             "layer  to [CLS]  to [SEP]  to self  entropy (bits, mean over heads; --json for every weight)"]
+    lines += [f"{i + 1:>5}  {c:>8.3f}  {s:>8.3f}  {d:>7.3f}  {e:>7.2f}" for i, (c, s, d, e) in enumerate(res["per_layer"])]
+    return "\n".join(lines)
+
+
+# ---- finetune / classify (Fine-tuning page) -----------------------------------------------
+
+def _add_finetune(sub):
+    p = sub.add_parser("finetune", help="fine-tune a sequence classifier on a labelled CSV/TSV (progress on stderr)")
+    p.add_argument("--train", required=True, help="CSV or TSV with a header row")
+    p.add_argument("--eval", default=None, help="held-out CSV/TSV (default: hold out 20%% of --train)")
+    p.add_argument("--text-col", default=None, help="text column (default: guessed, e.g. 'text' or 'sentence')")
+    p.add_argument("--text-pair-col", default=None, help="second-sentence column for sentence-pair tasks")
+    p.add_argument("--label-col", default=None, help="label column (default: guessed, e.g. 'label')")
+    p.add_argument("--mode", choices=["full", "frozen", "baseline"], default="full")
+    p.add_argument("--layers", type=int, default=None, help="keep only the first K encoder layers (default: all)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=None, help="default: 5e-4 full, 2e-3 frozen, 0.1 baseline")
+    p.add_argument("--max-length", type=int, default=128, help="tokens per example")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop training after this wall time")
+    p.add_argument("--eval-every", type=int, default=None, help="steps between evaluations")
+    p.add_argument("--patience", type=int, default=None, help="early stopping after N evaluations without progress")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda")
+    p.add_argument("--save", default=None, help="write the fine-tuned checkpoint folder here")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_finetune(args):
+    from . import datasets as D
+    from . import finetune as F
+    from .device import choose_device
+
+    table = D.read_file(args.train)
+    text, _, label = D.guess_columns(table)
+    text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col
+    train = D.to_labelled(table, text, label, pair)
+    if args.eval:
+        held = D.to_labelled(D.read_file(args.eval), text, label, pair, label_names=train.label_names)
+    else:
+        train, held = D.split_holdout(train)
+    device = choose_device(args.device)
+    cfg = F.FinetuneConfig(mode=args.mode, layers=args.layers, epochs=args.epochs, batch_size=args.batch_size,
+                           lr=args.lr, max_length=args.max_length, max_seconds=args.max_seconds,
+                           eval_every=args.eval_every, patience=args.patience, seed=args.seed, device=str(device))
+    F.validate(cfg)
+    bundle = None if args.mode == "baseline" else _load_on(args.model, device)
+    result = F.run(bundle, train, held, cfg, on_event=_log_event)
+    out = result.summary()
+    out["columns"] = {"text": text, "text_pair": pair, "label": label}
+    if args.save:
+        F.save(result, args.save, extra={"columns": out["columns"]})
+        out["saved"] = str(args.save)
+    return out
+
+
+def _load_on(model, device):
+    from .models import load
+
+    return load(model, device)
+
+
+def _log_event(ev):
+    from . import finetune as F
+
+    if isinstance(ev, F.Step):
+        row = {"event": "step", "step": ev.step, "of": ev.total_steps, "epoch": round(ev.epoch, 3),
+               "loss": round(ev.loss, 5), "lr": ev.lr, "examples_per_s": round(ev.examples_per_s, 1),
+               "elapsed_s": round(ev.elapsed, 2), "device": ev.device}
+    elif isinstance(ev, F.Evaluation):
+        row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3), "accuracy": ev.metrics.accuracy,
+               "macro_f1": ev.metrics.macro_f1, "loss": ev.metrics.loss}
+    elif isinstance(ev, F.Start):
+        row = {"event": "start", "steps": ev.total_steps, "train": ev.n_train, "eval": ev.n_eval,
+               "trainable_parameters": ev.trainable, "device": ev.device}
+    else:
+        return
+    print(json.dumps(row), file=sys.stderr, flush=True)
+
+
+def _text_finetune(res):
+    lines = [f"{res['mode']} · layers {res['layers'] or '-'} · {res['steps']} steps in {res['seconds']} s "
+             f"({res['examples_per_s']} examples/s, {res['device']})"
+             + (f" · {res['stopped']}" if res["stopped"] else ""),
+             f"accuracy {res['accuracy']:.4f} · macro-F1 {res['macro_f1']:.4f} on {res['n_eval']} held-out examples"]
+    if res.get("saved"):
+        lines.append(f"saved to {res['saved']}")
+    return "\n".join(lines)
+
+
+def _add_classify(sub):
+    p = sub.add_parser("classify", help="classify texts with a folder written by `finetune --save`")
+    p.add_argument("--model", required=True, help="the fine-tuned folder")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify (pair models: 'sentence A<TAB>sentence B')")
+    p.add_argument("--input", default=None, help="CSV/TSV with the training text column(s), or a .txt file, one text per line")
+    p.add_argument("--device", default=None, help="cpu (default) | cuda")
+    _json_arg(p)
+
+
+def _classify_inputs(args, clf, meta: dict) -> tuple[list[str], list[str] | None]:
+    from . import datasets as D
+
+    lines = list(args.texts)
+    if args.input:
+        path = args.input
+        if path.lower().endswith((".csv", ".tsv")):
+            table = D.read_file(path)
+            cols = meta.get("columns") or {}
+            text = cols.get("text") if cols.get("text") in table.columns else D.guess_columns(table)[0]
+            texts = table.column(text)
+            if clf.pair:
+                pair = cols.get("text_pair") if cols.get("text_pair") in table.columns else D.guess_columns(table)[1]
+                if pair is None:
+                    raise PlaygroundError(f"This is a sentence-pair classifier: '{path}' needs a second-sentence column.")
+                return texts, table.column(pair)
+            return texts, None
+        from pathlib import Path
+
+        f = Path(path)
+        if not f.is_file():
+            raise PlaygroundError(f"'{path}' does not exist or is not a file.")
+        D.check_size(f.stat().st_size, f"'{f.name}'")
+        try:
+            lines += [ln for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            raise PlaygroundError(f"'{path}' is not UTF-8 text.") from None
+    if not lines:
+        raise PlaygroundError("Give at least one TEXT or --input FILE.")
+    if not clf.pair:
+        return lines, None
+    if any("\t" not in ln for ln in lines):
+        raise PlaygroundError("This is a sentence-pair classifier: give each input as 'sentence A<TAB>sentence B'.")
+    a, b = zip(*(ln.split("\t", 1) for ln in lines))
+    return list(a), list(b)
+
+
+def _run_classify(args):
+    from pathlib import Path
+
+    from .classifier import METRICS_FILE, load_classifier
+
+    clf = load_classifier(args.model, args.device)
+    meta_file = Path(args.model) / METRICS_FILE
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    texts, pairs = _classify_inputs(args, clf, meta)
+    preds = clf.predict(texts, pairs)
+    rows = []
+    for i, p in enumerate(preds):
+        row = {"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), "label": p.label,
+               "score": round(p.score, 6), "probabilities": {k: round(v, 6) for k, v in p.probabilities.items()}}
+        rows.append(row)
+    return {"model": str(args.model), "labels": list(clf.label_names), "predictions": rows}
+
+
+def _text_classify(res):
+    return "\n".join(f"{r['label']:<20} {r['score']:.3f}  {r['text']}" + (f"  ||  {r['text_pair']}" if "text_pair" in r else "")
+                     for r in res["predictions"])
+
+
 # ---- main ---------------------------------------------------------------------------------
 
-COMMANDS = ["represent", "pretrain"]
+COMMANDS = ["represent", "pretrain", "mask", "fill", "nsp", "attention", "finetune", "classify"]
 
 
 def build_parser() -> argparse.ArgumentParser:

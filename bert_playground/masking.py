@@ -6,6 +6,9 @@ the same corruption; static masking reuses the epoch-0 draw, dynamic masking dra
 """
 from __future__ import annotations
 
+import functools
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -27,8 +30,9 @@ class MaskingConfig:
     def __post_init__(self):
         for name in ("rate", "mask_share", "random_share"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 <= v <= 1.0:
                 raise PlaygroundError(f"Masking {name} must be between 0 and 1, got {v!r}.")
+            object.__setattr__(self, name, float(v))  # numpy scalars welcome; stored as plain floats
         if self.mask_share + self.random_share > 1.0 + 1e-9:
             raise PlaygroundError("mask_share + random_share cannot exceed 1.")
 
@@ -96,14 +100,17 @@ def special_ids(tokenizer) -> list[int]:
     return sorted(set(int(i) for i in tokenizer.all_special_ids))
 
 
-def continuation_table(tokenizer) -> torch.Tensor:
-    """(V,) bool: True for WordPiece continuation pieces ('##ing')."""
+@functools.lru_cache(maxsize=8)
+def _continuation_table(tokenizer) -> torch.Tensor:
     vocab = tokenizer.get_vocab()
-    table = torch.zeros(max(vocab.values()) + 1, dtype=torch.bool)
-    for tok, i in vocab.items():
-        if tok.startswith("##"):
-            table[i] = True
+    table = torch.zeros(max(max(vocab.values()) + 1, len(tokenizer)), dtype=torch.bool)
+    table[[i for tok, i in vocab.items() if tok.startswith("##")]] = True
     return table
+
+
+def continuation_table(tokenizer) -> torch.Tensor:
+    """(V,) bool: True for WordPiece continuation pieces ('##ing'). Built once per tokenizer (30 ms)."""
+    return _continuation_table(tokenizer).clone()
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def corrupt_ids(tokenizer, ids: list[int], config: MaskingConfig, seed: int, epo
     """Corrupt one sequence of ids with a seeded draw."""
     x = torch.tensor([ids], dtype=torch.long)  # (1, T)
     special = torch.isin(x, torch.tensor(special_ids(tokenizer)))
-    cont = continuation_table(tokenizer)[x.clamp(max=len(tokenizer) - 1)] if config.whole_word else None
+    cont = _continuation_table(tokenizer)[x] if config.whole_word else None  # (1, T)
     out = mask_tokens(
         x, special, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer), config=config,
         generator=make_generator(epoch_seed(seed, epoch, dynamic)), continuation=cont,
@@ -152,3 +159,79 @@ def mask_text(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), see
     from .text import clean_text
 
     return corrupt_ids(tokenizer, tokenize_for_masking(tokenizer, clean_text(text)), config, seed, epoch, dynamic)
+
+
+# ---- sampling statistics: many draws of the same corruption, in one batched call --------------
+
+@dataclass(frozen=True)
+class MaskingStats:
+    """Counts over `draws` corruptions of one text, with the binomial model they should follow."""
+
+    draws: int
+    eligible: int  # tokens that may be chosen, per draw (not [CLS]/[SEP]/other special tokens)
+    chosen: int  # over all draws
+    masked: int
+    randomised: int
+    kept: int
+    chosen_per_draw: tuple[int, ...]  # (draws,)
+    chosen_sd: float  # standard deviation of the chosen share (whole words move together)
+    config: MaskingConfig
+
+    def rows(self, sigmas: float = 3.0) -> list[dict]:
+        """Observed vs expected share, with the `sigmas`-sigma binomial band."""
+        c = self.config
+        keep_share = max(0.0, round(1.0 - c.mask_share - c.random_share, 12))
+        n_tok = self.draws * self.eligible
+        items = [("chosen (of all tokens)", self.chosen, n_tok, c.rate, self.chosen_sd),
+                 ("[MASK] (of chosen)", self.masked, self.chosen, c.mask_share, None),
+                 ("random (of chosen)", self.randomised, self.chosen, c.random_share, None),
+                 ("kept (of chosen)", self.kept, self.chosen, keep_share, None)]
+        out = []
+        for name, count, n, p, sd in items:
+            if sd is None:
+                sd = math.sqrt(p * (1 - p) / n) if n else float("nan")
+            observed = count / n if n else float("nan")
+            low, high = p - sigmas * sd, p + sigmas * sd
+            out.append({"quantity": name, "count": count, "out_of": n, "observed": observed, "expected": p,
+                        "low": low, "high": high, "inside": bool(n) and low - 1e-12 <= observed <= high + 1e-12})
+        return out
+
+
+def word_lengths(continuation: torch.Tensor, special: torch.Tensor) -> torch.Tensor:
+    """(T,) continuation / special flags of one sequence -> (W,) pieces per word (eligible pieces only)."""
+    start = word_start_index((continuation & ~special)[None])[0]  # (T,)
+    lengths = torch.bincount(start[~special], minlength=len(start))  # (T,)
+    return lengths[lengths > 0]
+
+
+def sample_statistics(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), draws: int = 1000,
+                      seed: int = 0, max_cells: int = 4_000_000) -> MaskingStats:
+    """Corrupt `text` `draws` times (batched: one (draws, T) call per chunk) and count what happened."""
+    from .text import clean_text
+
+    if not isinstance(draws, int) or draws < 1:
+        raise PlaygroundError(f"The number of draws must be a positive integer, got {draws!r}.")
+    ids = torch.tensor([tokenize_for_masking(tokenizer, clean_text(text))])  # (1, T)
+    special = torch.isin(ids, torch.tensor(special_ids(tokenizer)))  # (1, T)
+    cont = _continuation_table(tokenizer)[ids]  # (1, T)
+    lengths = word_lengths(cont[0], special[0]) if config.whole_word else torch.ones(int((~special).sum()))
+    eligible = int((~special).sum())
+    p = config.rate
+    chosen_sd = math.sqrt(p * (1 - p) * float((lengths.double() ** 2).sum()) / draws) / eligible if eligible else float("nan")
+    g = make_generator(seed)
+    T = ids.shape[1]
+    step = max(1, max_cells // T)
+    per_draw, counts = [], torch.zeros(4, dtype=torch.long)
+    for start in range(0, draws, step):
+        b = min(step, draws - start)
+        out = mask_tokens(ids.expand(b, T), special.expand(b, T), mask_token_id=tokenizer.mask_token_id,
+                          vocab_size=len(tokenizer), config=config, generator=g,
+                          continuation=cont.expand(b, T) if config.whole_word else None)
+        per_draw.append((out.actions != NOT_CHOSEN).sum(1))  # (b,)
+        counts += torch.bincount(out.actions.flatten().long(), minlength=4)  # (4,)
+    per = torch.cat(per_draw)
+    return MaskingStats(
+        draws=draws, eligible=eligible, chosen=int(per.sum()), masked=int(counts[MASK]),
+        randomised=int(counts[RANDOM]), kept=int(counts[KEEP]), chosen_per_draw=tuple(per.tolist()),
+        chosen_sd=chosen_sd, config=config,
+    )

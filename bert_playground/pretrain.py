@@ -231,6 +231,8 @@ def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: Pretrai
     out.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if cfg.save_dtype == "float16" else torch.float32
     sd = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items()}
+    if getattr(model.config, "tie_word_embeddings", True):
+        sd.pop("cls.predictions.decoder.weight", None)  # tied to the word embeddings: stored once
     model.config.architectures = ["BertForPreTraining"]
     model.save_pretrained(str(out), state_dict=sd, safe_serialization=True)
     tokenizer.save_pretrained(str(out))

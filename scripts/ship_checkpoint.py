@@ -56,6 +56,17 @@ Weights are stored as float16 safetensors; BERT Playground loads them as float32
 """
 
 
+def strip_tied(path: Path) -> None:
+    """Store the MLM decoder only once: it is tied to the word embeddings and re-tied on load."""
+    from safetensors.torch import load_file, save_file
+
+    sd = load_file(str(path))
+    dec, emb = sd.get("cls.predictions.decoder.weight"), sd.get("bert.embeddings.word_embeddings.weight")
+    if dec is not None and emb is not None and dec.shape == emb.shape and (dec == emb).all():
+        del sd["cls.predictions.decoder.weight"]
+        save_file(sd, str(path), metadata={"format": "pt"})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -69,6 +80,7 @@ def main():
     for name in FILES:
         if (src / name).is_file():
             shutil.copy2(src / name, DEST / name)
+    strip_tied(DEST / "model.safetensors")
     interim_note = (
         "\n**Interim checkpoint.** No GPU was available to this run: it was trained for about 45 minutes on one CPU "
         "core, updating only the top encoder layers and the heads. The full recipe (all layers, the whole Wikipedia "

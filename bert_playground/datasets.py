@@ -1,0 +1,239 @@
+"""Labelled text for fine-tuning: the shipped intents, CSV/TSV files and (when installed) the Hub.
+
+A file becomes a `Table` (header + rows of strings), then, once the user has picked the text
+column(s) and the label column, `LabelledData` (texts, optional second texts, integer labels and
+the label names). Everything a user can get wrong is refused with one clear `PlaygroundError`.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PlaygroundError
+
+MAX_MB = 10  # the same cap as .streamlit/config.toml's maxUploadSize
+MAX_BYTES = MAX_MB * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_CLASSES = 100
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "finetune"
+SHIPPED_NAME = "Customer-support intents (shipped)"
+TEXT_NAMES = ("text", "sentence", "sentence1", "text_a", "premise", "question", "utterance")
+PAIR_NAMES = ("text_pair", "sentence2", "text_b", "hypothesis")
+LABEL_NAMES = ("label", "labels", "intent", "category", "class", "sentiment", "target")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def column(self, name: str) -> list[str]:
+        if name not in self.columns:
+            raise PlaygroundError(f"'{self.name}' has no column '{name}'; its columns are: {', '.join(self.columns)}.")
+        i = self.columns.index(name)
+        return [r[i] for r in self.rows]
+
+
+@dataclass(frozen=True)
+class LabelledData:
+    name: str
+    texts: tuple[str, ...]
+    pairs: tuple[str, ...] | None  # second sentence of each example, or None for single texts
+    labels: tuple[int, ...]  # index into label_names
+    label_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(self.label_names, 0)
+        for y in self.labels:
+            out[self.label_names[y]] += 1
+        return out
+
+    def subset(self, idx: list[int], name: str | None = None) -> "LabelledData":
+        return LabelledData(name or self.name, tuple(self.texts[i] for i in idx),
+                            tuple(self.pairs[i] for i in idx) if self.pairs is not None else None,
+                            tuple(self.labels[i] for i in idx), self.label_names)
+
+
+# ---- reading files --------------------------------------------------------------------------
+
+def check_size(nbytes: int, name: str = "The file") -> None:
+    if nbytes > MAX_BYTES:
+        raise PlaygroundError(f"{name} is {nbytes / 2**20:.1f} MB; the limit is {MAX_MB} MB. "
+                              "Use a smaller sample of the data.")
+
+
+def _delimiter(first_line: str, filename: str) -> str:
+    if filename.lower().endswith((".tsv", ".tab")):
+        return "\t"
+    if filename.lower().endswith(".csv"):
+        return ","
+    return "\t" if first_line.count("\t") > first_line.count(",") else ","
+
+
+def read_table(raw: bytes, filename: str = "data.csv") -> Table:
+    """Parse CSV (comma) or TSV (tab, no quoting) bytes with a header row."""
+    check_size(len(raw), f"'{filename}'")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlaygroundError(f"'{filename}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
+                              "save it as UTF-8 CSV or TSV.") from None
+    if "\x00" in text:
+        raise PlaygroundError(f"'{filename}' looks binary (it contains NUL bytes); upload a CSV or TSV text file.")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise PlaygroundError(f"'{filename}' is empty: it needs a header row and at least one data row.")
+    delim = _delimiter(lines[0], filename)
+    quoting = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
+    try:
+        parsed = [r for r in csv.reader(io.StringIO(text), delimiter=delim, quoting=quoting) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise PlaygroundError(f"'{filename}' is not valid CSV/TSV ({exc}).") from None
+    header = tuple(c.strip() or f"column {i + 1}" for i, c in enumerate(parsed[0]))
+    if len(set(header)) != len(header):
+        raise PlaygroundError(f"'{filename}' has repeated column names: {', '.join(header)}.")
+    body = parsed[1:]
+    if not body:
+        raise PlaygroundError(f"'{filename}' has a header but no data rows.")
+    if len(body) > MAX_ROWS:
+        raise PlaygroundError(f"'{filename}' has {len(body):,} rows; the limit is {MAX_ROWS:,}.")
+    width = len(header)
+    bad = [i + 2 for i, r in enumerate(body) if len(r) != width]
+    if bad:
+        raise PlaygroundError(f"'{filename}' has rows with a different number of columns than the header "
+                              f"({width}): line(s) {', '.join(map(str, bad[:5]))}. Check the delimiter and quoting.")
+    return Table(filename, header, tuple(tuple(c.strip() for c in r) for r in body))
+
+
+def read_file(path: str | Path) -> Table:
+    path = Path(path)
+    if not path.is_file():
+        raise PlaygroundError(f"'{path}' does not exist or is not a file.")
+    check_size(path.stat().st_size, f"'{path.name}'")
+    return read_table(path.read_bytes(), path.name)
+
+
+def guess_columns(table: Table) -> tuple[str, str | None, str]:
+    """(text column, second-text column or None, label column) from usual names, else by position."""
+    lower = {c.lower(): c for c in table.columns}
+    label = next((lower[n] for n in LABEL_NAMES if n in lower), table.columns[-1])
+    rest = [c for c in table.columns if c != label]
+    text = next((lower[n] for n in TEXT_NAMES if n in lower and lower[n] != label), rest[0] if rest else label)
+    pair = next((lower[n] for n in PAIR_NAMES if n in lower and lower[n] not in (label, text)), None)
+    return text, pair, label
+
+
+# ---- labels ---------------------------------------------------------------------------------
+
+def _canonical(label: str) -> str:
+    """'1', '1.0' and ' 1 ' are the same label; other strings are kept as written."""
+    try:
+        f = float(label)
+    except ValueError:
+        return label
+    return str(int(f)) if f.is_integer() else label
+
+
+def _label_order(values: set[str]) -> tuple[str, ...]:
+    if all(v.lstrip("-").isdigit() for v in values):
+        return tuple(sorted(values, key=int))
+    return tuple(sorted(values))
+
+
+def to_labelled(table: Table, text_col: str, label_col: str, pair_col: str | None = None,
+                label_names: tuple[str, ...] | None = None) -> LabelledData:
+    """Pick the columns and turn labels (strings or integers) into ids; `label_names` fixes the ids of an eval split."""
+    if text_col == label_col or pair_col in (text_col, label_col):
+        raise PlaygroundError("The text column(s) and the label column must be different columns.")
+    texts, labels = table.column(text_col), [_canonical(v) for v in table.column(label_col)]
+    pairs = table.column(pair_col) if pair_col else None
+    for what, values in (("no label", labels), (f"an empty '{text_col}'", texts), (f"an empty '{pair_col}'", pairs or [])):
+        empty = [i + 2 for i, v in enumerate(values) if not v.strip()]
+        if empty:
+            raise PlaygroundError(f"'{table.name}': {len(empty)} row(s) have {what} (line(s) "
+                                  f"{', '.join(map(str, empty[:5]))}{', …' if len(empty) > 5 else ''}). Fix or remove them.")
+    seen = set(labels)
+    if label_names is None:
+        if len(seen) < 2:
+            raise PlaygroundError(f"'{table.name}' has only one class ('{labels[0]}') in '{label_col}': "
+                                  "a classifier needs at least two.")
+        if len(seen) > MAX_CLASSES:
+            raise PlaygroundError(f"'{label_col}' has {len(seen)} different values (limit {MAX_CLASSES}): "
+                                  "is it really the label column?")
+        label_names = _label_order(seen)
+    unknown = sorted(seen - set(label_names))
+    if unknown:
+        raise PlaygroundError(f"'{table.name}' has labels the training data does not have: {', '.join(unknown[:5])}.")
+    ids = {n: i for i, n in enumerate(label_names)}
+    return LabelledData(table.name, tuple(texts), tuple(pairs) if pairs is not None else None,
+                        tuple(ids[v] for v in labels), tuple(label_names))
+
+
+def split_holdout(data: LabelledData, fraction: float = 0.2, seed: int = 0) -> tuple[LabelledData, LabelledData]:
+    """Stratified (train, held-out) split for an upload without its own eval file."""
+    if len(data) < 10:
+        raise PlaygroundError(f"'{data.name}' has {len(data)} rows; at least 10 are needed to hold some out for evaluation.")
+    rng = random.Random(seed)
+    train, held = [], []
+    for y in range(len(data.label_names)):
+        idx = [i for i, v in enumerate(data.labels) if v == y]
+        rng.shuffle(idx)
+        k = round(len(idx) * fraction) if len(idx) > 1 else 0
+        held += idx[:k]
+        train += idx[k:]
+    return data.subset(sorted(train), f"{data.name} (train)"), data.subset(sorted(held), f"{data.name} (held out)")
+
+
+def shipped() -> tuple[LabelledData, LabelledData]:
+    """The hand-written customer-support intents: (train, test)."""
+    train = to_labelled(read_file(SHIPPED_DIR / "train.csv"), "text", "label")
+    test = to_labelled(read_file(SHIPPED_DIR / "test.csv"), "text", "label", label_names=train.label_names)
+    return (LabelledData(SHIPPED_NAME, train.texts, None, train.labels, train.label_names),
+            LabelledData(SHIPPED_NAME + " test", test.texts, None, test.labels, test.label_names))
+
+
+# ---- Hugging Face datasets (optional) -------------------------------------------------------
+
+HUB_HINT = ("Public datasets from the Hugging Face Hub need the `datasets` package and network access: "
+            "`.venv/bin/pip install datasets`, then restart the app. Until then use the shipped data or upload a CSV/TSV.")
+
+
+def hub_available() -> bool:
+    return importlib.util.find_spec("datasets") is not None
+
+
+def load_hub(name: str, config: str | None = None, split: str = "train", max_rows: int = 20_000) -> Table:
+    """Up to `max_rows` rows of a Hub dataset split as a Table (class-label ids become their names)."""
+    if not hub_available():
+        raise PlaygroundError(HUB_HINT)
+    import datasets as hf_datasets
+
+    name = (name or "").strip()
+    if not name:
+        raise PlaygroundError("Type a Hugging Face dataset id, for example 'glue' with configuration 'sst2'.")
+    try:
+        ds = hf_datasets.load_dataset(name, config or None, split=split)
+    except Exception as exc:  # offline, unknown id, bad split: all mean 'cannot get it'
+        raise PlaygroundError(f"Could not load '{name}' ({split}) from the Hub: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:160] if str(exc) else ''}") from None
+    if len(ds) > max_rows:
+        ds = ds.select(range(max_rows))
+    n, cols = len(ds), list(ds.column_names)
+    names = {c: getattr(ds.features.get(c), "names", None) for c in cols} if getattr(ds, "features", None) else {}
+    data = {c: list(ds[c]) for c in cols}
+
+    def cell(c, v):
+        return names[c][v] if names.get(c) and isinstance(v, int) and 0 <= v < len(names[c]) else ("" if v is None else str(v))
+
+    rows = tuple(tuple(cell(c, data[c][i]) for c in cols) for i in range(n))
+    if not rows:
+        raise PlaygroundError(f"'{name}' ({split}) has no rows.")
+    return Table(f"{name}/{config or ''}:{split}", tuple(cols), rows)

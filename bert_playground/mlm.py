@@ -1,0 +1,245 @@
+"""Masked-LM predictions: fill in typed [MASK] tokens, and score a corrupted input as pre-training does.
+
+Both paths are one forward pass through `models.forward` (the MLM head gives (1, T, V) logits);
+probabilities are a softmax over the whole vocabulary at the positions that matter.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+from .errors import PlaygroundError
+from .masking import IGNORE, MaskedText, special_ids
+from .models import forward
+from .text import clean_text, max_length
+
+# '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
+MASK_SPELLING = re.compile(r"[\[<]\s*mask\s*[\]>]", re.IGNORECASE)
+EXAMPLE = "The capital of France is [MASK]."
+
+
+@dataclass(frozen=True)
+class Prediction:
+    token: str
+    token_id: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class MaskFill:
+    position: int  # index of the mask in `tokens`
+    predictions: tuple[Prediction, ...]  # most probable first
+
+    def to_json(self) -> dict:
+        return {"position": self.position,
+                "predictions": [{"token": p.token, "token_id": p.token_id, "probability": p.probability}
+                                for p in self.predictions]}
+
+
+@dataclass(frozen=True)
+class FillResult:
+    model: str
+    text: str  # the text the model read, mask spellings normalised to `mask_token`
+    tokens: tuple[str, ...]  # model input, [CLS] ... [SEP]
+    masks: tuple[MaskFill, ...]
+    filled: str  # `text` with each mask replaced by the best guess
+    mask_token: str
+    normalised: tuple[str, ...]  # spellings the user wrote that were read as `mask_token`, e.g. ('[mask]',)
+    truncated: bool  # the text was cut to the model's maximum length
+    full_length: int  # tokens before the cut
+    masks_dropped: int  # masks after the cut, not predicted
+    context_tokens: int  # tokens that are neither special nor masks
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
+
+
+def require_mlm(bundle) -> None:
+    if not bundle.info.has_mlm:
+        raise PlaygroundError(
+            f"The checkpoint '{bundle.info.name}' has no masked-LM head (cls.predictions), so it cannot guess "
+            "masked tokens. Pick a checkpoint with one, e.g. 'embedded' or bert-base-uncased."
+        )
+
+
+def normalise_masks(text: str, mask_token: str) -> tuple[str, tuple[str, ...]]:
+    """Read '[mask]', '<mask>', '[ MASK ]'... as the tokenizer's mask token; return the spellings replaced."""
+    seen = []
+    for m in MASK_SPELLING.finditer(text):
+        if m.group(0) != mask_token and m.group(0) not in seen:
+            seen.append(m.group(0))
+    return MASK_SPELLING.sub(lambda m: mask_token, text), tuple(seen)
+
+
+_WORD = re.compile(r"\S+")
+_CORE = re.compile(r"^(\W*)(.+?)(\W*)$", re.DOTALL)
+
+
+def words(text: str) -> list[str]:
+    """The whitespace-separated words of a text, in order (what the 'insert a mask' picker offers)."""
+    return _WORD.findall(text or "")
+
+
+def mask_word(text: str, index: int, mask_token: str = "[MASK]") -> str:
+    """Replace word `index` of `text` by the mask token, keeping its surrounding punctuation ('France.' -> '[MASK].')."""
+    spans = list(_WORD.finditer(text or ""))
+    if not 0 <= index < len(spans):
+        raise PlaygroundError(f"There is no word number {index + 1} in the text.")
+    m = spans[index]
+    word = m.group(0)
+    if MASK_SPELLING.search(word):  # already a mask: just spell it the tokenizer's way
+        new = MASK_SPELLING.sub(lambda _: mask_token, word)
+    elif not any(c.isalnum() for c in word):  # punctuation only: replace all of it
+        new = mask_token
+    else:
+        lead, _, trail = _CORE.match(word).groups()
+        new = lead + mask_token + trail
+    return text[: m.start()] + new + text[m.end():]
+
+
+def _check_top_k(top_k, vocab: int) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise PlaygroundError(f"top-k must be a positive whole number, got {top_k!r}.")
+    return min(top_k, vocab)
+
+
+def _ids_within(tokenizer, ids: list[int], limit: int) -> tuple[list[int], bool]:
+    """Cut [CLS] ... [SEP] to `limit` tokens, keeping the final [SEP]."""
+    if len(ids) <= limit:
+        return ids, False
+    return ids[: limit - 1] + [tokenizer.sep_token_id], True
+
+
+def _fill_text(text: str, mask_token: str, guesses: list[str]) -> str:
+    """Put the guesses into the text, in order; a '##piece' guess is glued to the word before it."""
+    parts = text.split(mask_token)
+    out = parts[0]
+    for i, part in enumerate(parts[1:]):
+        g = guesses[i] if i < len(guesses) else mask_token
+        out = out.rstrip(" ") + g[2:] if g.startswith("##") else out + g
+        out += part
+    return out
+
+
+def _batch(ids: list[int], device) -> dict[str, torch.Tensor]:
+    x = torch.tensor([ids], device=device)  # (1, T)
+    return {"input_ids": x, "token_type_ids": torch.zeros_like(x), "attention_mask": torch.ones_like(x)}
+
+
+def fill(bundle, text: str, top_k: int = 5) -> FillResult:
+    """Top-k tokens and their probabilities at every mask in `text` (one forward pass)."""
+    require_mlm(bundle)
+    tok = bundle.tokenizer
+    k = _check_top_k(top_k, bundle.info.vocab_size)
+    text, spellings = normalise_masks(clean_text(text, "The text"), tok.mask_token)
+    typed = text.count(tok.mask_token)
+    if typed == 0:
+        raise PlaygroundError(f"There is no {tok.mask_token} in the text: write {tok.mask_token} where the model "
+                              f"should guess a word, e.g. '{EXAMPLE.replace('[MASK]', tok.mask_token)}'.")
+    full = tok(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    ids, truncated = _ids_within(tok, full, max_length(bundle))
+    positions = [i for i, t in enumerate(ids) if t == tok.mask_token_id]
+    if not positions:
+        raise PlaygroundError(f"Every {tok.mask_token} comes after the first {len(ids)} tokens, which is all this "
+                              "model reads: move one earlier or shorten the text.")
+    logits = forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]  # (M, V)
+    probs = logits.float().softmax(dim=-1)  # (M, V)
+    top = probs.topk(k, dim=-1)  # (M, k)
+    top_p, top_i = top.values.cpu().tolist(), top.indices.cpu().tolist()
+    masks = tuple(
+        MaskFill(pos, tuple(Prediction(t, i, p) for t, i, p in zip(tok.convert_ids_to_tokens(ii), ii, pp)))
+        for pos, ii, pp in zip(positions, top_i, top_p)
+    )
+    specials = set(special_ids(tok))
+    return FillResult(
+        model=bundle.label, text=text, tokens=tuple(tok.convert_ids_to_tokens(ids)), masks=masks,
+        filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks]),
+        mask_token=tok.mask_token, normalised=spellings, truncated=truncated, full_length=len(full),
+        masks_dropped=max(0, typed - len(positions)), context_tokens=sum(i not in specials for i in ids),
+    )
+
+
+# ---- a corrupted input (masking.mask_text): what pre-training's loss sees -------------------
+
+@dataclass(frozen=True)
+class ChosenPrediction:
+    position: int
+    action: str  # 'mask' | 'random' | 'keep'
+    original: str  # the label
+    input: str  # what the model read there
+    predicted: str  # the model's best guess
+    probability: float  # of the best guess
+    label_probability: float  # of the original token
+    loss: float  # -log p(original): this position's term of the MLM loss
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted == self.original
+
+
+@dataclass(frozen=True)
+class CorruptionScore:
+    model: str
+    rows: tuple[ChosenPrediction, ...]  # every chosen position the model read
+    loss: float | None  # MLM loss: mean over the chosen positions only; None when none was chosen
+    truncated: bool  # the corrupted text was cut to the model's maximum length
+    length: int  # tokens the model read
+
+    @property
+    def accuracy(self) -> float | None:
+        return sum(r.correct for r in self.rows) / len(self.rows) if self.rows else None
+
+    def loss_by_action(self) -> dict[str, float]:
+        out = {}
+        for a in ("mask", "random", "keep"):
+            losses = [r.loss for r in self.rows if r.action == a]
+            if losses:
+                out[a] = sum(losses) / len(losses)
+        return out
+
+
+def score_corruption(bundle, masked: MaskedText) -> CorruptionScore:
+    """The model's guess and loss at every chosen position of a corrupted input (one forward pass)."""
+    require_mlm(bundle)
+    tok = bundle.tokenizer
+    ids, truncated = _ids_within(tok, list(masked.input_ids), max_length(bundle))
+    labels = list(masked.labels[: len(ids)])
+    if truncated:
+        labels[-1] = IGNORE  # the [SEP] put at the cut
+    positions = [i for i, lab in enumerate(labels) if lab != IGNORE]
+    if not positions:
+        return CorruptionScore(bundle.label, (), None, truncated, len(ids))
+    logits = forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]  # (C, V)
+    logp = logits.float().log_softmax(dim=-1)  # (C, V)
+    target = torch.tensor([labels[i] for i in positions], device=logp.device)  # (C,)
+    loss = -logp.gather(1, target[:, None])[:, 0]  # (C,)
+    best_logp, best = logp.max(dim=-1)  # (C,), (C,)
+    guesses = tok.convert_ids_to_tokens(best.cpu().tolist())
+    rows = tuple(
+        ChosenPrediction(position=i, action=masked.actions[i], original=masked.tokens[i], input=masked.input_tokens[i],
+                         predicted=g, probability=bp, label_probability=lp, loss=li)
+        for i, g, bp, lp, li in zip(positions, guesses, best_logp.exp().cpu().tolist(), (-loss).exp().cpu().tolist(),
+                                    loss.cpu().tolist())
+    )
+    return CorruptionScore(bundle.label, rows, float(loss.mean()), truncated, len(ids))
+
+
+def load_tokenizer(name: str | None = None):
+    """The tokenizer of a checkpoint (default: the embedded one), without loading its weights."""
+    from transformers import AutoTokenizer
+
+    from .errors import CheckpointError
+    from .models import _hub_folder, resolve
+
+    name, source, folder = resolve(name)
+    folder = folder if folder is not None else _hub_folder(name)
+    if not folder.is_dir():
+        raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
+    if not any((folder / f).is_file() for f in ("vocab.txt", "tokenizer.json")):
+        raise CheckpointError(f"'{name}' has no tokenizer (vocab.txt or tokenizer.json).")
+    try:
+        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"The tokenizer of '{name}' could not be loaded: {type(exc).__name__}.") from None

@@ -1,0 +1,114 @@
+"""Figures and table colours for the Masked-LM page (pure: data in, figure out)."""
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+ACTIONS = ["not chosen", "mask", "random", "keep"]
+COLORS = {"not chosen": "#f3f4f6", "mask": "#fca5a5", "random": "#fcd34d", "keep": "#93c5fd"}
+
+
+def action_name(action) -> str:
+    return action if isinstance(action, str) and action in COLORS else "not chosen"
+
+
+def token_table_css(df: pd.DataFrame, colored=("Corrupted input", "Action")) -> pd.DataFrame:
+    """CSS per cell for `df.style.apply(..., axis=None)`: the `colored` columns take their row's action colour."""
+    css = pd.DataFrame("", index=df.index, columns=df.columns)
+    for col in colored:
+        css[col] = [f"background-color: {COLORS[action_name(a)]}; color: #111" for a in df["Action"]]
+    return css
+
+
+def _esc(tokens) -> list[str]:
+    return [html.escape(str(t)) for t in tokens]  # tokens are user text: never let Plotly read them as markup
+
+
+def prediction_bars(tokens: list[str], probabilities: list[float], title: str) -> go.Figure:
+    """Top-k guesses at one mask, most probable on top."""
+    fig = go.Figure(go.Bar(x=probabilities, y=_esc(tokens), orientation="h", marker_color="#6366f1",
+                           text=[f"{p:.1%}" for p in probabilities], textposition="auto",
+                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(title=html.escape(title), xaxis_title="probability", height=90 + 28 * len(tokens),
+                      margin=dict(l=10, r=10, t=40, b=40))
+    return fig
+
+
+def loss_bars(positions: list[int], labels: list[str], actions: list[str], losses: list[float]) -> go.Figure:
+    """Per-position loss -log p(original) at the chosen positions, coloured by action."""
+    fig = go.Figure()
+    for a in ACTIONS[1:]:
+        idx = [i for i, x in enumerate(actions) if x == a]
+        if idx:
+            fig.add_trace(go.Bar(x=[f"{positions[i]}: {html.escape(labels[i])}" for i in idx], y=[losses[i] for i in idx],
+                                 name=a, marker_color=COLORS[a], marker_line=dict(color="#555", width=1),
+                                 hovertemplate="%{x}<br>loss %{y:.3f}<extra>" + a + "</extra>"))
+    fig.update_xaxes(type="category", categoryorder="array",
+                     categoryarray=[f"{p}: {html.escape(t)}" for p, t in zip(positions, labels)])
+    fig.update_layout(title="Loss at each chosen position (−log p(original token))", yaxis_title="loss (nats)",
+                      height=340, margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+def epochs_grid(input_tokens: list[list[str]], actions: list[list[str | None]], title: str) -> go.Figure:
+    """One row per epoch: what the model reads at each position, coloured by action."""
+    code = {a: i for i, a in enumerate(ACTIONS)}
+    z = [[code[action_name(a)] for a in row] for row in actions]
+    scale = []
+    for i, a in enumerate(ACTIONS):
+        scale += [[i / len(ACTIONS), COLORS[a]], [(i + 1) / len(ACTIONS), COLORS[a]]]
+    fig = go.Figure(go.Heatmap(
+        z=z, text=[_esc(r) for r in input_tokens], texttemplate="%{text}", colorscale=scale, zmin=-0.5,
+        zmax=len(ACTIONS) - 0.5, showscale=False, xgap=2, ygap=2,
+        customdata=[[action_name(a) for a in row] for row in actions],
+        hovertemplate="epoch %{y}, position %{x}: %{text} (%{customdata})<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", tickvals=list(range(len(z))), ticktext=[f"epoch {i + 1}" for i in range(len(z))])
+    fig.update_layout(title=title, xaxis_title="position", height=80 + 42 * len(z), margin=dict(l=10, r=10, t=40, b=40),
+                      plot_bgcolor="white")
+    return fig
+
+
+def stats_chart(rows: list[dict]) -> go.Figure:
+    """One panel per share, zoomed on it: the expected value, its binomial band, and the observed dot."""
+    rows = [r for r in rows if r["out_of"] and not math.isnan(r["observed"])]
+    fig = make_subplots(rows=1, cols=max(len(rows), 1), subplot_titles=[r["quantity"].replace(" (", "<br>(") for r in rows],
+                        horizontal_spacing=0.08)
+    for i, r in enumerate(rows, start=1):
+        first = i == 1
+        fig.add_trace(go.Scatter(
+            x=[0, 1], y=[r["high"]] * 2, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"), 1, i)
+        fig.add_trace(go.Scatter(
+            x=[0, 1], y=[r["low"]] * 2, mode="lines", line=dict(width=0), fill="tonexty", fillcolor="rgba(99,102,241,0.2)",
+            name="expected ± 3σ (binomial)", showlegend=first, legendgroup="band",
+            hovertemplate=f"band {r['low']:.4f} – {r['high']:.4f}<extra></extra>"), 1, i)
+        fig.add_trace(go.Scatter(
+            x=[0, 1], y=[r["expected"]] * 2, mode="lines", line=dict(color="#555", dash="dash"), name="expected",
+            showlegend=first, legendgroup="expected", hovertemplate=f"expected {r['expected']:.3f}<extra></extra>"), 1, i)
+        fig.add_trace(go.Scatter(
+            x=[0.5], y=[r["observed"]], mode="markers", name="observed", showlegend=first, legendgroup="observed",
+            marker=dict(size=12, color="#16a34a" if r["inside"] else "#dc2626"),
+            hovertemplate=f"observed {r['observed']:.4f} ({r['count']:,} of {r['out_of']:,})<extra></extra>"), 1, i)
+        half = max(r["high"] - r["expected"], abs(r["observed"] - r["expected"]), 1e-3) * 1.6
+        fig.update_yaxes(range=[r["expected"] - half, r["expected"] + half], row=1, col=i)
+    fig.update_xaxes(visible=False, range=[0, 1])
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title="Observed shares vs expected", height=360, margin=dict(l=10, r=10, t=80, b=30),
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+def draws_histogram(chosen_per_draw: list[int], eligible: int, rate: float) -> go.Figure:
+    """How many tokens each draw chose, against the expected count."""
+    fig = go.Figure(go.Histogram(x=list(chosen_per_draw), marker_color="#6366f1", name="draws",
+                                 hovertemplate="%{x} chosen: %{y} draws<extra></extra>"))
+    fig.add_vline(x=rate * eligible, line=dict(color="#111", dash="dash"),
+                  annotation_text=f"expected {rate * eligible:.1f}")
+    fig.update_layout(title=f"Chosen tokens per draw (of {eligible} that may be chosen)", xaxis_title="tokens chosen",
+                      yaxis_title="draws", height=320, margin=dict(l=10, r=10, t=50, b=40), bargap=0.05)
+    return fig

@@ -1,0 +1,181 @@
+"""Fine-tuning: train a classifier on top of BERT, live, in a background thread of this session."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from bert_playground import datasets as D
+from bert_playground import finetune as F
+from bert_playground.device import describe
+from bert_playground.jobs import Job
+from charts import finetune as charts
+
+SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
+LRS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5]
+
+bundle = ui.setup("Fine-tuning", ":material/model_training:")
+st.title("Fine-tuning")
+st.markdown(
+    "BERT's second half: a pretrained encoder plus a small **classification head** on the `[CLS]` vector, trained on "
+    "labelled examples. **Full fine-tuning** updates every weight; a **frozen encoder** trains only the head on "
+    "fixed `[CLS]` features; the **bag-of-words baseline** uses no BERT at all. Keeping only the first few encoder "
+    "layers makes a *tiny* BERT that trains in seconds on a CPU. Training runs in the background: the rest of the "
+    "app stays usable, and your runs are visible to you only."
+)
+
+
+@st.cache_data(show_spinner=False)
+def shipped():
+    return D.shipped()
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the file…")
+def read_upload(raw: bytes, name: str):
+    return D.read_table(raw, name)
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading from the Hugging Face Hub…")
+def read_hub(name: str, config: str, split: str):
+    return D.load_hub(name, config or None, split)
+
+
+def pick_columns(table, eval_table):
+    text0, pair0, label0 = D.guess_columns(table)
+    cols, k = list(table.columns), table.name
+    c1, c2, c3 = st.columns(3)
+    text = c1.selectbox("Text column", cols, index=cols.index(text0), key=f"ft_text_{k}")
+    pair = c2.selectbox("Second-sentence column (pairs)", ["(none)"] + cols,
+                        index=cols.index(pair0) + 1 if pair0 else 0, key=f"ft_pair_{k}")
+    label = c3.selectbox("Label column", cols, index=cols.index(label0), key=f"ft_label_{k}")
+    pair = None if pair == "(none)" else pair
+    train = D.to_labelled(table, text, label, pair)
+    if eval_table is None:
+        return D.split_holdout(train)
+    return train, D.to_labelled(eval_table, text, label, pair, label_names=train.label_names)
+
+
+def choose_data():
+    source = st.radio("Dataset", SOURCES, key="ft_source", horizontal=True)
+    if source == SOURCES[0]:
+        return shipped()
+    if source == SOURCES[1]:
+        c1, c2 = st.columns(2)
+        up = c1.file_uploader(f"Training file (CSV or TSV with a header row, at most {D.MAX_MB} MB)",
+                              type=["csv", "tsv", "txt"], key="ft_upload")
+        up_eval = c2.file_uploader("Held-out file (optional; otherwise 20% of the training file is held out)",
+                                   type=["csv", "tsv", "txt"], key="ft_upload_eval")
+        if up is None:
+            st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
+            return None
+        table = read_upload(up.getvalue(), up.name)
+        return pick_columns(table, read_upload(up_eval.getvalue(), up_eval.name) if up_eval else None)
+    if not D.hub_available():
+        st.info(D.HUB_HINT)
+        return None
+    c1, c2, c3, c4 = st.columns(4)
+    name = c1.text_input("Dataset id", "glue", key="ft_hub_name")
+    config = c2.text_input("Configuration", "sst2", key="ft_hub_config")
+    split = c3.text_input("Training split", "train", key="ft_hub_train")
+    eval_split = c4.text_input("Held-out split", "validation", key="ft_hub_eval")
+    return pick_columns(read_hub(name, config, split), read_hub(name, config, eval_split))
+
+
+data = None
+with ui.user_errors():
+    data = choose_data()
+if data is not None:
+    train, test = data
+    counts = ", ".join(f"{n} ({c})" for n, c in train.counts().items())
+    st.caption(f"{len(train):,} training and {len(test):,} held-out examples"
+               f"{' (sentence pairs)' if train.pairs is not None else ''} · classes: {counts}")
+    with st.expander("Preview the training data"):
+        st.dataframe(pd.DataFrame({"text": train.texts[:20], **({"second": train.pairs[:20]} if train.pairs else {}),
+                                   "label": [train.label_names[y] for y in train.labels[:20]]}), hide_index=True)
+
+st.subheader("Settings")
+c = st.columns(5)
+mode = c[0].selectbox("Mode", F.MODES, format_func=F.MODE_LABELS.get, key="ft_mode")
+n_layers = bundle.info.layers if bundle is not None else 1
+layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", 1, n_layers, n_layers if mode == "frozen" else
+                           min(2, n_layers), key=f"ft_layers_{mode}", disabled=mode == "baseline",
+                           help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top layers: "
+                                "in low layers [CLS] has not yet gathered the sentence.")
+epochs = c[2].number_input("Epochs", *F.LIMITS["epochs"], value=3, key="ft_epochs")
+batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
+lr = c[4].select_slider("Learning rate", LRS, value=F.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
+c = st.columns([1, 1, 3])
+max_seconds = c[0].number_input("Time limit (s)", 5, 3600, 120, key="ft_max_seconds")
+early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better accuracy")
+device = bundle.device if bundle is not None else ui.device_name()
+c[2].caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
+             "layers, [CLS] features computed once) train the shipped data in well under a minute on a CPU.")
+
+job = st.session_state.get("ft_job")
+running = job is not None and not job.done
+no_model = bundle is None and mode != "baseline"
+if no_model:
+    st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
+if st.button("Start training", type="primary", key="ft_start", disabled=running or data is None or no_model):
+    with ui.user_errors():
+        cfg = F.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else int(layers), epochs=int(epochs),
+                               batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None)
+        F.validate(cfg, bundle, train, test)
+        job = Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: F.train(b, tr, te, cf, stop), "finetune").start()
+        st.session_state["ft_job"] = job
+        st.rerun()  # redraw with the button disabled and the live view ticking
+
+
+@st.fragment(run_every=1.0 if running else None)
+def live():
+    job = st.session_state.get("ft_job")
+    if job is None:
+        st.info("Pick the data and settings, then press **Start training**.")
+        return
+    cur = F.curves(job.events())
+    if cur.last is not None:
+        s = cur.last
+        status = f"step {s.step}/{s.total_steps} · epoch {s.epoch:.2f} · loss {s.loss:.4f} · lr {s.lr:.2g} · " \
+                 f"{s.examples_per_s:,.0f} examples/s · {s.elapsed:.1f} s · {s.device}"
+    elif cur.prepare is not None:
+        status = f"computing [CLS] features: {cur.prepare.done}/{cur.prepare.total}"
+    else:
+        status = "starting…"
+    st.progress(cur.fraction, text="done" if job.done and not job.error else status)
+    if not job.done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
+        job.stop()
+    if job.error:
+        st.error(job.error)
+    total = cur.start.total_steps if cur.start else None
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")
+    c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total), key="ft_acc")
+    if job.done and st.session_state.get("ft_recorded") is not job:  # once per run: keep it, then a full rerun
+        st.session_state["ft_recorded"] = job
+        if cur.result is not None:
+            st.session_state["ft_result"] = cur.result
+            runs = st.session_state.setdefault("ft_runs", [])
+            runs.append({"Run": len(runs) + 1, **cur.result.row()})
+        st.rerun()
+
+
+live()
+result = st.session_state.get("ft_result")
+if result is not None:
+    st.subheader("Result of the last run")
+    m = result.metrics
+    c = st.columns(4)
+    c[0].metric("Accuracy", f"{m.accuracy:.1%}")
+    c[1].metric("Macro-F1", f"{m.macro_f1:.3f}")
+    c[2].metric("Time", f"{result.seconds:.1f} s")
+    c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
+    if result.stopped:
+        st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
+    st.plotly_chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm")
+    st.subheader("Try the fine-tuned model")
+    text_a = st.text_input("Text", "I think I left my card in the taxi.", key="ft_try_a")
+    text_b = st.text_input("Second sentence", key="ft_try_b") if result.classifier.pair else None
+    with ui.user_errors():
+        pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
+        st.plotly_chart(charts.probabilities(pred.probabilities), key="ft_probs")
+if st.session_state.get("ft_runs"):
+    st.subheader("Runs in this session")
+    st.dataframe(pd.DataFrame(st.session_state["ft_runs"]), hide_index=True, key="ft_runs_table")

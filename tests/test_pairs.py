@@ -1,0 +1,158 @@
+"""NSP pair building (bert_playground.pairs): label split, provenance, lengths, packing.
+
+Tokens here are (document, sentence, k) tuples, so every token says where it came from.
+"""
+import math
+import random
+
+import pytest
+
+from bert_playground import PlaygroundError, pairs
+
+CLS, SEP = "[CLS]", "[SEP]"
+
+
+def corpus(n_docs=300, seed=1, min_sents=1, max_sents=8, min_len=3, max_len=30):
+    rng = random.Random(seed)
+    return [[[(d, s, k) for k in range(rng.randint(min_len, max_len))] for s in range(rng.randint(min_sents, max_sents))]
+            for d in range(n_docs)]
+
+
+def within_3_sigma(k, n, p=0.5):
+    return abs(k - n * p) <= 3 * math.sqrt(n * p * (1 - p))
+
+
+def flat(doc):
+    return [t for s in doc for t in s]
+
+
+def check_pair(docs, p, max_tokens):
+    assert 1 <= len(p.a) and 1 <= len(p.b) and len(p.a) + len(p.b) <= max_tokens
+    assert all(t[0] == p.a_doc for t in p.a) and all(t[0] == p.b_doc for t in p.b)
+    a_flat, b_flat = flat(docs[p.a_doc]), flat(docs[p.b_doc])
+    i, j = a_flat.index(p.a[0]), b_flat.index(p.b[0])
+    assert a_flat[i:i + len(p.a)] == p.a and b_flat[j:j + len(p.b)] == p.b  # contiguous text
+    assert all(p.a_span[0] <= t[1] < p.a_span[1] for t in p.a) and all(p.b_span[0] <= t[1] < p.b_span[1] for t in p.b)
+    if p.is_next:  # B is the true continuation: the very next token after A's last one
+        assert p.b_doc == p.a_doc and p.b_span[0] == p.a_span[1]
+        assert a_flat.index(p.a[-1]) + 1 == a_flat.index(p.b[0])
+    else:  # NotNext: B never from A's document
+        assert p.b_doc != p.a_doc
+
+
+def test_draw_pair_is_next_share_is_one_half():
+    docs, rng, n = corpus(), random.Random(0), 4000
+    drawn = [pairs.draw_pair(docs, rng, 60) for _ in range(n)]
+    k = sum(p.is_next for p in drawn)
+    assert within_3_sigma(k, n), k / n
+
+
+@pytest.mark.parametrize("max_tokens", [40, 125])
+def test_make_pairs_is_next_share_is_one_half(max_tokens):
+    # many short documents: a walk that ends on a lone last sentence must not tilt the split to NotNext
+    docs = corpus(n_docs=400)
+    made = [p for seed in range(4) for p in pairs.make_pairs(docs, random.Random(seed), max_tokens)]
+    assert len(made) > 1000
+    assert within_3_sigma(sum(p.is_next for p in made), len(made)), sum(p.is_next for p in made) / len(made)
+
+
+def test_draw_pair_forced_label_and_seeded():
+    docs = corpus(50)
+    for want in (True, False):
+        assert all(pairs.draw_pair(docs, random.Random(s), 40, is_next=want).is_next is want for s in range(50))
+    assert pairs.draw_pair(docs, random.Random(7), 40) == pairs.draw_pair(docs, random.Random(7), 40)
+    assert pairs.make_pairs(docs, random.Random(3), 40) == pairs.make_pairs(docs, random.Random(3), 40)
+
+
+@pytest.mark.parametrize("max_tokens", [2, 5, 13, 40, 125])
+def test_provenance_and_lengths_draw_pair(max_tokens):
+    docs = corpus(120, max_len=70)  # sentences longer than the budget too
+    rng = random.Random(max_tokens)
+    for _ in range(600):
+        check_pair(docs, pairs.draw_pair(docs, rng, max_tokens), max_tokens)
+
+
+@pytest.mark.parametrize("max_tokens", [2, 13, 61, 125])
+def test_provenance_and_lengths_make_pairs(max_tokens):
+    docs = corpus(150, max_len=70)
+    made = pairs.make_pairs(docs, random.Random(max_tokens), max_tokens)
+    assert made
+    for p in made:
+        check_pair(docs, p, max_tokens)
+
+
+def test_make_pairs_walks_each_document_in_order():
+    docs = corpus(30, min_sents=3)
+    made = pairs.make_pairs(docs, random.Random(0), 40)
+    for d in range(len(docs)):
+        spans = [p.a_span for p in made if p.a_doc == d]
+        assert spans and spans[0][0] == 0
+        assert all(x[0] < y[0] for x, y in zip(spans, spans[1:]))
+
+
+def test_truncation_cuts_longer_side_a_from_start_b_from_end():
+    a, b, cut = pairs.truncate_pair(list(range(10)), list(range(100, 104)), 8)
+    assert (a, b, cut) == ([6, 7, 8, 9], [100, 101, 102, 103], 6)
+    a, b, cut = pairs.truncate_pair([1, 2], list(range(100, 110)), 6)
+    assert (a, b, cut) == ([1, 2], [100, 101, 102, 103], 6)
+    p = pairs.pair_at(corpus(5, min_len=50, max_len=60, min_sents=2), 0, 0, random.Random(0), 20, is_next=True)
+    assert p.truncated > 0 and len(p.a) + len(p.b) == 20
+
+
+@pytest.mark.parametrize("max_tokens", [5, 40, 125])
+def test_pack_segments_zero_through_first_sep_then_one(max_tokens):
+    docs = corpus(60)
+    rng = random.Random(1)
+    for _ in range(200):
+        p = pairs.draw_pair(docs, rng, max_tokens)
+        ids, seg = pairs.pack(p.a, p.b, CLS, SEP)
+        first_sep = ids.index(SEP)
+        assert ids[0] == CLS and ids[-1] == SEP and len(ids) == len(seg) == len(p.a) + len(p.b) + 3
+        assert len(ids) <= max_tokens + 3
+        assert seg[:first_sep + 1] == [0] * (first_sep + 1) and seg[first_sep + 1:] == [1] * (len(ids) - first_sep - 1)
+        assert ids[1:first_sep] == p.a and ids[first_sep + 1:-1] == p.b
+
+
+def test_one_document_allows_is_next_only():
+    docs = corpus(1, min_sents=4)
+    assert pairs.draw_pair(docs, random.Random(0), 40, is_next=True).is_next
+    for label in (False, None):
+        with pytest.raises(PlaygroundError, match="only one document"):
+            pairs.draw_pair(docs, random.Random(0), 40, is_next=label)
+    with pytest.raises(PlaygroundError, match="only one document"):
+        pairs.make_pairs(docs, random.Random(0), 40)
+
+
+def test_single_sentence_documents():
+    docs = corpus(10, min_sents=1, max_sents=1)
+    assert not pairs.draw_pair(docs, random.Random(0), 40, is_next=False).is_next
+    with pytest.raises(PlaygroundError, match="two sentences"):
+        pairs.draw_pair(docs, random.Random(0), 40, is_next=True)
+    with pytest.raises(PlaygroundError, match="two sentences"):
+        pairs.make_pairs(docs, random.Random(0), 40)
+    with pytest.raises(PlaygroundError, match="no next sentence"):
+        pairs.pair_at(docs, 0, 0, random.Random(0), 40, is_next=True)
+
+
+@pytest.mark.parametrize("docs", [[], [[]], [[], []]])
+def test_empty_corpus(docs):
+    with pytest.raises(PlaygroundError, match="empty"):
+        pairs.draw_pair(docs, random.Random(0), 40)
+
+
+def test_empty_documents_are_skipped_for_not_next_b():
+    docs = [[[("a", 0, 0)] * 3, [("a", 1, 0)] * 3], [], [], [[("c", 0, 0)] * 3]]
+    for s in range(100):
+        p = pairs.draw_pair(docs, random.Random(s), 20, is_next=False)
+        assert p.b_doc in (0, 3) and p.b_doc != p.a_doc and p.b
+
+
+def test_not_next_b_is_never_empty_when_a_fills_the_budget():
+    docs = [[[("a", 0, k) for k in range(50)], [("a", 1, 0)]], [[("b", 0, 0)] * 5, [("b", 1, 0)] * 5]]
+    p = pairs.pair_at(docs, 0, 0, random.Random(0), 20, is_next=False)
+    assert p.b and p.a and len(p.a) + len(p.b) == 20
+
+
+def test_budget_too_small():
+    with pytest.raises(PlaygroundError, match="at least one token"):
+        pairs.draw_pair(corpus(5), random.Random(0), 1)
