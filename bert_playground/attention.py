@@ -89,7 +89,7 @@ def compute(bundle, text_a: str, text_b: str | None = None, causal: bool = False
     if causal:
         dtype = next(bundle.model.parameters()).dtype
         batch["attention_mask"] = causal_mask(len(enc), dtype)
-    out = forward(bundle, batch, attentions=True)
+    out = forward(bundle, batch, attentions=True, mlm=False)
     att = torch.stack([a[0] for a in out.attentions])  # L x (1, H, T, T) -> (L, H, T, T)
     tok = bundle.tokenizer
     ids = enc.input_ids

@@ -197,15 +197,23 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Ber
     files = _check_folder(folder, name)
     try:
         raw = json.loads((folder / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"'{name}' has an unreadable config.json ({exc}).") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"'{name}' has a config.json that is not a JSON object.")
     if raw.get("model_type") != "bert":
         raise CheckpointError(
             f"'{name}' is a '{raw.get('model_type')}' checkpoint; BERT Playground runs BERT-architecture "
             "checkpoints (model_type 'bert'), e.g. bert-base-uncased or the embedded one."
         )
-    config = BertConfig.from_dict(raw)
-    keys, dtype = _weight_keys(files)
+    try:
+        config = BertConfig.from_dict(raw)
+        keys, dtype = _weight_keys(files)
+    except Exception as exc:  # a corrupt or truncated file, a config with the wrong types
+        raise CheckpointError(f"'{name}' could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    if not (isinstance(config.num_hidden_layers, int) and config.num_hidden_layers >= 1
+            and isinstance(config.num_attention_heads, int) and config.num_attention_heads >= 1):
+        raise CheckpointError(f"'{name}' has a config.json with no layers or no attention heads.")
     has_mlm = any("cls.predictions." in k for k in keys)
     has_nsp = any("cls.seq_relationship." in k for k in keys)
     info = CheckpointInfo(
@@ -252,18 +260,28 @@ class ForwardOutput:
 
 
 @torch.inference_mode()
-def forward(bundle: Bundle, encoding: dict, attentions: bool = False, hidden_states: bool = False) -> ForwardOutput:
-    """One forward pass through whichever heads the checkpoint has."""
+def forward(bundle: Bundle, encoding: dict, attentions: bool = False, hidden_states: bool = False,
+            mlm: bool = True) -> ForwardOutput:
+    """One forward pass through whichever heads the checkpoint has. `mlm=False` skips the MLM head
+    (a (T, V) projection that costs more than the encoder of a small model) when only NSP or the
+    encoder's outputs are needed."""
     batch = {k: v.to(bundle.device) for k, v in encoding.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
-    out = bundle.model(**batch, output_attentions=attentions, output_hidden_states=hidden_states, return_dict=True)
-    mlm = getattr(out, "prediction_logits", None)
-    if mlm is None and bundle.info.has_mlm:
-        mlm = out.logits
+    flags = dict(output_attentions=attentions, output_hidden_states=hidden_states, return_dict=True)
+    if not mlm:
+        out = bundle.encoder(**batch, **flags)
+        head = getattr(bundle.model, "cls", None)
+        nsp = head.seq_relationship(out.pooler_output) if bundle.info.has_nsp and head is not None else None
+        return ForwardOutput(None, nsp, out.attentions if attentions else None,
+                             out.hidden_states if hidden_states else None)
+    out = bundle.model(**batch, **flags)
+    mlm_logits = getattr(out, "prediction_logits", None)
+    if mlm_logits is None and bundle.info.has_mlm:
+        mlm_logits = out.logits
     nsp = getattr(out, "seq_relationship_logits", None)
     if nsp is None and bundle.info.has_nsp and not bundle.info.has_mlm:
         nsp = out.logits
     return ForwardOutput(
-        mlm_logits=mlm, nsp_logits=nsp,
+        mlm_logits=mlm_logits, nsp_logits=nsp,
         attentions=out.attentions if attentions else None,
         hidden_states=out.hidden_states if hidden_states else None,
     )

@@ -197,7 +197,7 @@ def nsp_logits(bundle, packed: Sequence[Packed], batch_size: int = 16) -> torch.
     out = torch.empty((len(packed), 2))  # (N, 2)
     for k in range(0, len(order), batch_size):
         idx = order[k:k + batch_size]
-        logits = forward(bundle, _batch_tensors([packed[i] for i in idx], pad)).nsp_logits  # (B, 2)
+        logits = forward(bundle, _batch_tensors([packed[i] for i in idx], pad), mlm=False).nsp_logits  # (B, 2)
         out[idx] = logits.float().cpu()
     return out
 

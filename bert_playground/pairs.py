@@ -134,9 +134,14 @@ def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next:
     return pair_at(docs, i, start, rng, max_tokens, is_next=is_next)
 
 
-def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5) -> list[Pair]:
+def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5,
+               short_seq_prob: float = 0.0) -> list[Pair]:
     """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it
-    chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs)."""
+    chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs).
+
+    `short_seq_prob` is BERT's: that share of pairs gets a random length budget in [2, max_tokens],
+    so the model also sees short pairs (BERT used 0.1; 0 keeps every pair near the maximum).
+    """
     check_corpus(docs)
     pairs = []
     for i, doc in enumerate(docs):
@@ -145,7 +150,10 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
         # dropped (emitting it as NotNext only would tilt the split towards NotNext).
         while start < len(doc) - 1:
             want_next = rng.random() < is_next_prob
-            p = pair_at(docs, i, start, rng, max_tokens, is_next=want_next)
+            budget = max_tokens
+            if short_seq_prob > 0 and rng.random() < short_seq_prob:
+                budget = rng.randint(2, max_tokens)
+            p = pair_at(docs, i, start, rng, budget, is_next=want_next)
             pairs.append(p)
             start = p.b_span[1] if p.is_next else p.a_span[1]
     if not pairs:

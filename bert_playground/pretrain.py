@@ -57,6 +57,7 @@ class PretrainConfig:
     epochs: int = 100
     train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
     mask_rate: float = 0.15
+    short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
     seed: int = 0
     log_every: int = 20
     eval_every: int = 200
@@ -112,9 +113,10 @@ def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPa
     return PackedPairs(ids, seg, att, label)
 
 
-def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int) -> PackedPairs:
+def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0) -> PackedPairs:
+    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length)."""
     rng = random.Random(seed * 7919 + epoch)
-    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3)
+    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob)
     rng.shuffle(ps)
     return pack_pairs(ps, tokenizer, seq_len)
 
@@ -317,7 +319,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     last_log_t, last_log_tokens = time.time(), 0
     stop = False
     for epoch in range(state.epoch, state.epoch + cfg.epochs):
-        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch)
+        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob)
         data = PackedPairs(*(t.to(device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
         gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), device)

@@ -126,3 +126,12 @@ def test_classroom_allow_list(monkeypatch, tiny_dir):
     monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", f"{tiny_dir}")
     with pytest.raises(CheckpointError, match="local folders is disabled"):
         load(str(tiny_dir), "cpu")
+
+
+def test_forward_without_mlm_head_gives_the_same_nsp_and_attentions(tiny):
+    enc = {"input_ids": torch.tensor([[101, 7592, 102, 2088, 102]]), "token_type_ids": torch.tensor([[0, 0, 0, 1, 1]])}
+    full = models.forward(tiny, enc, attentions=True)
+    lean = models.forward(tiny, enc, attentions=True, mlm=False)
+    assert lean.mlm_logits is None
+    assert torch.allclose(full.nsp_logits, lean.nsp_logits, atol=1e-6)
+    assert all(torch.allclose(x, y) for x, y in zip(full.attentions, lean.attentions))

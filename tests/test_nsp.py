@@ -171,14 +171,39 @@ def test_pair_origin(demo_docs):
 
 
 EMBEDDED = ROOT / "assets" / "model"
+WIKI = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-part4.txt.xz"
+needs_embedded = pytest.mark.skipif(not (EMBEDDED / "config.json").is_file(),
+                                    reason="embedded checkpoint not built yet (assets/model)")
 
 
-@pytest.mark.skipif(not (EMBEDDED / "config.json").is_file(), reason="embedded checkpoint not built yet (assets/model)")
-def test_embedded_separates_demo_pairs():
-    b = load("embedded", "cpu")
-    docs = nsp.token_docs(b.tokenizer, nsp.demo_documents())
-    res = nsp.score_batch(b, nsp.draw_pairs(docs, 100, 0, nsp.pair_budget(b, 64)))
-    assert res.accuracy >= 0.8, res.confusion
+@pytest.fixture(scope="module")
+def embedded():
+    return load("embedded", "cpu")
+
+
+@needs_embedded
+def test_embedded_prefers_the_true_continuation(embedded):
+    """On a real checkpoint, index 0 of the NSP logits is IsNext: the continuation scores higher."""
+    cases = [("I mixed flour, milk and eggs in a bowl.", "Then I poured the batter into the hot pan.",
+              "The home team scored after five minutes."),
+             ("The cathedral was built in the twelfth century in the Gothic style.",
+              "Its spire was added in 1420 and rebuilt after a fire.",
+              "The species feeds mainly on small fish and crustaceans."),
+             ("Paris is the capital of France.", "The river Seine flows through the city.",
+              "Photosynthesis converts light into chemical energy.")]
+    for a, follows, unrelated in cases:
+        assert nsp.score_text(embedded, a, follows).is_next_probability > \
+            nsp.score_text(embedded, a, unrelated).is_next_probability
+
+
+@needs_embedded
+@pytest.mark.skipif(not WIKI.is_file(), reason="shared Wikipedia sample absent (../shared/data/wikipedia)")
+def test_embedded_nsp_accuracy_on_held_out_wikipedia(embedded):
+    from bert_playground.corpus import read_wikiextractor
+
+    docs = nsp.token_docs(embedded.tokenizer, read_wikiextractor(str(WIKI))[:80])
+    res = nsp.score_batch(embedded, nsp.draw_pairs(docs, 100, 0, nsp.pair_budget(embedded, 128)))
+    assert res.accuracy >= 0.85, res.confusion  # bench/bench_nsp.py measures it on 500 pairs
 
 
 # ---- CLI ----------------------------------------------------------------------------------

@@ -156,3 +156,15 @@ def test_not_next_b_is_never_empty_when_a_fills_the_budget():
 def test_budget_too_small():
     with pytest.raises(PlaygroundError, match="at least one token"):
         pairs.draw_pair(corpus(5), random.Random(0), 1)
+
+
+def test_short_seq_prob_gives_short_pairs_within_bounds():
+    docs = corpus(300, max_len=40)
+    full = pairs.make_pairs(docs, random.Random(0), 100)
+    assert pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.0) == full  # default unchanged
+    mixed = pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.5)
+    short = [len(p.a) + len(p.b) for p in mixed if len(p.a) + len(p.b) < 30]
+    assert len(short) > 3 * sum(len(p.a) + len(p.b) < 30 for p in full)
+    for p in mixed:
+        check_pair(docs, p, 100)
+    assert within_3_sigma(sum(p.is_next for p in mixed), len(mixed))

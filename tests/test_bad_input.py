@@ -1,0 +1,536 @@
+"""A catalogue of hostile and odd inputs across the package, the CLI and every page.
+
+Each input must give a clear `PlaygroundError` (package), a non-zero exit with one `error: ...` line
+(CLI) or a clear message on the page (UI) — or simply work — never a traceback; user text is shown as
+text (never inside a Markdown element), stays in its widget, and the session keeps working afterwards.
+Runs on the tiny random checkpoint of conftest (fast, CI).
+"""
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import pytest
+
+from apphelp import ROOT
+from bert_playground import PlaygroundError
+
+LONG = "word " * 10_000  # 50,000 characters
+HOSTILE = {
+    "empty": "",
+    "whitespace": " \t\n\u00a0\u3000 ",
+    "50k chars": LONG,
+    "NUL and control": "a\x00b\x01c\x1b[31mred\x7f\x9b zero\u200bwidth",
+    "emoji": "I 😀 love 👍🏽 my 👨‍👩‍👧 family 🎉",
+    "CJK": "北京是中国的首都。東京は日本の首都です。",
+    "right-to-left": "مرحبا بالعالم שלום עולם \u202eevil\u202c",
+    "combining": "Ze\u0301\u0301\u0301 Z̷̢͓̈́a̸̡͝l̵g̷o̴ cafe\u0301",
+    "script tag": "<script>alert('pwned')</script><img src=x onerror=alert(1)>",
+    "markdown/html": "**bold** [click](https://evil.example) ![img](https://evil.example/x.png) <b>hi</b> $x^2$",
+    "only special tokens": "[CLS] [SEP] [PAD] [UNK]",
+    "mask spellings": "[mask] <mask> [ MASK ] <MASK] and MASK",
+}
+INJECTIONS = {"<script>alert('pwned')</script>", "[click](https://evil.example)", "**bold**", "<b>hi</b>",
+              "![img](https://evil.example/x.png)", "$x^2$"}
+MARKDOWN_KINDS = ("markdown", "caption", "error", "warning", "info", "success", "exception")
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def markdown_leaks(at, raw: str) -> list[str]:
+    """Elements rendered as Markdown that contain a raw injection string taken from the user's input."""
+    found = []
+    for bit in [s for s in INJECTIONS if s in raw]:
+        for kind in MARKDOWN_KINDS:
+            for el in at.get(kind):
+                if bit in str(getattr(el, "value", "")) or bit in str(getattr(el, "message", "")):
+                    found.append(f"{kind}: {bit}")
+    return found
+
+
+def page_ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("exception")
+
+
+def no_traceback(text: str):
+    assert "Traceback" not in text and 'File "' not in text, text
+
+
+# ---- checkpoint fixtures --------------------------------------------------------------------
+
+class Boom:
+    """Unpickling this would create a file: proof that a pickle was (not) loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture(scope="module")
+def bad_dirs(tmp_path_factory, tiny_dir):
+    base = tmp_path_factory.mktemp("bad")
+    out = {}
+
+    def variant(name, change):
+        d = base / name
+        shutil.copytree(tiny_dir, d)
+        change(d)
+        out[name] = d
+
+    variant("no_weights", lambda d: (d / "model.safetensors").unlink())
+    marker = base / "PICKLE_WAS_LOADED"
+    out["marker"] = marker
+
+    def pickle_only(d):
+        (d / "model.safetensors").unlink()
+        (d / "pytorch_model.bin").write_bytes(pickle.dumps(Boom(marker)))
+
+    variant("pickle_only", pickle_only)
+    variant("corrupt_weights", lambda d: (d / "model.safetensors").write_bytes(b"\x00garbage" * 100))
+    variant("config_not_json", lambda d: (d / "config.json").write_text("{this is not json"))
+    variant("config_a_list", lambda d: (d / "config.json").write_text("[1, 2, 3]"))
+    variant("roberta", lambda d: (d / "config.json").write_text(
+        (d / "config.json").read_text().replace('"model_type": "bert"', '"model_type": "roberta"')))
+    variant("no_tokenizer", lambda d: [(d / f).unlink() for f in ("tokenizer.json", "vocab.txt") if (d / f).exists()])
+    out["empty_dir"] = base / "empty_dir"
+    out["empty_dir"].mkdir()
+    return out
+
+
+# ---- data files -----------------------------------------------------------------------------
+
+def _rows(n, labels=("pos", "neg")):
+    return "".join(f"example sentence number {i},{labels[i % len(labels)]}\n" for i in range(n))
+
+
+FILES = {
+    "csv 0 rows": ("zero.csv", b"text,label\n", "no data rows"),
+    "csv empty file": ("empty.csv", b"", "is empty"),
+    "csv 1 class": ("one.csv", ("text,label\n" + _rows(20, ("pos",))).encode(), "only one class"),
+    "csv broken quoting": ("quote.csv", b'text,label\n"never closed,pos\nfine,neg\n', "different number of columns"),
+    "csv ragged rows": ("ragged.csv", b"text,label\na,b,c\nd,e\n", "different number of columns"),
+    "csv non-UTF-8": ("latin1.csv", "text,label\ncaf\xe9 au lait,pos\nthé,neg\n".encode("latin-1"), "not UTF-8"),
+    "csv NUL bytes": ("nul.csv", b"text,label\nx\x00y,pos\n", "NUL"),
+    "csv binary": ("image.csv", bytes(range(256)) * 4, "not UTF-8"),
+    "csv over the cap": ("big.csv", b"text,label\n" + b"x" * (10 * 2**20 + 1) + b",pos\n", "limit is 10 MB"),
+    "csv too few rows": ("few.csv", ("text,label\n" + _rows(4)).encode(), "at least 10"),
+    "csv empty label": ("nolabel.csv", ("text,label\n" + _rows(12) + "orphan,\n").encode(), "no label"),
+}
+
+
+# ============================================================================================
+# 1. Package
+# ============================================================================================
+
+def _fill(text, k=5):
+    from bert_playground.mlm import fill
+    return lambda b: fill(b, text, k)
+
+
+def _represent(a, b_=None):
+    from bert_playground.representation import represent
+    return lambda b: represent(b, a, b_)
+
+
+def _nsp(a, b_):
+    from bert_playground.nsp import score_text
+    return lambda b: score_text(b, a, b_)
+
+
+def _attention(a, b_=None):
+    from bert_playground.attention import compute
+    return lambda b: compute(b, a, b_)
+
+
+def _mask(text, rate=0.15):
+    from bert_playground.masking import MaskingConfig, mask_text
+    return lambda b: mask_text(b.tokenizer, text, MaskingConfig(rate=rate), 0)
+
+
+def _ft(**kw):
+    from bert_playground import finetune as F
+    return lambda b: F.validate(F.FinetuneConfig(**kw), b)
+
+
+def _table(key):
+    from bert_playground import datasets as D
+    name, raw, _ = FILES[key]
+
+    def go(b):
+        t = D.read_table(raw, name)
+        return D.split_holdout(D.to_labelled(t, *D.guess_columns(t)[::2]))
+    return go
+
+
+OK = None  # expected: no error
+PACKAGE = [
+    # text, every entry point
+    ("represent empty", _represent(""), "empty"),
+    ("represent whitespace", _represent(HOSTILE["whitespace"]), "empty"),
+    ("represent None", _represent(None), "empty"),
+    ("represent not a string", _represent(12345), "must be a string"),
+    ("represent 50k chars", _represent(LONG), OK),
+    ("represent 50k chars pair", _represent(LONG, LONG), OK),
+    ("represent NUL/control", _represent(HOSTILE["NUL and control"]), OK),
+    ("represent only NUL", _represent("\x00\x01\x02"), "empty"),
+    ("represent emoji", _represent(HOSTILE["emoji"]), OK),
+    ("represent CJK", _represent(HOSTILE["CJK"]), OK),
+    ("represent RTL", _represent(HOSTILE["right-to-left"]), OK),
+    ("represent combining", _represent(HOSTILE["combining"]), OK),
+    ("represent script", _represent(HOSTILE["script tag"]), OK),
+    ("represent special tokens", _represent(HOSTILE["only special tokens"]), OK),
+    ("fill no mask", _fill("The cat sat on the mat."), "There is no [MASK]"),
+    ("fill only special tokens", _fill(HOSTILE["only special tokens"]), "There is no [MASK]"),
+    ("fill mask spellings", _fill(HOSTILE["mask spellings"]), OK),
+    ("fill only masks", _fill("[MASK] [MASK] [MASK]"), OK),
+    ("fill mask after 512 tokens", _fill(LONG + " [MASK]"), "comes after the first"),
+    ("fill 50k with early mask", _fill("[MASK] " + LONG), OK),
+    ("fill top-k 0", _fill("a [MASK] b", 0), "top-k"),
+    ("fill top-k negative", _fill("a [MASK] b", -3), "top-k"),
+    ("fill top-k not int", _fill("a [MASK] b", 2.5), "top-k"),
+    ("fill top-k huge", _fill("a [MASK] b", 10**9), OK),
+    ("fill emoji+mask", _fill("😀 [MASK] 🎉"), OK),
+    ("fill script+mask", _fill("<script>[MASK]</script>"), OK),
+    ("nsp empty B", _nsp("A sentence.", ""), "empty"),
+    ("nsp both 50k", _nsp(LONG, LONG), OK),
+    ("nsp control chars", _nsp("\x00\x1b", "B"), "empty"),
+    ("nsp CJK/RTL", _nsp(HOSTILE["CJK"], HOSTILE["right-to-left"]), OK),
+    ("attention empty", _attention("   "), "empty"),
+    ("attention 50k", _attention(LONG), OK),
+    ("attention emoji pair", _attention(HOSTILE["emoji"], HOSTILE["combining"]), OK),
+    ("mask rate negative", _mask("some words here", -0.1), "between 0 and 1"),
+    ("mask rate 2", _mask("some words here", 2.0), "between 0 and 1"),
+    ("mask rate NaN", _mask("some words here", float("nan")), "between 0 and 1"),
+    ("mask empty text", _mask(""), "empty"),
+    ("mask 50k", _mask(LONG), OK),
+    # hyper-parameters
+    ("finetune epochs negative", _ft(epochs=-1), "epochs"),
+    ("finetune epochs huge", _ft(epochs=10**9), "epochs"),
+    ("finetune batch 0", _ft(batch_size=0), "batch size"),
+    ("finetune lr huge", _ft(lr=1e9), "lr"),
+    ("finetune lr NaN", _ft(lr=float("nan")), "lr"),
+    ("finetune lr negative", _ft(lr=-1e-3), "lr"),
+    ("finetune max_length 10**6", _ft(max_length=10**6), "max length"),
+    ("finetune layers 99", _ft(layers=99), "layers"),
+    ("finetune layers 0", _ft(layers=0), "layers"),
+    ("finetune unknown mode", _ft(mode="turbo"), "mode"),
+    # data files
+    *[(name, _table(name), FILES[name][2]) for name in FILES],
+]
+
+
+@pytest.mark.parametrize("case, call, expect", PACKAGE, ids=[c[0] for c in PACKAGE])
+def test_package(tiny, case, call, expect):
+    if expect is OK:
+        call(tiny)
+    else:
+        with pytest.raises(PlaygroundError) as info:
+            call(tiny)
+        msg = str(info.value)
+        assert expect in msg, msg
+        assert msg and "\n" not in msg.strip() and len(msg) < 600, msg
+
+
+CHECKPOINTS = [  # (case, name or bad_dirs key, message)
+    ("nonexistent folder", "/no/such/checkpoint", "does not exist"),
+    ("empty folder", "empty_dir", "no config.json"),
+    ("folder without weights", "no_weights", "no *.safetensors"),
+    ("pickle-only checkpoint", "pickle_only", "pickle"),
+    ("corrupt safetensors", "corrupt_weights", "could not be read"),
+    ("config not JSON", "config_not_json", "unreadable config.json"),
+    ("config a list", "config_a_list", "not a JSON object"),
+    ("not a BERT", "roberta", "'roberta' checkpoint"),
+    ("no tokenizer", "no_tokenizer", "no tokenizer"),
+    ("Hub id while offline", "nobody-xyz/no-such-model-4242", "offline"),
+    ("invalid Hub id", "a/b/c d", "neither an existing folder nor a valid"),
+    ("empty name", "   ", "No checkpoint named"),
+]
+
+
+@pytest.mark.parametrize("case, name, expect", CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
+def test_checkpoint_refused(bad_dirs, case, name, expect):
+    from bert_playground.errors import CheckpointError
+    from bert_playground.models import load
+
+    path = str(bad_dirs[name]) if name in bad_dirs else name
+    with pytest.raises(CheckpointError) as info:
+        load(path, "cpu")
+    assert expect in str(info.value), str(info.value)
+    assert not bad_dirs["marker"].exists(), "a pickle file was unpickled"
+
+
+def test_classroom_mode_refuses_paths_and_other_ids(monkeypatch, tiny_dir):
+    from bert_playground.errors import CheckpointError
+    from bert_playground.models import load
+
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded, prajjwal1/bert-tiny")
+    for name in (str(tiny_dir), "../../etc", "bert-base-uncased", "/etc/passwd"):
+        with pytest.raises(CheckpointError, match="classroom mode"):
+            load(name, "cpu")
+
+
+# ============================================================================================
+# 2. CLI (in-process main(): the same code path as `python -m bert_playground`, much faster)
+# ============================================================================================
+
+def _cli_cases(tiny_dir, bad_dirs, tmp_path):
+    m = ["--model", str(tiny_dir)]
+    files = {}
+    for key in ("csv 0 rows", "csv non-UTF-8", "csv 1 class", "csv broken quoting"):
+        name, raw, _ = FILES[key]
+        files[key] = tmp_path / name
+        files[key].write_bytes(raw)
+    good = tmp_path / "good.csv"
+    good.write_text("text,label\n" + _rows(20))
+    return [
+        ("fill empty", ["fill", "", *m], "empty"),
+        ("fill no mask", ["fill", "no mask here", *m], "There is no [MASK]"),
+        ("fill top-k 0", ["fill", "a [MASK]", "--top-k", "0", *m], "top-k"),
+        ("fill top-k not a number", ["fill", "a [MASK]", "--top-k", "many", *m], "invalid int"),
+        ("represent NUL only", ["represent", "\x01\x02", *m], "empty"),
+        ("nsp empty B", ["nsp", "One.", "   ", *m], "empty"),
+        ("attention whitespace", ["attention", " \t ", *m], "empty"),
+        ("mask rate 5", ["mask", "some text", "--rate", "5", *m], "between 0 and 1"),
+        ("nonexistent checkpoint", ["represent", "hi", "--model", "/no/such/dir"], "does not exist"),
+        ("pickle-only checkpoint", ["represent", "hi", "--model", str(bad_dirs["pickle_only"])], "pickle"),
+        ("folder without weights", ["fill", "a [MASK]", "--model", str(bad_dirs["no_weights"])], "safetensors"),
+        ("corrupt weights", ["nsp", "a", "b", "--model", str(bad_dirs["corrupt_weights"])], "could not be read"),
+        ("Hub id offline", ["represent", "hi", "--model", "nobody-xyz/no-such-model-4242"], "offline"),
+        ("finetune csv 0 rows", ["finetune", "--train", str(files["csv 0 rows"]), "--mode", "baseline"], "no data rows"),
+        ("finetune non-UTF-8", ["finetune", "--train", str(files["csv non-UTF-8"]), "--mode", "baseline"], "not UTF-8"),
+        ("finetune 1 class", ["finetune", "--train", str(files["csv 1 class"]), "--mode", "baseline"], "one class"),
+        ("finetune broken quoting", ["finetune", "--train", str(files["csv broken quoting"]), "--mode", "baseline"],
+         "different number of columns"),
+        ("finetune missing file", ["finetune", "--train", str(tmp_path / "nope.csv")], "does not exist"),
+        ("finetune negative epochs", ["finetune", "--train", str(good), "--epochs", "-3", "--mode", "baseline"], "epochs"),
+        ("finetune huge lr", ["finetune", "--train", str(good), "--lr", "1e9", "--mode", "baseline"], "lr"),
+        ("finetune zero batch", ["finetune", "--train", str(good), "--batch-size", "0", "--mode", "baseline"], "batch size"),
+        ("finetune layers 99", ["finetune", "--train", str(good), "--layers", "99", *m], "layers"),
+        ("classify no such model", ["classify", "--model", str(tmp_path / "nothing"), "hello"], "error"),
+        ("unknown command", ["explode"], "invalid choice"),
+        ("unknown option", ["fill", "a [MASK]", "--temperature", "9"], "unrecognized"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def cli_cases(tiny_dir, bad_dirs, tmp_path_factory):
+    return {c[0]: c for c in _cli_cases(tiny_dir, bad_dirs, tmp_path_factory.mktemp("cli"))}
+
+
+CLI_NAMES = ["fill empty", "fill no mask", "fill top-k 0", "fill top-k not a number", "represent NUL only",
+             "nsp empty B", "attention whitespace", "mask rate 5", "nonexistent checkpoint", "pickle-only checkpoint",
+             "folder without weights", "corrupt weights", "Hub id offline", "finetune csv 0 rows",
+             "finetune non-UTF-8", "finetune 1 class", "finetune broken quoting", "finetune missing file",
+             "finetune negative epochs", "finetune huge lr", "finetune zero batch", "finetune layers 99",
+             "classify no such model", "unknown command", "unknown option"]
+
+
+@pytest.mark.parametrize("case", CLI_NAMES)
+def test_cli(cli_cases, case, capsys, bad_dirs):
+    from bert_playground.cli import main
+
+    _, argv, expect = cli_cases[case]
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse errors exit from inside parse_args
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert rc not in (0, None), (out, err)
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("note:")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert expect in lines[0], lines[0]
+    no_traceback(err + out)
+    assert not bad_dirs["marker"].exists()
+
+
+def test_cli_subprocess_one_line_error(tiny_dir):
+    """The real entry point, once: no traceback, exit code 2, one line."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", BERT_PLAYGROUND_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "bert_playground", "fill", "\x00 nothing to guess", "--model", str(tiny_dir)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: There is no [MASK]"), r.stderr
+    no_traceback(r.stderr)
+
+
+# ============================================================================================
+# 3. Pages (AppTest): every text widget, the sidebar checkpoint picker, uploads
+# ============================================================================================
+
+P1, P2, P3, P4, P5 = ("pages/1_Input_representation.py", "pages/2_Masked_LM.py", "pages/3_Next_sentence_prediction.py",
+                      "pages/4_Attention.py", "pages/5_Fine-tuning.py")
+VALID = "The quick brown fox jumps over the lazy dog."
+# page, setup widgets (key -> value), the widget that gets the hostile text, its valid follow-up
+WIDGETS = {
+    "rep_a": (P1, {}, VALID),
+    "rep_b": (P1, {}, "It splits rare words into pieces."),
+    "mlm_text": (P2, {}, VALID),
+    "fill_text": (P2, {}, "Paris is the capital of [MASK]."),
+    "nsp_corpus": (P3, {"nsp_source": "Your documents"},
+                   "We planted beans. They grew fast. We ate them.\n\nThe train was late. We waited. It came."),
+    "nsp_a": (P3, {"nsp_source": "Type both sentences"}, "I put the kettle on."),
+    "nsp_b": (P3, {"nsp_source": "Type both sentences"}, "The tea was ready soon."),
+    "att_a": (P4, {}, VALID),
+    "att_b": (P4, {}, "It lay down and slept."),
+}
+# which hostile strings each widget gets (all of them for the first text of each page)
+ALL = list(HOSTILE)
+SOME = ["empty", "50k chars", "NUL and control", "emoji", "script tag", "markdown/html", "only special tokens"]
+PAGE_CASES = [(w, h) for w in WIDGETS for h in (ALL if w in ("rep_a", "mlm_text", "fill_text", "nsp_a", "att_a", "nsp_corpus") else SOME)]
+
+
+def _open(page, setup):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / page), default_timeout=180)
+    at.run()
+    page_ok(at)
+    for key, value in setup.items():
+        at.radio(key=key).set_value(value).run()
+        page_ok(at)
+    return at
+
+
+def _visible(at) -> bool:
+    """The page drew its main result (a chart, a table or the filled-in code)."""
+    return bool(at.get("plotly_chart") or at.dataframe or at.code)
+
+
+@pytest.mark.parametrize("widget, hostile", PAGE_CASES, ids=[f"{w}-{h}" for w, h in PAGE_CASES])
+def test_page_text(app_env, widget, hostile):
+    page, setup, valid = WIDGETS[widget]
+    at = _open(page, setup)
+    raw = HOSTILE[hostile]
+    at.text_area(key=widget).set_value(raw).run()
+    page_ok(at)
+    assert at.text_area(key=widget).value == raw  # the input stays as typed
+    assert markdown_leaks(at, raw) == []
+    if hostile in ("empty", "whitespace") and widget not in ("rep_b", "att_b"):
+        assert at.error, "an empty input needs a clear message"
+    for e in at.error:
+        assert e.value.strip() and "Traceback" not in e.value
+    # the session keeps working: a valid input renders without any message of error
+    at.text_area(key=widget).set_value(valid).run()
+    page_ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert _visible(at)
+
+
+def test_masked_lm_page_edge_widgets(app_env):
+    at = _open(P2, {})
+    for rate in (0.0, 1.0):
+        at.slider(key="mlm_rate").set_value(rate).run()
+        page_ok(at)
+    at.number_input(key="mlm_seed").set_value(2**31 - 1).run()
+    page_ok(at)
+    at.slider(key="fill_k").set_value(20).run()
+    at.text_area(key="fill_text").set_value("[mask] is [ MASK ].").run()
+    page_ok(at)
+    assert any("as [MASK]" in i.value for i in at.info)
+    at.text_area(key="fill_text").set_value("[MASK] [MASK]").run()
+    assert any("only masks" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", ["app.py", P1, P2, P3, P4, P5])
+def test_every_page_with_a_missing_checkpoint(app_env, monkeypatch, page):
+    monkeypatch.setenv("BERT_PLAYGROUND_MODEL", "/no/such/checkpoint")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / page), default_timeout=180)
+    at.run()
+    page_ok(at)
+    assert any("does not exist" in e.value for e in at.sidebar.error)
+
+
+SIDEBAR = [  # (case, source, value or bad_dirs key, message, markdown-safe)
+    ("nonexistent folder", "Local folder", "/no/such/checkpoint", "does not exist"),
+    ("folder without weights", "Local folder", "no_weights", "safetensors"),
+    ("pickle-only checkpoint", "Local folder", "pickle_only", "pickle"),
+    ("corrupt weights", "Local folder", "corrupt_weights", "could not be read"),
+    ("not a BERT", "Local folder", "roberta", "roberta"),
+    ("Hub id while offline", "Hugging Face Hub id", "nobody-xyz/no-such-model-4242", "offline"),
+    ("Hub id with spaces", "Hugging Face Hub id", "a/b/c d", "neither"),
+    ("empty name", "Hugging Face Hub id", "", "Type a folder or a Hub id"),
+    ("NUL in name", "Local folder", "/tmp/\x00evil", "does not exist"),
+    ("50k name", "Hugging Face Hub id", "x" * 50_000, "neither"),
+]
+KNOWN_SIDEBAR_LEAK = pytest.mark.xfail(
+    strict=False, reason="ui.py shows CheckpointError (which quotes the typed name) with st.error, a Markdown "
+                         "element: a Markdown link typed as the checkpoint name renders as a link (self only)")
+
+
+def _sidebar(at, source, value):
+    at.sidebar.radio[0].set_value(source)
+    at.sidebar.text_input[0].set_value(value)
+    at.sidebar.button[0].click().run()
+    page_ok(at)
+
+
+@pytest.mark.parametrize("case, source, value, expect", SIDEBAR, ids=[c[0] for c in SIDEBAR])
+def test_sidebar_checkpoint(app_env, bad_dirs, case, source, value, expect):
+    at = _open("app.py", {})
+    _sidebar(at, source, str(bad_dirs[value]) if value in bad_dirs else value)
+    messages = [e.value for e in at.sidebar.error] + [w.value for w in at.sidebar.warning]
+    assert any(expect in m for m in messages), messages
+    assert not bad_dirs["marker"].exists()
+    _sidebar(at, "Local folder", str(app_env))  # the session recovers with a good checkpoint
+    assert not at.sidebar.error and at.session_state["checkpoint"] == str(app_env)
+
+
+@KNOWN_SIDEBAR_LEAK
+def test_sidebar_checkpoint_name_is_not_markdown(app_env):
+    at = _open("app.py", {})
+    raw = "[click](https://evil.example)"
+    _sidebar(at, "Hugging Face Hub id", raw)
+    assert markdown_leaks(at, raw) == []
+
+
+def test_classroom_mode_sidebar_offers_only_the_list(app_env, monkeypatch):
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", str(app_env))
+    at = _open("app.py", {})
+    assert not at.sidebar.text_input and not at.sidebar.radio
+    assert at.sidebar.selectbox[0].options == [str(app_env)]
+
+
+UPLOADS = [k for k in FILES]
+KNOWN_UPLOAD_LEAK = pytest.mark.xfail(
+    strict=False, reason="pages/5_Fine-tuning.py: label names from the uploaded file go into st.caption (Markdown) "
+                         "and the file name into st.error (Markdown): Markdown in them renders")
+
+
+def _upload(at, name, raw):
+    at.file_uploader(key="ft_upload").set_value((name, raw, "text/csv")).run()
+    page_ok(at)
+
+
+@pytest.mark.parametrize("case", UPLOADS)
+def test_upload(app_env, case):
+    name, raw, expect = FILES[case]
+    at = _open(P5, {"ft_source": "Upload CSV/TSV"})
+    _upload(at, name, raw)
+    assert any(expect in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="ft_start").disabled
+    _upload(at, "good.csv", ("text,label\n" + _rows(20)).encode())  # the session recovers
+    assert not at.error and not at.button(key="ft_start").disabled
+    assert any("16 training and 4 held-out" in c.value for c in at.caption)
+
+
+@KNOWN_UPLOAD_LEAK
+@pytest.mark.parametrize("where", ["label names", "file name", "column name"])
+def test_upload_text_is_not_markdown(app_env, where):
+    inj = "[click](https://evil.example)"
+    label = inj if where == "label names" else "neg"
+    header = f"text,{inj}" if where == "column name" else "text,label"
+    body = "".join(f"sentence {i},{label if i % 2 else 'pos'}\n" for i in range(20))
+    at = _open(P5, {"ft_source": "Upload CSV/TSV"})
+    _upload(at, inj + ".csv" if where == "file name" else "x.csv", (header + "\n" + body).encode())
+    if where == "file name":
+        _upload(at, inj + ".csv", b"text,label\n")  # an error quoting the name
+    assert markdown_leaks(at, inj) == []
