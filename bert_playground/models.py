@@ -119,7 +119,11 @@ def _weight_keys(files: list[str]) -> tuple[set[str], str]:
 
 
 def _check_folder(folder: Path, name: str) -> list[str]:
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except (OSError, ValueError):  # e.g. a file name longer than the file system allows
+        is_dir = False
+    if not is_dir:
         raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"'{name}' is not a checkpoint folder: it has no config.json.")
@@ -138,7 +142,10 @@ def _check_folder(folder: Path, name: str) -> list[str]:
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
+    try:
+        return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
+    except (OSError, ValueError):  # a name too long for a path
+        return False
 
 
 def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, str, Path | None]:
@@ -147,6 +154,9 @@ def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, st
     name = (name or default_name()).strip()
     if not name:
         raise CheckpointError("No checkpoint named. Use 'embedded', a local folder or a Hub id.")
+    if len(name) > 1024 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise CheckpointError("That checkpoint name is not a usable folder or Hub id "
+                              "(it is too long or contains control characters).")
     allowed = allowed if allowed is not None else allowed_models()
     _check_allowed(name, allowed)
     if allowed is not None and name != EMBEDDED and _looks_like_path(name):
@@ -248,6 +258,12 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
     model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    backend = getattr(tokenizer, "_tokenizer", None)  # shared by every session: keep its state constant
+    if backend is not None:  # (no truncation/padding set, so calls without them never change it; see text.py)
+        if backend.truncation is not None:
+            backend.no_truncation()
+        if backend.padding is not None:
+            backend.no_padding()
     return Bundle(tokenizer=tokenizer, model=model, device=device, info=info)
 
 

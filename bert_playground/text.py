@@ -1,8 +1,11 @@
 """Cleaning user text and encoding it into BERT's input: [CLS] A [SEP] (B [SEP])."""
 from __future__ import annotations
 
+import copy
 import re
+import threading
 import unicodedata
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -53,11 +56,33 @@ def max_length(bundle) -> int:
     return int(min(tok_max, bundle.info.max_length))
 
 
+# A fast tokenizer keeps truncation as state in its Rust object: setting it on the tokenizer every session
+# shares while another thread encodes with it gives that thread a wrong (untruncated) result. So the shared
+# tokenizer is only ever called without truncation, and truncating calls use a private copy, one at a time.
+_COPIES: dict[int, tuple[weakref.ref, object, threading.Lock]] = {}
+_COPIES_LOCK = threading.Lock()
+
+
+def _truncating_copy(tokenizer):
+    with _COPIES_LOCK:
+        entry = _COPIES.get(id(tokenizer))
+        if entry is None or entry[0]() is not tokenizer:
+            for k in [k for k, e in _COPIES.items() if e[0]() is None]:  # tokenizers of unloaded checkpoints
+                del _COPIES[k]
+            entry = (weakref.ref(tokenizer), copy.deepcopy(tokenizer), threading.Lock())
+            _COPIES[id(tokenizer)] = entry
+    return entry[1], entry[2]
+
+
 def encode_ids(tokenizer, text_a: str, text_b: str | None = None, limit: int = 512,
                seq_ids: list[int] | None = None) -> Encoding:
-    """Tokenize one text or a pair, truncating the longer side first to `limit` tokens."""
+    """Tokenize one text or a pair, truncating the longer side first to `limit` tokens (thread-safe)."""
     full = tokenizer(text_a, text_b, add_special_tokens=True, truncation=False, verbose=False)
-    enc = tokenizer(text_a, text_b, add_special_tokens=True, truncation="longest_first", max_length=limit)
+    enc = full
+    if len(full["input_ids"]) > limit:
+        private, lock = _truncating_copy(tokenizer)
+        with lock:
+            enc = private(text_a, text_b, add_special_tokens=True, truncation="longest_first", max_length=limit)
     ids = enc["input_ids"]
     types = enc.get("token_type_ids") or [0] * len(ids)
     b_start = types.index(1) if text_b is not None and 1 in types else None

@@ -130,6 +130,7 @@ def live():
     if job is None:
         st.info("Pick the data and settings, then press **Start training**.")
         return
+    done = job.done  # read before the events: once done, the snapshot below is complete
     cur = F.curves(job.events())
     if cur.last is not None:
         s = cur.last
@@ -139,8 +140,8 @@ def live():
         status = f"computing [CLS] features: {cur.prepare.done}/{cur.prepare.total}"
     else:
         status = "starting…"
-    st.progress(cur.fraction, text="done" if job.done and not job.error else status)
-    if not job.done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
+    st.progress(cur.fraction, text="done" if done and not job.error else status)
+    if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
         job.stop()
     if job.error:
         st.error(job.error)
@@ -148,7 +149,7 @@ def live():
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")
     c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total), key="ft_acc")
-    if job.done and st.session_state.get("ft_recorded") is not job:  # once per run: keep it, then a full rerun
+    if done and st.session_state.get("ft_recorded") is not job:  # once per run: keep it, then a full rerun
         st.session_state["ft_recorded"] = job
         if cur.result is not None:
             st.session_state["ft_result"] = cur.result
