@@ -14,7 +14,7 @@ def vectors_heatmap(vectors: list[list[float]], token: str) -> go.Figure:
         z=vectors, y=PART_LABELS, colorscale="RdBu", zmid=0,
         hovertemplate="%{y}<br>dimension %{x}<br>value %{z:.4f}<extra></extra>",
     ))
-    fig.update_layout(title=f"Embedding vectors of '{token}' (one row per vector, one column per dimension)",
+    fig.update_layout(title=f"Embedding vectors of '{html.escape(token)}' (one row per vector, one column per dimension)",
                       xaxis_title="hidden dimension", height=330, margin=dict(l=10, r=10, t=50, b=40))
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -38,12 +38,13 @@ def input_diagram(tokens: list[str], segments: list[int]) -> go.Figure:
     rows = [("Input", esc), ("Token", [f"E<sub>{t}</sub>" for t in esc]),
             ("Segment", [f"E<sub>{'AB'[s]}</sub>" for s in segments]), ("Position", [f"E<sub>{i}</sub>" for i in range(n)])]
     colors = {"Input": "#ffffff", "Token": "#fde68a", "Segment": "#bbf7d0", "Position": "#e9d5ff"}
-    fig = go.Figure()
+    shapes, notes = [], []  # built as lists and set once: add_shape/add_annotation one by one is quadratic
     for r, (name, labels) in enumerate(rows):
         for i, lab in enumerate(labels):
-            fig.add_shape(type="rect", x0=i + 0.05, x1=i + 0.95, y0=-r - 0.4, y1=-r + 0.4,
-                          fillcolor=colors[name], line=dict(color="#555", width=1))
-            fig.add_annotation(x=i + 0.5, y=-r, text=lab, showarrow=False, font=dict(size=12))
+            shapes.append(dict(type="rect", x0=i + 0.05, x1=i + 0.95, y0=-r - 0.4, y1=-r + 0.4,
+                               fillcolor=colors[name], line=dict(color="#555", width=1)))
+            notes.append(dict(x=i + 0.5, y=-r, text=lab, showarrow=False, font=dict(size=12)))
+    fig = go.Figure(layout=dict(shapes=shapes, annotations=notes))
     fig.update_xaxes(visible=False, range=[0, max(n, 1)])
     fig.update_yaxes(tickvals=[0, -1, -2, -3], ticktext=[r[0] for r in rows], range=[-3.6, 0.6])
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white", showlegend=False)
