@@ -10,8 +10,9 @@ scripted sequence over the pages, in a loop, until --seconds have passed:
   Next sentence prediction: press Resample, flip the IsNext toggle;
   Fine-tuning: open the page (no training).
 Pages are changed with the sidebar links, so each browser keeps one Streamlit session. Every action's
-time is measured until the page has finished rerunning (the app's script state goes back to
-'notRunning', i.e. the status widget is gone). Reported: errors (stException elements, timeouts, JS
+time is measured until the page has finished rerunning: the server's `script_finished` message has
+arrived (read from the websocket) and the app is idle again (script state 'notRunning', no status
+widget). Reported: errors (stException elements, timeouts, JS
 errors: must be 0; error messages on the page are counted too), p50/p95 rerun time overall and per
 action, and the server's memory before and after (RSS, peak VmHWM). Usage:
 
@@ -38,19 +39,34 @@ sys.path.insert(0, str(ROOT / "bench"))
 import cold_start  # noqa: E402  (server start, Chromium path and arguments, /proc memory)
 
 TIMEOUT_MS = 90_000  # one action, under load
-# Counts the app's script runs: 'running' -> 'notRunning' transitions of stApp's data-test-script-state.
+# Counts the app's finished script runs by reading Streamlit's websocket messages (ForwardMsg protobuf):
+# field 6 is `script_finished` (0 = finished, 3 = fragment run finished, 2 = cut short by a newer rerun,
+# 1 = compile error). The DOM's script state alone can miss a fast run (React may batch its updates).
 OBSERVER = """
 (() => {
-  window.__bp = {started: 0, done: 0, state: null};
-  const seen = (el) => {
-    const s = el.getAttribute('data-test-script-state');
-    if (s === window.__bp.state) return;
-    if (s === 'running') window.__bp.started += 1;
-    if (s === 'notRunning' && window.__bp.state !== null) window.__bp.done += 1;
-    window.__bp.state = s;
+  window.__bp = {done: 0, early: 0, compile: 0};
+  const varint = (b, i) => { let x = 0, s = 1, c; do { c = b[i++]; x += (c & 0x7f) * s; s *= 128; } while (c & 0x80); return [x, i]; };
+  const scan = (buf) => {
+    const b = new Uint8Array(buf); let i = 0;
+    while (i < b.length) {
+      let key, v; [key, i] = varint(b, i);
+      const field = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) {
+        [v, i] = varint(b, i);
+        if (field === 6) { if (v === 0 || v === 3) window.__bp.done++; else if (v === 2) window.__bp.early++; else window.__bp.compile++; }
+      } else if (wire === 2) { [v, i] = varint(b, i); i += v; }
+      else if (wire === 1) i += 8; else if (wire === 5) i += 4; else return;
+    }
   };
-  new MutationObserver((ms) => { for (const m of ms) if (m.target.getAttribute) seen(m.target); })
-    .observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+  const Orig = window.WebSocket;
+  window.WebSocket = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (e.data instanceof ArrayBuffer) scan(e.data); else if (e.data instanceof Blob) e.data.arrayBuffer().then(scan);
+      });
+    }
+  };
 })();
 """
 IDLE = ("() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
@@ -89,17 +105,20 @@ def sentence(rng: random.Random) -> str:
 
 
 class Session:
-    def __init__(self, n: int, browser, url: str, stats: Stats, deadline: float):
+    def __init__(self, n: int, browser, url: str, stats: Stats, deadline: float, min_loops: int = 0):
         self.n, self.browser, self.url, self.stats, self.deadline = n, browser, url, stats, deadline
+        self.min_loops = min_loops
         self.rng = random.Random(n)
         self.step = 0
 
     async def settle(self, page, before: int, action: str, t0: float):
         """Wait until a run that started after the action has finished; record its time."""
-        await page.wait_for_function(
-            f"() => window.__bp && window.__bp.done > {before} && window.__bp.state === 'notRunning'",
-            timeout=TIMEOUT_MS)
+        await page.wait_for_function(f"() => window.__bp && window.__bp.done > {before} && ({IDLE})()",
+                                     timeout=TIMEOUT_MS)
         self.stats.add(action, (time.perf_counter() - t0) * 1000)
+        if await page.evaluate("() => window.__bp.compile"):
+            self.stats.exceptions += 1
+            self.stats.notes.append(f"session {self.n}: the script failed to compile after '{action}'")
         exc = await page.locator('[data-testid="stException"]').count()
         if exc:
             self.stats.exceptions += exc
@@ -108,7 +127,7 @@ class Session:
 
     async def act(self, page, action: str, do):
         """Run one user action and time the rerun it triggers."""
-        if time.perf_counter() > self.deadline:
+        if time.perf_counter() > self.deadline and self.step >= self.min_loops:
             raise TimeoutError("time is up")  # caught by run(): the session ends cleanly
         before = await page.evaluate("() => window.__bp ? window.__bp.done : 0")
         t0 = time.perf_counter()
@@ -141,8 +160,14 @@ class Session:
             value = float(await thumb.input_value())  # an <input type="range">: value, min, max
             low, top = float(await thumb.get_attribute("min")), float(await thumb.get_attribute("max"))
             left = value >= top or (value > low and self.step % 2 == 1)  # always a real change: a rerun
-            await thumb.focus()
-            await thumb.press("ArrowLeft" if left else "ArrowRight")
+            key = "ArrowLeft" if left else "ArrowRight"
+            for _ in range(3):  # a key press that lands while the widget is redrawn can be lost: check, retry
+                await thumb.focus()
+                await thumb.press(key)
+                for _ in range(20):
+                    if float(await thumb.input_value()) != value:
+                        return
+                    await asyncio.sleep(0.1)
         await self.act(page, action, do)
 
     async def click(self, page, locator, action: str):
@@ -186,7 +211,7 @@ class Session:
             await page.goto(self.url + "/", timeout=TIMEOUT_MS)
             await page.wait_for_function(IDLE, timeout=TIMEOUT_MS)
             self.stats.add("open the app", (time.perf_counter() - t0) * 1000)
-            while time.perf_counter() < self.deadline:
+            while time.perf_counter() < self.deadline or self.step < self.min_loops:
                 await self.loop_once(page)
         except TimeoutError:
             pass  # the deadline was reached between two actions
@@ -204,13 +229,14 @@ class Session:
         self.stats.notes.append(f"session {self.n}: JS error: {str(err)[:160]}")
 
 
-async def drive(url: str, sessions: int, seconds: float, stats: Stats):
+async def drive(url: str, sessions: int, seconds: float, stats: Stats, min_loops: int = 0):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=cold_start.CHROMIUM, args=cold_start.ARGS)
         deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(Session(i, browser, url, stats, deadline).run(0.3 * i) for i in range(sessions)))
+        await asyncio.gather(*(Session(i, browser, url, stats, deadline, min_loops).run(0.3 * i)
+                               for i in range(sessions)))
         await browser.close()
 
 
@@ -241,7 +267,10 @@ def wait_healthy(url: str, proc, limit: float = 180):
     raise RuntimeError(f"streamlit did not answer on {url} within {limit:.0f} s")
 
 
-def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env: dict | None = None) -> dict:
+def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env: dict | None = None,
+        min_loops: int = 0) -> dict:
+    """Start a server, warm it up, drive it; `min_loops`: every session completes at least that many sequences
+    (even past `seconds`), so a slow machine still exercises every page."""
     port = cold_start.free_port()
     url = f"http://127.0.0.1:{port}"
     saved = dict(os.environ)
@@ -258,7 +287,7 @@ def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env:
         asyncio.run(warm_up(url))
         rss_before = cold_start.rss_mb(proc.pid)
         t0 = time.perf_counter()
-        asyncio.run(drive(url, sessions, seconds, stats))
+        asyncio.run(drive(url, sessions, seconds, stats, min_loops))
         wall = time.perf_counter() - t0
         rss_after = cold_start.rss_mb(proc.pid)
         peak = cold_start.peak_rss_mb(proc.pid)
@@ -303,9 +332,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--model", default=None, help="checkpoint (default: embedded)")
+    ap.add_argument("--min-loops", type=int, default=0, help="every session completes at least N full sequences")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    r = run(args.sessions, args.seconds, args.model)
+    r = run(args.sessions, args.seconds, args.model, min_loops=args.min_loops)
     print(json.dumps(r, indent=1) if args.json else report(r))
     return 0 if r["errors"] == 0 else 1
 

@@ -7,10 +7,12 @@ import torch
 from bert_playground import load, models
 from bert_playground.text import encode
 
-CLOZE = [
-    ("The capital of France is [MASK].", "paris"),
-    ("He drank a glass of [MASK] with his breakfast.", "milk"),
-    ("The sun rises in the [MASK].", "east"),
+MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"}
+CLOZE = [  # more cloze sentences on the same checkpoint are in test_mlm.py (through mlm.fill)
+    ("He was elected president of the United [MASK].", {"states"}),
+    ("She was born in [MASK] 1990.", MONTHS),
+    ("Berlin is the capital of [MASK].", {"germany"}),
 ]
 
 
@@ -34,9 +36,9 @@ def _top5(bundle, text):
     return bundle.tokenizer.convert_ids_to_tokens(torch.topk(logits[pos], 5).indices.tolist())
 
 
-@pytest.mark.parametrize("text, answer", CLOZE)
-def test_cloze_answer_in_top5(embedded, text, answer):
-    assert answer in _top5(embedded, text)
+@pytest.mark.parametrize("text, answers", CLOZE)
+def test_cloze_answer_in_top5(embedded, text, answers):
+    assert answers & set(_top5(embedded, text))
 
 
 def test_nsp_prefers_the_real_continuation(embedded):
