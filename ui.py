@@ -5,6 +5,7 @@ Only UI code lives here; all model work is in the `bert_playground` package.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +17,14 @@ from bert_playground.device import choose_device, describe
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|])")  # what makes links, images, emphasis, code, maths
+
+
+def md_escape(text: str) -> str:
+    """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
 PAGES = [
     ("pages/1_Input_representation.py", "Input representation", "token + segment + position embeddings, summed and normalised"),
@@ -102,12 +111,12 @@ def sidebar() -> models.Bundle | None:
         try:
             bundle = cached_bundle(name, dev) if name else None
         except PlaygroundError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             bundle = None
         if bundle is not None:
             i = bundle.info
             heads = ", ".join(h for h, ok in (("MLM", i.has_mlm), ("NSP", i.has_nsp)) if ok) or "none"
-            st.caption(f"**{i.name}** · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
+            st.caption(f"**{md_escape(i.name)}** · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
                        f"vocab {i.vocab_size:,} · heads: {heads}")
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
@@ -121,7 +130,7 @@ def user_errors():
     try:
         yield
     except PlaygroundError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 
 def need_model(bundle) -> models.Bundle:

@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -203,6 +202,7 @@ class Session:
     async def run(self, start_delay: float):
         await asyncio.sleep(start_delay)
         context = await self.browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)  # a renderer starved of CPU is slow, not broken
         await context.add_init_script(OBSERVER)
         page = await context.new_page()
         page.on("pageerror", lambda e: self._js_error(e))
@@ -254,6 +254,30 @@ async def warm_up(url: str):
         await browser.close()
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of processes (from /proc/<pid>/stat), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def chromium_pids() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if "chrom" in (d / "comm").read_text():
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
 def wait_healthy(url: str, proc, limit: float = 180):
     t0 = time.time()
     while time.time() - t0 < limit:
@@ -287,8 +311,22 @@ def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env:
         asyncio.run(warm_up(url))
         rss_before = cold_start.rss_mb(proc.pid)
         t0 = time.perf_counter()
-        asyncio.run(drive(url, sessions, seconds, stats, min_loops))
+        server_cpu0 = cpu_seconds([proc.pid])
+        loop = {}
+
+        async def drive_and_sample():  # the browsers' CPU, sampled while they run (they exit at the end)
+            task = asyncio.create_task(drive(url, sessions, seconds, stats, min_loops))
+            seen = {}
+            while not task.done():
+                for pid in chromium_pids():
+                    seen[pid] = max(seen.get(pid, 0.0), cpu_seconds([pid]))
+                await asyncio.sleep(1.0)
+            loop["browser_cpu"] = sum(seen.values())
+            await task
+
+        asyncio.run(drive_and_sample())
         wall = time.perf_counter() - t0
+        server_cpu = cpu_seconds([proc.pid]) - server_cpu0
         rss_after = cold_start.rss_mb(proc.pid)
         peak = cold_start.peak_rss_mb(proc.pid)
         alive = proc.poll() is None
@@ -307,7 +345,8 @@ def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env:
         "rerun_p50_ms": percentile(reruns, 0.5), "rerun_p95_ms": percentile(reruns, 0.95),
         "per_action": {k: {"n": len(v), "p50_ms": percentile(v, 0.5), "p95_ms": percentile(v, 0.95)}
                        for k, v in sorted(stats.times.items())},
-        "rss_start_mb": rss_start, "rss_before_mb": rss_before, "rss_after_mb": rss_after, "peak_rss_mb": peak,
+        "server_cpu_s": server_cpu, "browser_cpu_s": loop.get("browser_cpu", float("nan")),
+        "cores": os.cpu_count(), "rss_start_mb": rss_start, "rss_before_mb": rss_before, "rss_after_mb": rss_after, "peak_rss_mb": peak,
         "notes": stats.notes[:30],
     }
 
@@ -318,6 +357,8 @@ def report(r: dict) -> str:
              f"errors: {r['errors']} (stException {r['exceptions']}, timeouts {r['timeouts']}, JS errors "
              f"{r['js_errors']}, server {'alive' if r['server_alive'] else 'DIED'}); error messages shown: "
              f"{r['error_messages']}",
+             f"CPU used during the run: server {r['server_cpu_s']:.0f} s, browsers {r['browser_cpu_s']:.0f} s, of "
+             f"{r['wall_s'] * r['cores']:.0f} core-seconds ({r['cores']} cores; browsers and server share them here)",
              f"page rerun until the status widget is gone: p50 {r['rerun_p50_ms']:.0f} ms, p95 {r['rerun_p95_ms']:.0f} ms",
              f"server RSS: {r['rss_start_mb']:.0f} MB at start, {r['rss_before_mb']:.0f} MB with the model loaded "
              f"(before the load), {r['rss_after_mb']:.0f} MB after; peak {r['peak_rss_mb']:.0f} MB",

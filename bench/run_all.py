@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,8 +97,6 @@ def bench_browser(model: str, runs: int) -> dict:
             deadline = time.time() + 180
             while True:
                 try:
-                    import urllib.request
-
                     if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
                         break
                 except OSError:
@@ -148,16 +147,16 @@ def _set(at, kind: str, key: str, value):
     getattr(at, kind)(key=key).set_value(value)
 
 
-INTERACTIONS = {  # page -> (what the user does, steps before timing, the timed step i -> list of widget changes)
-    "app.py": ("rerun the home page", [], lambda i: []),
-    "pages/1_Input_representation.py": ("type a new sentence A", [],
+INTERACTIONS = {  # page -> (what the user does, rerun i -> the widget changes before it)
+    "app.py": ("rerun the home page", lambda i: []),
+    "pages/1_Input_representation.py": ("type a new sentence A",
                                         lambda i: [("text_area", "rep_a", f"The playground reads sentence number {i}.")]),
-    "pages/2_Masked_LM.py": ("new masking seed", [], lambda i: [("number_input", "mlm_seed", 100 + i)]),
-    "pages/3_Next_sentence_prediction.py": ("press Resample (a new drawn pair)", [],
+    "pages/2_Masked_LM.py": ("new masking seed", lambda i: [("number_input", "mlm_seed", 100 + i)]),
+    "pages/3_Next_sentence_prediction.py": ("press Resample (a new drawn pair)",
                                             lambda i: [("button", "nsp_resample", None)]),
-    "pages/4_Attention.py": ("move the layer slider (input already computed)", [],
+    "pages/4_Attention.py": ("move the layer slider (input already computed)",
                              lambda i: [("slider", "att_layer", i % 2 + 1)]),
-    "pages/5_Fine-tuning.py": ("change the number of epochs", [], lambda i: [("number_input", "ft_epochs", 2 + i % 5)]),
+    "pages/5_Fine-tuning.py": ("change the number of epochs", lambda i: [("number_input", "ft_epochs", 2 + i % 5)]),
 }
 
 
@@ -167,7 +166,7 @@ def bench_reruns(model: str, runs: int) -> dict:
     os.environ["BERT_PLAYGROUND_MODEL"] = model
     os.chdir(ROOT)
     out = {}
-    for page, (what, _, steps) in INTERACTIONS.items():
+    for page, (what, steps) in INTERACTIONS.items():
         try:
             at = AppTest.from_file(str(ROOT / page), default_timeout=600)
             at.run()

@@ -128,6 +128,17 @@ def _batch(ids: list[int], device) -> dict[str, torch.Tensor]:
     return {"input_ids": x, "token_type_ids": torch.zeros_like(x), "attention_mask": torch.ones_like(x)}
 
 
+@torch.inference_mode()
+def mlm_logits_at(bundle, ids: list[int], positions: list[int]) -> torch.Tensor:
+    """(M, V) MLM-head logits at `positions` only: the encoder once, then the head on those M vectors
+    (the head's (T, V) output over every position costs more than the encoder and ~60 MB at 512 tokens)."""
+    out = forward(bundle, _batch(ids, bundle.device), hidden_states=True, mlm=False)
+    head = getattr(getattr(bundle.model, "cls", None), "predictions", None)
+    if head is None:  # not a BERT MLM head layout: the full forward pass
+        return forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]
+    return head(out.hidden_states[-1][0, positions])  # (M, D) -> (M, V)
+
+
 def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     """Top-k tokens and their probabilities at every mask in `text` (one forward pass)."""
     require_mlm(bundle)
@@ -144,7 +155,7 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     if not positions:
         raise PlaygroundError(f"Every {tok.mask_token} comes after the first {len(ids)} tokens, which is all this "
                               "model reads: move one earlier or shorten the text.")
-    logits = forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]  # (M, V)
+    logits = mlm_logits_at(bundle, ids, positions)  # (M, V)
     probs = logits.float().softmax(dim=-1)  # (M, V)
     top = probs.topk(k, dim=-1)  # (M, k)
     top_p, top_i = top.values.cpu().tolist(), top.indices.cpu().tolist()
@@ -211,7 +222,7 @@ def score_corruption(bundle, masked: MaskedText) -> CorruptionScore:
     positions = [i for i, lab in enumerate(labels) if lab != IGNORE]
     if not positions:
         return CorruptionScore(bundle.label, (), None, truncated, len(ids))
-    logits = forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]  # (C, V)
+    logits = mlm_logits_at(bundle, ids, positions)  # (C, V)
     logp = logits.float().log_softmax(dim=-1)  # (C, V)
     target = torch.tensor([labels[i] for i in positions], device=logp.device)  # (C,)
     loss = -logp.gather(1, target[:, None])[:, 0]  # (C,)

@@ -84,7 +84,7 @@ with ui.user_errors():
     data = choose_data()
 if data is not None:
     train, test = data
-    counts = ", ".join(f"{n} ({c})" for n, c in train.counts().items())
+    counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
     st.caption(f"{len(train):,} training and {len(test):,} held-out examples"
                f"{' (sentence pairs)' if train.pairs is not None else ''} · classes: {counts}")
     with st.expander("Preview the training data"):
@@ -144,7 +144,7 @@ def live():
     if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
         job.stop()
     if job.error:
-        st.error(job.error)
+        st.error(ui.md_escape(job.error))
     total = cur.start.total_steps if cur.start else None
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")

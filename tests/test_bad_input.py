@@ -312,7 +312,8 @@ def _cli_cases(tiny_dir, bad_dirs, tmp_path):
         ("finetune huge lr", ["finetune", "--train", str(good), "--lr", "1e9", "--mode", "baseline"], "lr"),
         ("finetune zero batch", ["finetune", "--train", str(good), "--batch-size", "0", "--mode", "baseline"], "batch size"),
         ("finetune layers 99", ["finetune", "--train", str(good), "--layers", "99", *m], "layers"),
-        ("classify no such model", ["classify", "--model", str(tmp_path / "nothing"), "hello"], "error"),
+        ("classify no such model", ["classify", "--model", str(tmp_path / "nothing"), "hello"], "is not a folder"),
+        ("classify a pre-training checkpoint", ["classify", "--model", str(tiny_dir), "hello"], "not a fine-tuned"),
         ("unknown command", ["explode"], "invalid choice"),
         ("unknown option", ["fill", "a [MASK]", "--temperature", "9"], "unrecognized"),
     ]
@@ -328,7 +329,7 @@ CLI_NAMES = ["fill empty", "fill no mask", "fill top-k 0", "fill top-k not a num
              "folder without weights", "corrupt weights", "Hub id offline", "finetune csv 0 rows",
              "finetune non-UTF-8", "finetune 1 class", "finetune broken quoting", "finetune missing file",
              "finetune negative epochs", "finetune huge lr", "finetune zero batch", "finetune layers 99",
-             "classify no such model", "unknown command", "unknown option"]
+             "classify no such model", "classify a pre-training checkpoint", "unknown command", "unknown option"]
 
 
 @pytest.mark.parametrize("case", CLI_NAMES)
@@ -468,9 +469,6 @@ SIDEBAR = [  # (case, source, value or bad_dirs key, message, markdown-safe)
     ("50k name", "Hugging Face Hub id", "x" * 50_000, "too long"),
     ("path component too long", "Local folder", "/" + "x" * 900, "does not exist"),
 ]
-KNOWN_SIDEBAR_LEAK = pytest.mark.xfail(
-    strict=False, reason="ui.py shows CheckpointError (which quotes the typed name) with st.error, a Markdown "
-                         "element: a Markdown link typed as the checkpoint name renders as a link (self only)")
 
 
 def _sidebar(at, source, value):
@@ -491,7 +489,6 @@ def test_sidebar_checkpoint(app_env, bad_dirs, case, source, value, expect):
     assert not at.sidebar.error and at.session_state["checkpoint"] == str(app_env)
 
 
-@KNOWN_SIDEBAR_LEAK
 def test_sidebar_checkpoint_name_is_not_markdown(app_env):
     at = _open("app.py", {})
     raw = "[click](https://evil.example)"
@@ -507,10 +504,6 @@ def test_classroom_mode_sidebar_offers_only_the_list(app_env, monkeypatch):
 
 
 UPLOADS = [k for k in FILES]
-KNOWN_UPLOAD_LEAK = pytest.mark.xfail(
-    strict=False, reason="pages/5_Fine-tuning.py: label names from the uploaded file go into st.caption (Markdown) "
-                         "and the file name into st.error (Markdown): Markdown in them renders")
-
 
 def _upload(at, name, raw):
     at.file_uploader(key="ft_upload").set_value((name, raw, "text/csv")).run()
@@ -529,8 +522,7 @@ def test_upload(app_env, case):
     assert any("16 training and 4 held-out" in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("where", [pytest.param("label names", marks=KNOWN_UPLOAD_LEAK),
-                                   pytest.param("file name", marks=KNOWN_UPLOAD_LEAK), "column name"])
+@pytest.mark.parametrize("where", ["label names", "file name", "column name"])
 def test_upload_text_is_not_markdown(app_env, where):
     inj = "[click](https://evil.example)"
     label = inj if where == "label names" else "neg"
