@@ -3,7 +3,7 @@
 
 app:  ## install (once) and run the app at http://localhost:8501
 	bash scripts/setup.sh
-	.venv/bin/python -m streamlit run app.py
+	MALLOC_MMAP_THRESHOLD_=131072 .venv/bin/python -m streamlit run app.py  # large tensors go back to the OS at once
 
 test:  ## install (once, with Chromium) and run all tests
 	bash scripts/setup.sh --dev

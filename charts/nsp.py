@@ -14,15 +14,16 @@ def packed_input(tokens: list[str], segments: list[int], per_row: int = 16, limi
     """`[CLS] A [SEP] B [SEP]` as boxes, one per token, coloured by segment (special tokens grey edge)."""
     tokens, segments = tokens[:limit], segments[:limit]
     rows = max(1, -(-len(tokens) // per_row))
-    fig = go.Figure()
+    shapes, annotations = [], []  # built as lists and set once: add_shape one by one is quadratic
     for i, (tok, seg) in enumerate(zip(tokens, segments)):
         x, y = i % per_row, -(i // per_row)
         special = tok in SPECIALS
-        fig.add_shape(type="rect", x0=x + 0.04, x1=x + 0.96, y0=y - 0.4, y1=y + 0.4,
-                      fillcolor=SEGMENT_COLORS[seg], line=dict(color="#111" if special else "#777", width=2 if special else 1))
+        shapes.append(dict(type="rect", x0=x + 0.04, x1=x + 0.96, y0=y - 0.4, y1=y + 0.4, fillcolor=SEGMENT_COLORS[seg],
+                           line=dict(color="#111" if special else "#777", width=2 if special else 1)))
         label = html.escape(tok if len(tok) <= 12 else tok[:11] + "…")  # user text: never read as markup
-        fig.add_annotation(x=x + 0.5, y=y, text=f"<b>{label}</b>" if special else label, showarrow=False,
-                           font=dict(size=11), hovertext=f"#{i} {html.escape(tok)} · segment {'AB'[seg]}")
+        annotations.append(dict(x=x + 0.5, y=y, text=f"<b>{label}</b>" if special else label, showarrow=False,
+                                font=dict(size=11), hovertext=f"#{i} {html.escape(tok)} · segment {'AB'[seg]}"))
+    fig = go.Figure(layout=dict(shapes=shapes, annotations=annotations))
     for seg, name in ((0, "segment A (0)"), (1, "segment B (1)")):  # legend entries
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                  marker=dict(size=14, symbol="square", color=SEGMENT_COLORS[seg])))
