@@ -38,6 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import bench_attention  # noqa: E402  (reused: sample text, texts of a given length, the slider rerun)
+import bench_nsp  # noqa: E402  (reused: warm latency median/p95)
 import bench_fill_mask  # noqa: E402  (reused: queries, the package-vs-pipeline comparison, percentile)
 import cold_start  # noqa: E402  (reused: server start, Chromium arguments, /proc memory)
 
@@ -58,18 +59,6 @@ NSP_PAIRS = [
 
 def stats(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), bench_fill_mask.percentile(ms, 0.95)
-
-
-def timed(fn, args_list, runs: int) -> list[float]:
-    for a in args_list[:2]:  # warm-up
-        fn(*a)
-    out = []
-    for i in range(runs):
-        a = args_list[i % len(args_list)]
-        t = time.perf_counter()
-        fn(*a)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 # ---- browser: cold start and server memory --------------------------------------------------
@@ -131,12 +120,12 @@ def bench_package(model: str, runs: int) -> dict:
     bundle = load(model)
     out = {"model": bundle.label, "layers": bundle.info.layers, "heads": bundle.info.heads,
            "hidden": bundle.info.hidden_size, "device": str(bundle.device)}
-    out["nsp_ms"] = stats(timed(nsp.score_text, [(bundle, a, b) for a, b in NSP_PAIRS], runs))
+    out["nsp_ms"] = bench_nsp.latency_ms(nsp.score_text, [(bundle, a, b) for a, b in NSP_PAIRS], runs)
     text = bench_attention.sample_text()
     for n in (32, 128, 512):
         t = bench_attention.text_of_length(bundle.tokenizer, text, n)
         tokens = attention.compute(bundle, t).length
-        out[f"attention_{n}_ms"] = stats(timed(attention.compute, [(bundle, t)], runs))
+        out[f"attention_{n}_ms"] = bench_nsp.latency_ms(attention.compute, [(bundle, t)], runs)
         out[f"attention_{n}_tokens"] = tokens
     return out
 

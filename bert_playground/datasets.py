@@ -50,6 +50,14 @@ class LabelledData:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def preview(self, n: int = 20) -> dict[str, list[str]]:
+        """The first n examples as columns (text, second sentence if pairs, label name) for a table."""
+        cols = {"text": list(self.texts[:n])}
+        if self.pairs is not None:
+            cols["second"] = list(self.pairs[:n])
+        cols["label"] = [self.label_names[y] for y in self.labels[:n]]
+        return cols
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(self.label_names, 0)
         for y in self.labels:

@@ -85,11 +85,10 @@ with ui.user_errors():
 if data is not None:
     train, test = data
     counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
-    st.caption(f"{len(train):,} training and {len(test):,} held-out examples"
-               f"{' (sentence pairs)' if train.pairs is not None else ''} · classes: {counts}")
+    pairs_note = " (sentence pairs)" if train.pairs is not None else ""
+    st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
     with st.expander("Preview the training data"):
-        st.dataframe(pd.DataFrame({"text": train.texts[:20], **({"second": train.pairs[:20]} if train.pairs else {}),
-                                   "label": [train.label_names[y] for y in train.labels[:20]]}), hide_index=True)
+        st.dataframe(pd.DataFrame(train.preview(20)), hide_index=True)
 
 st.subheader("Settings")
 c = st.columns(5)
