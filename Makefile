@@ -9,6 +9,6 @@ test:  ## install (once, with Chromium) and run all tests
 	bash scripts/setup.sh --dev
 	cd tests && HF_HUB_OFFLINE=1 ../.venv/bin/python -m pytest -q -p no:cacheprovider
 
-bench:  ## print the benchmark table (see bench/README.md)
+bench:  ## print the benchmark table (see bench/run_all.py)
 	bash scripts/setup.sh --dev
 	HF_HUB_OFFLINE=1 .venv/bin/python bench/run_all.py

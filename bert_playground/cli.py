@@ -86,6 +86,8 @@ def _add_pretrain(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-dtype", choices=["float16", "float32"], default="float16")
     p.add_argument("--device", default=None, help="auto | cpu | cuda")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="auto: bf16 autocast on CUDA, float32 on CPU; bf16 also speeds up CPUs with AVX512-BF16/AMX")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     _json_arg(p)
 
@@ -101,6 +103,7 @@ def _run_pretrain(args):
         lr=args.lr, warmup_steps=args.warmup_steps, max_steps=args.max_steps, max_seconds=args.max_seconds,
         train_layers=args.train_layers, seed=args.seed, log_every=args.log_every, eval_every=args.eval_every,
         save_dtype=args.save_dtype, max_docs=args.max_docs, device=args.device, short_seq_prob=args.short_seq_prob,
+        precision=args.precision,
     )
     return pretrain(cfg, resume=args.resume)
 

@@ -504,6 +504,16 @@ class Curves:
             return min(1.0, self.last.step / max(self.last.total_steps, 1))
         return 0.0
 
+    @property
+    def status(self) -> str:
+        """One line for a progress bar: the latest step, or the feature pass of frozen mode."""
+        if (s := self.last) is not None:
+            return (f"step {s.step}/{s.total_steps} · epoch {s.epoch:.2f} · loss {s.loss:.4f} · lr {s.lr:.2g} · "
+                    f"{s.examples_per_s:,.0f} examples/s · {s.elapsed:.1f} s · {s.device}")
+        if self.prepare is not None:
+            return f"computing [CLS] features: {self.prepare.done}/{self.prepare.total}"
+        return "starting…"
+
 
 def curves(events: list) -> Curves:
     steps = [e for e in events if isinstance(e, Step)]

@@ -31,6 +31,7 @@ from .errors import PlaygroundError
 
 hf_logging.disable_progress_bar()
 
+PRECISIONS = ("auto", "bf16", "fp32")
 PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
     "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
@@ -65,6 +66,7 @@ class PretrainConfig:
     save_dtype: str = "float16"
     max_docs: int | None = None
     device: str | None = None
+    precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
 
 
 @dataclass
@@ -187,7 +189,7 @@ def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: floa
 
 @torch.no_grad()
 def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, seed: int = 1234,
-             batch_size: int = 64) -> dict:
+             batch_size: int = 64, precision: str = "fp32") -> dict:
     """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw."""
     was_training = model.training
     model.eval()
@@ -200,7 +202,7 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
         nl = packed.next_label[i:i + batch_size].to(device)
         mb = corrupt(batch, tokenizer, special, g, rate)
         batch["input_ids"] = mb.input_ids
-        with _autocast(device):
+        with _autocast(device, precision):
             mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
         mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
         mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)
@@ -209,10 +211,12 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
             "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
 
 
-def _autocast(device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+def _autocast(device, precision: str = "auto"):
+    """bf16 autocast (weights stay float32): the default on CUDA; on a CPU with bf16 instructions only when asked."""
+    if precision not in PRECISIONS:
+        raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
 def lr_factor(step: int, elapsed: float, cfg: PretrainConfig) -> float:
@@ -291,6 +295,7 @@ def load_corpus(cfg: PretrainConfig, tokenizer):
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
+    _autocast(device, cfg.precision)  # rejects an unknown precision before any work
     out = Path(cfg.out)
     init = str(out) if resume and (out / "config.json").is_file() else cfg.init
     model, tokenizer = build_model(init, cfg.preset, device)
@@ -335,7 +340,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
             batch["input_ids"] = mb.input_ids
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * lr_factor(step_local, run_elapsed(), cfg)
-            with _autocast(device):
+            with _autocast(device, cfg.precision):
                 mlm, nsp, *_ = losses(model, batch, mb.labels, data.next_label[i:i + cfg.batch_size])
             loss = mlm + nsp
             opt.zero_grad(set_to_none=True)
@@ -369,7 +374,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     toks = int(tokens_acc)
     wall = run_elapsed()
     _snapshot(model, tokenizer, out, state, cfg, epoch, wall, toks, final=final_eval)
-    result = {"out": str(out), "device": describe(device), "steps": state.step, "tokens_seen": state.tokens_seen,
+    result = {"out": str(out), "device": describe(device), "precision": cfg.precision, "steps": state.step, "tokens_seen": state.tokens_seen,
               "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
               "total_seconds": round(state.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
     (out / "pretrain_result.json").write_text(json.dumps(result, indent=1))

@@ -131,15 +131,7 @@ def live():
         return
     done = job.done  # read before the events: once done, the snapshot below is complete
     cur = F.curves(job.events())
-    if cur.last is not None:
-        s = cur.last
-        status = f"step {s.step}/{s.total_steps} · epoch {s.epoch:.2f} · loss {s.loss:.4f} · lr {s.lr:.2g} · " \
-                 f"{s.examples_per_s:,.0f} examples/s · {s.elapsed:.1f} s · {s.device}"
-    elif cur.prepare is not None:
-        status = f"computing [CLS] features: {cur.prepare.done}/{cur.prepare.total}"
-    else:
-        status = "starting…"
-    st.progress(cur.fraction, text="done" if done and not job.error else status)
+    st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
     if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
         job.stop()
     if job.error:

@@ -42,6 +42,7 @@ When the network allows, choose *Hugging Face Hub id* in the sidebar and type `b
 | figure | value |
 |---|---|
 | device | {device} |
+| precision | {precision} |
 | wall time of training | {minutes:.1f} min ({seconds:.0f} s) |
 | optimiser steps | {steps:,} |
 | tokens seen (non-padding) | {tokens:,} |
@@ -54,6 +55,10 @@ When the network allows, choose *Hugging Face Hub id* in the sidebar and type `b
 All figures were measured by the run itself (`pretrain_result.json`, `training_log.csv` beside this card).
 Weights are stored as float16 safetensors; BERT Playground loads them as float32 on the CPU.
 """
+
+
+PRECISION = {"bf16": "bf16 autocast (float32 weights)", "fp32": "float32",
+             "auto": "float32 on CPU, bf16 autocast on CUDA"}
 
 
 def strip_tied(path: Path) -> None:
@@ -82,15 +87,17 @@ def main():
             shutil.copy2(src / name, DEST / name)
     strip_tied(DEST / "model.safetensors")
     interim_note = (
-        "\n**Interim checkpoint.** No GPU was available to this run: it was trained for about 45 minutes on one CPU "
-        "core and saw under 2M tokens, so its held-out MLM accuracy is well below the GPU target (0.50). The GPU "
-        "run of the full recipe (the whole Wikipedia sample, 15+ minutes on an H100, bf16) is still to do: the same "
-        "command with `--corpus '../shared/data/wikipedia/*.xz'` on a CUDA machine.\n"
+        f"\n**Interim checkpoint.** No GPU was available to this run: it was trained for "
+        f"{result['total_seconds'] / 60:.0f} minutes on a {result['device']} and saw "
+        f"{result['tokens_seen'] / 1e6:.1f}M tokens, so its held-out MLM accuracy is well below the GPU target (0.50). "
+        "The GPU run of the full recipe (the whole Wikipedia sample, 15+ minutes on an H100, bf16) is still to do: "
+        "the same command on a CUDA machine with `--corpus '../shared/data/wikipedia/enwiki-part[0-3].txt.xz'`, a "
+        "larger batch and a 15-minute `--max-seconds` (bf16 autocast is the default there).\n"
         if args.interim else "")
     card = CARD.format(
         interim_title=" (interim, CPU-trained)" if args.interim else "", interim_note=interim_note,
         command=args.command, recipe=args.recipe or "MLM + NSP, dynamic masking, warm-up then linear decay.",
-        device=result["device"], minutes=result["total_seconds"] / 60, seconds=result["total_seconds"],
+        device=result["device"], precision=PRECISION.get(result.get("precision", "auto"), "?"), minutes=result["total_seconds"] / 60, seconds=result["total_seconds"],
         steps=result["steps"], tokens=result["tokens_seen"], tps=result["tokens_per_s"],
         mlm=result["eval_mlm_accuracy"], nsp=result["eval_nsp_accuracy"], mlm_loss=result["eval_mlm_loss"],
         nsp_loss=result["eval_nsp_loss"], eval_pairs=result["eval_eval_pairs"], eval_masked=result["eval_eval_masked"],

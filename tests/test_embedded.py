@@ -13,6 +13,8 @@ CLOZE = [  # more cloze sentences on the same checkpoint are in test_mlm.py (thr
     ("He was elected president of the United [MASK].", {"states"}),
     ("She was born in [MASK] 1990.", MONTHS),
     ("Berlin is the capital of [MASK].", {"germany"}),
+    ("The capital of France is [MASK].", {"paris"}),  # issue 5's everyday check
+    ("London is the capital of [MASK].", {"england", "britain"}),
 ]
 
 

@@ -468,3 +468,11 @@ def test_cli_classify_errors(tiny_dir, tmp_path):
     assert r.returncode == 2 and "not a fine-tuned classifier" in r.stderr
     r = cli("finetune", "--train", str(tmp_path / "missing.csv"), "--json")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_progress_status_line_follows_the_events():
+    assert F.curves([]).status == "starting…" and F.curves([]).fraction == 0.0
+    assert F.curves([F.Prepare(3, 10)]).status == "computing [CLS] features: 3/10"
+    cur = F.curves([F.Prepare(10, 10), F.Step(5, 20, 0.25, 0.6931, 2e-5, 123.4, 1.5, "CPU (1 thread)")])
+    assert cur.status == "step 5/20 · epoch 0.25 · loss 0.6931 · lr 2e-05 · 123 examples/s · 1.5 s · CPU (1 thread)"
+    assert cur.fraction == 0.25

@@ -110,10 +110,26 @@ def test_resume_continues_from_the_checkpoint(tiny_run, tmp_path):
     shutil.copytree(out, dst)
     cfg = pretrain.PretrainConfig(corpus=str(out.parent / "wiki.xz"), out=str(dst), init="scratch", preset="tiny",
                                   eval_docs=10, eval_pairs=32, seq_len=48, batch_size=8, lr=1e-3, warmup_steps=2,
-                                  max_steps=5, log_every=5, eval_every=1000, device="cpu")
-    r2 = pretrain.pretrain(cfg, resume=True)
-    assert r2["steps"] == result["steps"] + 5
+                                  max_steps=5, log_every=5, eval_every=1000, device="cpu", precision="bf16")
+    r2 = pretrain.pretrain(cfg, resume=True)  # also runs the bf16 autocast path on the CPU
+    assert r2["steps"] == result["steps"] + 5 and r2["precision"] == "bf16"
     assert r2["tokens_seen"] > result["tokens_seen"]
+    assert 0.0 <= r2["eval_mlm_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("device,precision,expected", [
+    ("cpu", "auto", torch.float32), ("cpu", "fp32", torch.float32), ("cpu", "bf16", torch.bfloat16)])
+def test_precision_picks_the_matmul_dtype(device, precision, expected):
+    layer = torch.nn.Linear(4, 4)
+    with pretrain._autocast(torch.device(device), precision):
+        y = layer(torch.ones(2, 4))
+    assert y.dtype == expected and layer.weight.dtype == torch.float32  # weights stay float32
+
+
+def test_unknown_precision_is_a_clear_error(tmp_path):
+    cfg = pretrain.PretrainConfig(corpus=str(tmp_path / "none.xz"), out=str(tmp_path / "o"), precision="fp8", device="cpu")
+    with pytest.raises(pretrain.PlaygroundError, match="precision must be one of auto, bf16, fp32"):
+        pretrain.pretrain(cfg)
 
 
 def test_packed_pairs_have_bert_layout(tokenizer):
