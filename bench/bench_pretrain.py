@@ -2,7 +2,7 @@
 
 Each row is a short real run of `bert_playground.pretrain.pretrain` (MiniLM init, MLM + NSP, dynamic
 80/10/10 masking, the shared pair builder) on the first `--docs` articles of a Wikipedia part, for
-`--seconds` of training; tokens/s is the run's own figure (non-padding tokens over training wall time,
+`--seconds` of training; tokens/s is the run's own `train_tokens_per_s` (non-padding tokens over training time,
 after the corpus has been tokenised and the pairs packed). Nothing is asserted; the output folders are
 temporary. Data: ../shared/data/wikipedia/enwiki-part0.txt.xz (not shipped with the app).
 
@@ -59,7 +59,7 @@ def main():
     print(f"{'precision':<10} {'device':<24} {'steps':>6} {'tokens':>10} {'tokens/s':>10} {'held-out MLM':>12}")
     for precision in args.precisions.split(","):
         r = run(precision.strip(), args)
-        print(f"{precision:<10} {r['device']:<24} {r['steps']:>6} {r['run_tokens']:>10,} {r['tokens_per_s']:>10,.0f} "
+        print(f"{precision:<10} {r['device']:<24} {r['steps']:>6} {r['run_tokens']:>10,} {r['train_tokens_per_s']:>10,.0f} "
               f"{r['eval_mlm_accuracy']:>12.3f}", flush=True)
 
 

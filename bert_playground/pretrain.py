@@ -322,6 +322,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     tokens_acc = torch.zeros((), dtype=torch.long, device=device)
     loss_acc = torch.zeros(3, device=device)  # mlm, nsp, count
     last_log_t, last_log_tokens = time.time(), 0
+    aside = 0.0  # seconds spent on held-out evaluations and checkpoint saves, not training
     stop = False
     for epoch in range(state.epoch, state.epoch + cfg.epochs):
         data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob)
@@ -358,24 +359,30 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
                        "tokens_seen": state.tokens_seen + toks, "lr": opt.param_groups[0]["lr"],
                        "mlm_loss": la[0] / la[2], "nsp_loss": la[1] / la[2],
                        "tokens_per_s": (toks - last_log_tokens) / max(now - last_log_t, 1e-9)}
-                last_log_t, last_log_tokens = now, toks
                 loss_acc.zero_()
                 if state.step % cfg.eval_every == 0:
                     row.update({f"eval_{k}": v for k, v in evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate).items()
                                 if k in ("mlm_accuracy", "nsp_accuracy")})
                 state.history.append(row)
                 _log(row)
+                last_log_t, last_log_tokens = time.time(), toks  # the next interval's rate leaves the evaluation out
+                aside += last_log_t - now
             if time.time() - last_save > cfg.save_every_seconds:
+                t_save = time.time()
                 _snapshot(model, tokenizer, out, state, cfg, epoch, run_elapsed(), int(tokens_acc))
                 last_save = time.time()
+                aside += last_save - t_save
+                last_log_t += last_save - t_save
         if stop:
             break
-    final_eval = evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate)
     toks = int(tokens_acc)
+    train_seconds = run_elapsed() - aside
+    final_eval = evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate)
     wall = run_elapsed()
     _snapshot(model, tokenizer, out, state, cfg, epoch, wall, toks, final=final_eval)
     result = {"out": str(out), "device": describe(device), "precision": cfg.precision, "steps": state.step, "tokens_seen": state.tokens_seen,
               "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
+              "train_seconds": round(train_seconds, 1), "train_tokens_per_s": toks / max(train_seconds, 1e-9),
               "total_seconds": round(state.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
     (out / "pretrain_result.json").write_text(json.dumps(result, indent=1))
     return result

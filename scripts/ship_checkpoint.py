@@ -46,7 +46,7 @@ When the network allows, choose *Hugging Face Hub id* in the sidebar and type `b
 | wall time of training | {minutes:.1f} min ({seconds:.0f} s) |
 | optimiser steps | {steps:,} |
 | tokens seen (non-padding) | {tokens:,} |
-| training throughput | {tps:,.0f} tokens/s |
+| training throughput | {throughput} |
 | held-out MLM accuracy (15% masking, 80/10/10) | {mlm:.3f} |
 | held-out NSP accuracy | {nsp:.3f} |
 | held-out MLM loss / NSP loss | {mlm_loss:.3f} / {nsp_loss:.3f} |
@@ -59,6 +59,19 @@ Weights are stored as float16 safetensors; BERT Playground loads them as float32
 
 PRECISION = {"bf16": "bf16 autocast (float32 weights)", "fp32": "float32",
              "auto": "float32 on CPU, bf16 autocast on CUDA"}
+
+
+def throughput(result: dict, src: Path) -> str:
+    """Training tokens/s with evaluations and saves left out; older runs: the whole run and the logged median."""
+    if "train_tokens_per_s" in result:
+        return f"{result['train_tokens_per_s']:,.0f} tokens/s (held-out evaluations and saves left out)"
+    import csv
+    import statistics
+
+    with open(src / "training_log.csv") as f:
+        rates = [float(r["tokens_per_s"]) for r in csv.DictReader(f) if r.get("tokens_per_s")]
+    median = f"; median of the {len(rates)} logged intervals {statistics.median(rates):,.0f} tokens/s" if rates else ""
+    return f"{result['tokens_per_s']:,.0f} tokens/s over the whole run, held-out evaluations included{median}"
 
 
 def strip_tied(path: Path) -> None:
@@ -98,7 +111,7 @@ def main():
         interim_title=" (interim, CPU-trained)" if args.interim else "", interim_note=interim_note,
         command=args.command, recipe=args.recipe or "MLM + NSP, dynamic masking, warm-up then linear decay.",
         device=result["device"], precision=PRECISION.get(result.get("precision", "auto"), "?"), minutes=result["total_seconds"] / 60, seconds=result["total_seconds"],
-        steps=result["steps"], tokens=result["tokens_seen"], tps=result["tokens_per_s"],
+        steps=result["steps"], tokens=result["tokens_seen"], throughput=throughput(result, src),
         mlm=result["eval_mlm_accuracy"], nsp=result["eval_nsp_accuracy"], mlm_loss=result["eval_mlm_loss"],
         nsp_loss=result["eval_nsp_loss"], eval_pairs=result["eval_eval_pairs"], eval_masked=result["eval_eval_masked"],
     )

@@ -83,6 +83,9 @@ def test_tiny_run_lowers_the_loss(tiny_run):
     rows = [r for r in json.loads(json.dumps(pretrain._load_state(out).history)) if r.get("mlm_loss") not in ("", None)]
     assert rows[-1]["mlm_loss"] < rows[0]["mlm_loss"] - 0.5
     assert result["steps"] == 80 and result["tokens_seen"] > 0
+    # training throughput leaves the held-out evaluations (at steps 40 and 80, and the final one) out
+    assert 0 < result["train_seconds"] <= result["run_seconds"]
+    assert result["train_tokens_per_s"] > result["tokens_per_s"] > 0
     assert 0.0 <= result["eval_mlm_accuracy"] <= 1.0 and 0.0 <= result["eval_nsp_accuracy"] <= 1.0
 
 
