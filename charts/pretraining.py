@@ -21,5 +21,7 @@ def training_curves(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name), row=1, col=2)
     fig.update_xaxes(title_text="tokens seen")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=40), legend=dict(orientation="h"))
+    # legend above the plots: below them it would cover the x-axis titles
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=80, b=40),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.12, xanchor="left", x=0))
     return fig

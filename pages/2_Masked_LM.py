@@ -113,7 +113,7 @@ with tab_fill:
         st.info(f"'{bundle.info.name}' has no masked-LM head, so it cannot fill in blanks. Pick a checkpoint with one "
                 "(e.g. 'embedded') in the sidebar; the masking playground works with this one.")
     else:
-        st.session_state.setdefault("fill_text", f"Paris is the capital of {mask_tok}.")  # the insert button writes it
+        st.session_state.setdefault("fill_text", f"He studied medicine at the {mask_tok} of Oxford.")  # the insert button writes it
         ftext = st.text_area(f"Text with {mask_tok} where a word is missing", key="fill_text", height=90)
         word_list = words(ftext)
         c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")

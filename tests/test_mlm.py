@@ -254,6 +254,7 @@ CLOZE = [  # answers a compact, CPU-trained checkpoint still gets into its top 5
     ("Berlin is the capital of [MASK].", "germany"),
     ("The United States of [MASK].", "america"),
     ("The Pacific [MASK] is the largest ocean on Earth.", "ocean"),
+    ("He studied medicine at the [MASK] of Oxford.", "university"),  # the Masked-LM page's default text
 ]
 
 @pytest.fixture(scope="module")
