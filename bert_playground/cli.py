@@ -262,11 +262,7 @@ def _run_finetune(args):
     table = D.read_file(args.train)
     text, _, label = D.guess_columns(table)
     text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col
-    train = D.to_labelled(table, text, label, pair)
-    if args.eval:
-        held = D.to_labelled(D.read_file(args.eval), text, label, pair, label_names=train.label_names)
-    else:
-        train, held = D.split_holdout(train)
+    train, held = D.train_and_holdout(table, text, label, pair, D.read_file(args.eval) if args.eval else None)
     device = choose_device(args.device)
     cfg = F.FinetuneConfig(mode=args.mode, layers=args.layers, epochs=args.epochs, batch_size=args.batch_size,
                            lr=args.lr, max_length=args.max_length, max_seconds=args.max_seconds,

@@ -200,10 +200,19 @@ def split_holdout(data: LabelledData, fraction: float = 0.2, seed: int = 0) -> t
     return data.subset(sorted(train), f"{data.name} (train)"), data.subset(sorted(held), f"{data.name} (held out)")
 
 
+def train_and_holdout(table: Table, text_col: str, label_col: str, pair_col: str | None = None,
+                      eval_table: Table | None = None) -> tuple[LabelledData, LabelledData]:
+    """(train, held-out) from the chosen columns: the eval table when there is one, else a stratified 20% split."""
+    train = to_labelled(table, text_col, label_col, pair_col)
+    if eval_table is None:
+        return split_holdout(train)
+    return train, to_labelled(eval_table, text_col, label_col, pair_col, label_names=train.label_names)
+
+
 def shipped() -> tuple[LabelledData, LabelledData]:
     """The hand-written customer-support intents: (train, test)."""
-    train = to_labelled(read_file(SHIPPED_DIR / "train.csv"), "text", "label")
-    test = to_labelled(read_file(SHIPPED_DIR / "test.csv"), "text", "label", label_names=train.label_names)
+    train, test = train_and_holdout(read_file(SHIPPED_DIR / "train.csv"), "text", "label",
+                                    eval_table=read_file(SHIPPED_DIR / "test.csv"))
     return (LabelledData(SHIPPED_NAME, train.texts, None, train.labels, train.label_names),
             LabelledData(SHIPPED_NAME + " test", test.texts, None, test.labels, test.label_names))
 

@@ -68,6 +68,10 @@ class PretrainConfig:
     device: str | None = None
     precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
 
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'.")
+
 
 @dataclass
 class TrainState:
@@ -189,8 +193,9 @@ def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: floa
 
 @torch.no_grad()
 def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, seed: int = 1234,
-             batch_size: int = 64, precision: str = "fp32") -> dict:
-    """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw."""
+             batch_size: int = 64) -> dict:
+    """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw, in float32 (as the
+    app runs the model, whatever precision trained it)."""
     was_training = model.training
     model.eval()
     g = masking.make_generator(seed, device)
@@ -202,8 +207,7 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
         nl = packed.next_label[i:i + batch_size].to(device)
         mb = corrupt(batch, tokenizer, special, g, rate)
         batch["input_ids"] = mb.input_ids
-        with _autocast(device, precision):
-            mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
+        mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
         mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
         mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)
     model.train(was_training)
@@ -211,10 +215,8 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
             "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
 
 
-def _autocast(device, precision: str = "auto"):
+def _autocast(device, precision: str):
     """bf16 autocast (weights stay float32): the default on CUDA; on a CPU with bf16 instructions only when asked."""
-    if precision not in PRECISIONS:
-        raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'.")
     bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
@@ -295,7 +297,6 @@ def load_corpus(cfg: PretrainConfig, tokenizer):
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
-    _autocast(device, cfg.precision)  # rejects an unknown precision before any work
     out = Path(cfg.out)
     init = str(out) if resume and (out / "config.json").is_file() else cfg.init
     model, tokenizer = build_model(init, cfg.preset, device)

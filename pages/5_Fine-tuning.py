@@ -46,11 +46,7 @@ def pick_columns(table, eval_table):
     pair = c2.selectbox("Second-sentence column (pairs)", ["(none)"] + cols,
                         index=cols.index(pair0) + 1 if pair0 else 0, key=f"ft_pair_{k}")
     label = c3.selectbox("Label column", cols, index=cols.index(label0), key=f"ft_label_{k}")
-    pair = None if pair == "(none)" else pair
-    train = D.to_labelled(table, text, label, pair)
-    if eval_table is None:
-        return D.split_holdout(train)
-    return train, D.to_labelled(eval_table, text, label, pair, label_names=train.label_names)
+    return D.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
 
 
 def choose_data():

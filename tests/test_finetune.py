@@ -359,6 +359,18 @@ def test_no_rows_and_split():
         D.split_holdout(toy(6))
 
 
+def test_train_and_holdout_uses_the_eval_table_or_splits():
+    rows = [(f"text {i}", "pos" if i % 2 else "neg") for i in range(20)]
+    table = D.read_table(csv_bytes(rows), "t.csv")
+    train, held = D.train_and_holdout(table, "text", "label")  # no eval table: a stratified 20% split
+    assert (len(train), len(held)) == (16, 4) and held.counts() == {"neg": 2, "pos": 2}
+    ev = D.read_table(csv_bytes([("other", "pos"), ("more", "neg"), ("last", "pos")]), "e.csv")
+    train, held = D.train_and_holdout(table, "text", "label", eval_table=ev)
+    assert len(train) == 20 and held.texts == ("other", "more", "last") and held.label_names == train.label_names
+    with pytest.raises(PlaygroundError, match="labels the training data does not have: meh"):
+        D.train_and_holdout(table, "text", "label", eval_table=D.read_table(csv_bytes([("x", "meh")]), "m.csv"))
+
+
 def test_hub_datasets_optional(monkeypatch):
     import importlib.machinery
     import sys
