@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-stamp=.venv/.installed-$( (cat requirements.txt; [ "${1:-}" = --dev ] && cat requirements-dev.txt) | sha1sum | cut -c1-12)
+reqs=requirements.txt
+if [ "${1:-}" = --dev ]; then reqs="$reqs requirements-dev.txt"; fi
+stamp=.venv/.installed-$(cat $reqs | sha1sum | cut -c1-12)  # reinstall when the pins change
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.13.0   # CPU build first (see requirements.txt)
