@@ -1,10 +1,10 @@
 """BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/."""
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground import models
 from bert_playground.pretrain import read_training_log
-from charts.pretraining import training_curves
+from playground_ui.charts.pretraining import training_curves
 
 bundle = ui.setup("Home", ":material/home:")
 

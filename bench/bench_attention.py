@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -64,7 +63,7 @@ def draw_all(maps, causal, stats):
     import plotly.io as pio
 
     from bert_playground import attention as att
-    from charts import attention as charts
+    from playground_ui.charts import attention as charts
 
     span = (0, min(maps.length, 128))  # the page's default window for long inputs
     v = att.view(maps, 0, 0, "all", span if maps.length > 64 else None)
@@ -84,7 +83,7 @@ def draw_all(maps, causal, stats):
 
 def bench_sizes(bundle, runs: int) -> list[dict]:
     from bert_playground import attention as att
-    from charts import attention as charts  # noqa: F401  (import cost out of the timings)
+    from playground_ui.charts import attention as charts  # noqa: F401  (import cost out of the timings)
 
     text = sample_text()
     rows = []

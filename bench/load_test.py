@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
 
 import cold_start  # noqa: E402  (server start, Chromium path and arguments, /proc memory)
 

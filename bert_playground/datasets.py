@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PlaygroundError
+from .paths import FINETUNE_DIR
 
 MAX_MB = 10  # the same cap as .streamlit/config.toml's maxUploadSize
 MAX_BYTES = MAX_MB * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_CLASSES = 100
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "finetune"
 SHIPPED_NAME = "Customer-support intents (shipped)"
 TEXT_NAMES = ("text", "sentence", "sentence1", "text_a", "premise", "question", "utterance")
 PAIR_NAMES = ("text_pair", "sentence2", "text_b", "hypothesis")
@@ -211,8 +211,8 @@ def train_and_holdout(table: Table, text_col: str, label_col: str, pair_col: str
 
 def shipped() -> tuple[LabelledData, LabelledData]:
     """The hand-written customer-support intents: (train, test)."""
-    train, test = train_and_holdout(read_file(SHIPPED_DIR / "train.csv"), "text", "label",
-                                    eval_table=read_file(SHIPPED_DIR / "test.csv"))
+    train, test = train_and_holdout(read_file(FINETUNE_DIR / "train.csv"), "text", "label",
+                                    eval_table=read_file(FINETUNE_DIR / "test.csv"))
     return (LabelledData(SHIPPED_NAME, train.texts, None, train.labels, train.label_names),
             LabelledData(SHIPPED_NAME + " test", test.texts, None, test.labels, test.label_names))
 

@@ -28,10 +28,9 @@ from transformers.utils import logging as hf_logging
 
 from .device import choose_device
 from .errors import CheckpointError
+from .paths import EMBEDDED_DIR
 
 hf_logging.disable_progress_bar()
-ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_DIR = ROOT / "assets" / "model"
 EMBEDDED = "embedded"
 ENV_MODEL = "BERT_PLAYGROUND_MODEL"
 ENV_ALLOWED = "BERT_PLAYGROUND_ALLOWED_MODELS"  # server mode: comma-separated names; local paths refused

@@ -16,10 +16,10 @@ import torch
 from . import pairs
 from .corpus import Document, parse_pasted
 from .errors import PlaygroundError
-from .models import ROOT, forward
+from .models import forward
+from .paths import NSP_DEMO_CORPUS as DEMO_CORPUS
 from .text import encode, max_length
 
-DEMO_CORPUS = ROOT / "assets" / "nsp_demo_corpus.txt"
 SEQ_LEN = 128  # the pair length BERT used for 90% of its pre-training steps (and our pre-training)
 LABELS = ("IsNext", "NotNext")  # NSP logit order
 

@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground.representation import embedding_parts, represent
-from charts import representation as charts
+from playground_ui.charts import representation as charts
 
 bundle = ui.setup("Input representation", ":material/input:")
 st.title("Input representation")

@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.mlm import fill, mask_word, score_corruption, words
-from charts import mlm as charts
+from playground_ui.charts import mlm as charts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
 

@@ -3,10 +3,10 @@ import random
 
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground import nsp, pairs
 from bert_playground.corpus import parse_pasted
-from charts import nsp as charts
+from playground_ui.charts import nsp as charts
 
 SOURCES = ["Demo corpus", "Your documents", "Type both sentences"]
 EXAMPLE_DOCS = ("We planted beans along the fence in May. They climbed quickly in the warm weather. "

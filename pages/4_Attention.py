@@ -1,9 +1,9 @@
 """Attention: every layer and head, the model view, what the heads attend to, rollout, bidirectional vs causal."""
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground import attention as att
-from charts import attention as charts
+from playground_ui.charts import attention as charts
 
 VIEWS = ["Heatmap", "Model view", "Head statistics", "Rollout", "Bidirectional vs causal"]
 BLOCK_NAMES = {"all": "Whole input", "A->A": "A → A", "A->B": "A → B", "B->A": "B → A", "B->B": "B → B"}

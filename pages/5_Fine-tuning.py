@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-import ui
+from playground_ui import ui
 from bert_playground import datasets as D
 from bert_playground import finetune as F
 from bert_playground.device import describe
 from bert_playground.jobs import Job
-from charts import finetune as charts
+from playground_ui.charts import finetune as charts
 
 SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
 LRS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5]

@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 reqs=requirements.txt
 if [ "${1:-}" = --dev ]; then reqs="$reqs requirements-dev.txt"; fi
-stamp=.venv/.installed-$(cat $reqs | sha1sum | cut -c1-12)  # reinstall when the pins change
+stamp=.venv/.installed-$(cat $reqs pyproject.toml | sha1sum | cut -c1-12)  # reinstall when the pins change
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.13.0   # CPU build first (see requirements.txt)
@@ -16,6 +16,8 @@ if [ ! -f "$stamp" ]; then
   else
     .venv/bin/python -m pip install -q -r requirements.txt
   fi
+  # the package itself, editable (imports work from anywhere; `bert-playground` on the venv's PATH)
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
 if [ "${1:-}" = --dev ] && [ ! -x /usr/bin/chromium ]; then

@@ -2,7 +2,6 @@
 on the tiny checkpoint, each running the scripted sequence over all pages (at least once, even past 30 s
 on a slow machine); no exception, timeout or JS error is allowed. The full run (20 sessions, 120 s, embedded checkpoint) is `python bench/load_test.py`."""
 import os
-import sys
 
 import pytest
 
@@ -15,7 +14,6 @@ if not ok:
         pytest.fail(f"the load test cannot run under CI: {why}", pytrace=False)
     pytest.skip(f"load test skipped: {why}", allow_module_level=True)
 
-sys.path.insert(0, str(ROOT / "bench"))
 
 
 def test_five_sessions_for_30_seconds_without_errors(tiny_dir):

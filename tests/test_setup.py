@@ -14,7 +14,7 @@ echo "$@" >> "$(dirname "$0")/../calls.log"
 
 @pytest.fixture
 def checkout(tmp_path):
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "setup.sh", tmp_path / "scripts" / "setup.sh")
@@ -39,6 +39,7 @@ def test_setup_installs_the_pinned_requirements_once(checkout, args, requirement
     calls = (checkout / ".venv" / "calls.log").read_text().splitlines()
     assert calls[1] == "-m pip install -q torch==2.13.0"  # the CPU build before anything that depends on torch
     assert calls[2] == f"-m pip install -q -r {requirements}"
+    assert calls[3] == "-m pip install -q --no-deps --no-build-isolation -e ."  # the package, importable anywhere
     assert len(list((checkout / ".venv").glob(".installed-*"))) == 1
     assert run(checkout, *args).returncode == 0  # second run: nothing to install
-    assert len((checkout / ".venv" / "calls.log").read_text().splitlines()) == 3
+    assert len((checkout / ".venv" / "calls.log").read_text().splitlines()) == 4

@@ -83,7 +83,7 @@ def test_the_model_is_not_changed_by_concurrent_use(tiny):
 
 def test_cached_bundle_loads_once_for_20_threads(tiny_dir):
     """ui.cached_bundle (st.cache_resource) gives every thread the very same Bundle object."""
-    import ui
+    from playground_ui import ui
 
     ui.cached_bundle.clear()
     start = threading.Barrier(THREADS)

@@ -16,7 +16,7 @@ from bert_playground.device import choose_device, describe
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository: app.py and pages/
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|])")  # what makes links, images, emphasis, code, maths
 
 
