@@ -15,7 +15,7 @@ def _esc(labels) -> list[str]:
 def similarity_heatmap(sim, labels, layer: int, zmin: float = 0.0) -> go.Figure:
     """Cosine similarity between occurrences at one layer; one colour scale for every layer (zmin..1)."""
     lab = _esc(labels)
-    fig = go.Figure(go.Heatmap(z=sim, x=lab, y=lab, zmin=zmin, zmax=1.0, colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=[[float(v) for v in row] for row in sim], x=lab, y=lab, zmin=zmin, zmax=1.0, colorscale="Viridis",
                                colorbar=dict(title="cosine"),
                                hovertemplate="%{y} vs %{x}<br>cosine %{z:.3f}<extra></extra>"))
     what = "embedding output" if layer == 0 else f"after layer {layer}"
@@ -30,8 +30,8 @@ def sense_curves(within, across) -> go.Figure:
     """Mean same-sense and different-sense similarity by layer."""
     layers = list(range(len(within)))
     fig = go.Figure([
-        go.Scatter(x=layers, y=list(within), mode="lines+markers", name="same sense (mean over pairs)"),
-        go.Scatter(x=layers, y=list(across), mode="lines+markers", name="different senses (mean over pairs)",
+        go.Scatter(x=layers, y=[float(v) for v in within], mode="lines+markers", name="same sense (mean over pairs)"),
+        go.Scatter(x=layers, y=[float(v) for v in across], mode="lines+markers", name="different senses (mean over pairs)",
                    line=dict(dash="dash")),
     ])
     fig.update_layout(title="Same sense vs different senses, layer by layer", xaxis_title="hidden state (0 = embedding output)",
@@ -47,7 +47,7 @@ def projection(points, labels, groups, layer: int, ratio, fit_label: str) -> go.
     order = list(dict.fromkeys(groups))
     for g_i, g in enumerate(order):
         idx = [i for i, x in enumerate(groups) if x == g]
-        fig.add_trace(go.Scatter(x=[points[i][0] for i in idx], y=[points[i][1] for i in idx], mode="markers+text",
+        fig.add_trace(go.Scatter(x=[float(points[i][0]) for i in idx], y=[float(points[i][1]) for i in idx], mode="markers+text",
                                  name=html.escape(str(g)), text=[html.escape(labels[i].split(" ")[0]) for i in idx],
                                  textposition="top center", hovertext=[html.escape(labels[i]) for i in idx],
                                  hoverinfo="text", marker=dict(size=12, color=PALETTE[g_i % len(PALETTE)])))
