@@ -46,6 +46,7 @@ PAGES = [  # (URL path, text that shows once the page has drawn)
     ("/Next_sentence_prediction", "Why RoBERTa dropped NSP"),
     ("/Attention", "Attention"),
     ("/Fine-tuning", "Settings"),
+    ("/Contextual_embeddings", "How alike are the uses, layer by layer?"),
 ]
 NSP_PAIRS = [
     ("I put the kettle on and took two cups from the shelf.", "A few minutes later the tea was ready."),

@@ -15,8 +15,9 @@ from playground_ui.index_store import shared_indexes
 OWN = "(your own word and sentences)"
 CORPORA = ["Shipped corpus", "Paste a corpus"]
 PROBE_DATA = ["Shipped: customer-support intents", "Upload CSV/TSV"]
-INDEX_TIME = ("On a 2-core CPU the shipped corpus (3,264 sentences, 87k rows) takes about 2-4 minutes per layer "
-              "to index; on a GPU a few seconds. It is indexed once per checkpoint and layer for the whole server.")
+INDEX_TIME = ("The shipped corpus (3,264 sentences, 87k word rows, 64 MB in float16 for the embedded checkpoint) takes "
+              "about 1.5 minutes per layer to index on a busy 2-core CPU (bench/bench_contextual.py), once per "
+              "checkpoint and layer for the whole server; a search then takes well under a second.")
 
 
 @st.cache_data(show_spinner=False)
