@@ -145,6 +145,15 @@ def corpus_ui() -> N.Corpus:
     return pasted_corpus(text)
 
 
+EMBEDDED_NOTE = (
+    "Measured on the embedded checkpoint (bench/bench_contextual.py, last layer, read by hand): of the 20 nearest "
+    "uses of *bank* in “I had been to the bank to withdraw some money.”, 19 are financial (the other is Paris's "
+    "*Right Bank*); of those of “I went to the river bank.”, only 2 are river banks (2 more are sea-floor banks, 1 "
+    "the West Bank, 1 a 'memory bank') and 14 are financial. Most *bank*s in this corpus are financial (about 78%), "
+    "and this small model separates the senses only partly: its neighbours follow the money sense readily, the "
+    "river sense hardly.")
+
+
 def index_ui(bundle, key: tuple, corpus: N.Corpus, layer: int, pooling: str):
     """No index yet for this corpus and layer: offer to build it, or show the build in progress."""
     store = shared_indexes()
@@ -192,6 +201,8 @@ def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str)
             index_ui(bundle, key, corpus, layer, result.pooling)
             return
         found = N.search(index, result.vectors[layer, occ], k, no_stop, no_special)
+        if bundle.info.source == "embedded" and corpus.name == N.SHIPPED_NAME and result.word.lower() == "bank":
+            st.info(EMBEDDED_NOTE)
         st.caption(f"Query: {ui.md_escape(labels[occ])}, “{ui.md_escape(result.sentences[result.occurrences[occ].sentence])}” "
                    f"· index: {len(index):,} rows, {index.nbytes / 2**20:.0f} MB, built in {index.seconds:.0f} s")
         st.markdown("\n".join(
