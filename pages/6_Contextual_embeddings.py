@@ -16,7 +16,7 @@ OWN = "(your own word and sentences)"
 CORPORA = ["Shipped corpus", "Paste a corpus"]
 PROBE_DATA = ["Shipped: customer-support intents", "Upload CSV/TSV"]
 INDEX_TIME = ("The shipped corpus (3,264 sentences, 87k word rows, 64 MB in float16 for the embedded checkpoint) takes "
-              "about 1.5 minutes per layer to index on a busy 2-core CPU (bench/bench_contextual.py), once per "
+              "1.5 to 3 minutes per layer to index on a busy 2-core CPU (bench/bench_contextual.py), once per "
               "checkpoint and layer for the whole server; a search then takes well under a second.")
 
 

@@ -119,3 +119,19 @@ def test_probe_upload_asks_for_a_file(app_env):
     at = run(PAGE)
     at.radio(key="ctx_probe_src").set_value("Upload CSV/TSV").run()
     assert any("Upload a labelled file" in i.value for i in at.info)
+
+
+def test_index_store_shares_one_build_and_evicts_the_oldest(tiny):
+    from bert_playground import neighbours as N
+    from playground_ui.index_store import IndexStore
+
+    store = IndexStore(max_entries=2)
+    corpora = [N.parse_corpus(f"The bank number {i} opened.\nA river bank.") for i in range(3)]
+    keys = [("tiny", "cpu", c.digest, 1, "mean") for c in corpora]
+    job = store.start(keys[0], tiny, corpora[0], 1, "mean")
+    assert store.start(keys[0], tiny, corpora[0], 1, "mean") is job or job.done  # a second session watches it
+    assert job.wait(60) and job.error is None
+    assert store.get(keys[0]).corpus == corpora[0] and job.events()[-1].done == 2
+    for key, corpus in zip(keys[1:], corpora[1:]):
+        assert store.start(key, tiny, corpus, 1, "mean").wait(60)
+    assert store.get(keys[0]) is None and store.get(keys[2]) is not None  # least recently used out
