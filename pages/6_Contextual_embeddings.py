@@ -120,13 +120,15 @@ def senses_ui(result: C.ContextResult):
 @st.fragment
 def projection_ui(result: C.ContextResult):
     st.subheader("The uses in two dimensions")
-    c1, c2 = st.columns([3, 2])
+    c1, c2, c3 = st.columns([3, 2, 1])
     with c1:
         layer = layer_slider("Layer", result, "ctx_proj_layer")
     fit = c2.radio("Projection", C.PROJECTIONS, format_func=C.PROJECTION_LABELS.get, key="ctx_proj_fit")
+    colour = c3.radio("Colour by", ["sense", "sentence"], key="ctx_proj_colour", disabled=result.senses is None)
     points, ratios = result.projection(fit)
     labels = result.labels()
-    groups = result.occurrence_senses() or [lab.split(" ")[0].split("#")[0] for lab in labels]
+    by_sentence = [lab.split(" ")[0].split("#")[0] for lab in labels]
+    groups = result.occurrence_senses() if colour == "sense" and result.senses else by_sentence
     st.plotly_chart(charts.projection(points[layer], labels, groups, layer, ratios[layer], C.PROJECTION_LABELS[fit]),
                     key="ctx_projection")
     st.caption("PCA keeps the two directions along which the occurrences' vectors vary most; distances in 2-D are "

@@ -54,6 +54,10 @@ def test_layer_slider_changes_the_heatmap(app_env):
     assert not np.allclose(before, after)
     at.slider(key="ctx_proj_layer").set_value(1).run()
     assert "hidden state 1" in _chart(at, "2-D projection")["layout"]["title"]["text"]
+    at.radio(key="ctx_proj_colour").set_value("sentence").run()
+    assert len(_chart(at, "2-D projection")["data"]) == 10  # one colour per sentence
+    at.radio(key="ctx_proj_fit").set_value("all").run()
+    assert "one PCA fitted on all layers" in _chart(at, "2-D projection")["layout"]["title"]["text"]
 
 
 def test_examples_and_pooling(app_env):
