@@ -323,3 +323,16 @@ def test_cli_empty_corpus_file(tiny_dir, tmp_path):
     empty.write_text("\n\n")
     r = cli("neighbours", "bank", "The bank.", "--corpus", str(empty), "--model", str(tiny_dir))
     assert r.returncode == 2 and "is empty" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_text_output_and_shipped_corpus(tiny_dir):
+    r = cli("context", "bank", "river | I went to the river bank.", "money | The bank raised its rates.",
+            "river | The muddy bank.", "--model", str(tiny_dir))
+    assert r.returncode == 0, r.stderr
+    assert "3 occurrences" in r.stdout and "layer 0:" in r.stdout and "same sense" in r.stdout
+    r = cli("neighbours", "bank", "I had been to the bank to withdraw some money.", "--k", "5",
+            "--model", str(tiny_dir), "--json")  # default corpus: the shipped one
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    shipped = set(N.shipped_corpus().sentences)
+    assert out["layer"] == 2 and len(out["neighbours"]) == 5 and all(n["sentence"] in shipped for n in out["neighbours"])
