@@ -83,6 +83,8 @@ def _add_pretrain(sub):
     p.add_argument("--eval-every", type=int, default=200)
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--short-seq-prob", type=float, default=0.1, help="share of pairs given a shorter random length")
+    p.add_argument("--sentence-pair-prob", type=float, default=0.0,
+                   help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-dtype", choices=["float16", "float32"], default="float16")
     p.add_argument("--device", default=None, help="auto | cpu | cuda")
@@ -103,6 +105,7 @@ def _run_pretrain(args):
         lr=args.lr, warmup_steps=args.warmup_steps, max_steps=args.max_steps, max_seconds=args.max_seconds,
         train_layers=args.train_layers, seed=args.seed, log_every=args.log_every, eval_every=args.eval_every,
         save_dtype=args.save_dtype, max_docs=args.max_docs, device=args.device, short_seq_prob=args.short_seq_prob,
+        sentence_pair_prob=args.sentence_pair_prob,
         precision=args.precision,
     )
     return pretrain(cfg, resume=args.resume)

@@ -59,6 +59,7 @@ class PretrainConfig:
     train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
     mask_rate: float = 0.15
     short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
+    sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
     seed: int = 0
     log_every: int = 20
     eval_every: int = 200
@@ -69,6 +70,9 @@ class PretrainConfig:
     precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
 
     def __post_init__(self):
+        for what in ("short_seq_prob", "sentence_pair_prob", "mask_rate"):
+            if not 0.0 <= getattr(self, what) <= 1.0:
+                raise PlaygroundError(f"{what} must be between 0 and 1, not {getattr(self, what)}.")
         if self.precision not in PRECISIONS:
             raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'.")
 
@@ -119,10 +123,13 @@ def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPa
     return PackedPairs(ids, seg, att, label)
 
 
-def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0) -> PackedPairs:
-    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length)."""
+def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
+                sentence_pair_prob: float = 0.0) -> PackedPairs:
+    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
+    `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
     rng = random.Random(seed * 7919 + epoch)
-    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob)
+    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
+                          sentence_pair_prob=sentence_pair_prob)
     rng.shuffle(ps)
     return pack_pairs(ps, tokenizer, seq_len)
 
@@ -326,7 +333,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     aside = 0.0  # seconds spent on held-out evaluations and checkpoint saves, not training
     stop = False
     for epoch in range(state.epoch, state.epoch + cfg.epochs):
-        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob)
+        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob,
+                           cfg.sentence_pair_prob)
         data = PackedPairs(*(t.to(device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
         gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), device)

@@ -142,3 +142,35 @@ def test_packed_pairs_have_bert_layout(tokenizer):
         assert ids[0] == tokenizer.cls_token_id and ids[n - 1] == tokenizer.sep_token_id
         first_sep = ids.tolist().index(tokenizer.sep_token_id)
         assert seg[: first_sep + 1].eq(0).all() and seg[first_sep + 1:n].eq(1).all()
+
+
+def test_tiny_run_with_sentence_pairs_works_end_to_end(tmp_path):
+    """The everyday-pairs setting: the run uses one-sentence pairs, trains, and saves a checkpoint that loads."""
+    write_corpus(tmp_path / "wiki.xz", n_docs=40)
+    seen = []
+    real = pairs.make_pairs
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        seen.extend(p.length for p in out)
+        return out
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pairs, "make_pairs", spy)
+    cfg = pretrain.PretrainConfig(corpus=str(tmp_path / "wiki.xz"), out=str(tmp_path / "out"), init="scratch",
+                                  preset="tiny", eval_docs=8, eval_pairs=32, seq_len=48, batch_size=8, lr=2e-3,
+                                  warmup_steps=2, max_steps=12, log_every=4, eval_every=6, device="cpu",
+                                  sentence_pair_prob=0.5)
+    try:
+        result = pretrain.pretrain(cfg)
+    finally:
+        mp.undo()
+    assert result["steps"] == 12
+    assert 0.3 * len(seen) < seen.count("sentence") < 0.7 * len(seen)
+    bundle = load(str(tmp_path / "out"), "cpu")
+    assert bundle.info.has_mlm and bundle.info.has_nsp
+
+
+def test_sentence_pair_share_outside_0_1_is_refused(tmp_path):
+    with pytest.raises(pretrain.PlaygroundError, match="between 0 and 1"):
+        pretrain.PretrainConfig(corpus="x", out=str(tmp_path), sentence_pair_prob=2.0)
