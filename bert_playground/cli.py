@@ -3,7 +3,8 @@
 The table `COMMANDS` (at the end) names every command's three functions: `_add_<name>(sub)`
 declares its arguments, `_run_<name>(args)` returns a JSON-able dict, `_text_<name>(result)`
 prints it for a reader (None: indented JSON); --json prints the dict as JSON. Defaults and
-choices come from the package (config dataclasses, `pretrain.PRECISIONS`, `finetune.MODES`).
+choices come from the package (config dataclasses, `pretrain.PRECISIONS`, `pretrain.SAVE_DTYPES`,
+`finetune.MODES`). Results carry their `notices`; the CLI prints them on stderr as `note: ...`.
 Errors become one line on stderr and a non-zero exit: 2 for bad input, 1 for anything unexpected.
 """
 from __future__ import annotations
@@ -63,6 +64,7 @@ def _run_represent(args):
     from .representation import represent
 
     rep = represent(_load(args), args.sent_a, args.sent_b)
+    _notices(rep.notices)
     out = {"model": rep.model, "rows": rep.rows()}
     if rep.encoding.truncated:
         out["truncated_from"] = rep.encoding.full_length

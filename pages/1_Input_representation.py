@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from playground_ui import ui
-from playground_ui.widgets import sentence_pair
+from playground_ui.widgets import notices, sentence_pair
 from bert_playground.representation import embedding_parts, represent
 from playground_ui.charts import representation as charts
 
@@ -22,9 +22,7 @@ def intro_ui():
 def tokens_ui(rep):
     """The WordPiece tokens with their ids, segments and positions: a diagram and a table."""
     enc = rep.encoding
-    if enc.truncated:
-        st.warning(f"The input has {enc.full_length} tokens; this model takes at most {len(enc)}, "
-                   "so it was cut (the longer sentence first). The table shows what the model sees.")
+    notices(rep.notices)
     table = pd.DataFrame(rep.rows()).rename(columns=str.title).rename(columns={"Token_Id": "Token ID"})
     table["WordPiece"] = ["special" if w is None else ("continues a word" if t.startswith("##") else "starts a word")
                           for t, w in zip(enc.tokens, enc.word_ids)]
