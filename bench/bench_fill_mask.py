@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from timing import percentile  # the one p50/p95 of every bench (bench/timing.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -68,13 +70,6 @@ def queries(tokenizer, limit: int = 32, n: int = 50) -> list[str]:
     out = [q for q in out if len(tokenizer(q)["input_ids"]) <= limit]
     assert len(out) >= n, len(out)
     return out
-
-
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
 def bench_fill(model: str, top_k: int, rounds: int) -> dict:

@@ -21,16 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from timing import percentile  # the one p50/p95 of every bench (bench/timing.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 WIKI = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-part4.txt.xz"
-
-
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def latency_ms(fn, args_list, runs: int) -> tuple[float, float]:

@@ -186,7 +186,7 @@ def validate(cfg: FinetuneConfig, bundle=None, train: LabelledData | None = None
             raise PlaygroundError("The training data has only one class: a classifier needs at least two.")
         if eval_data is not None and tuple(eval_data.label_names) != tuple(train.label_names):
             raise PlaygroundError("The evaluation data's labels do not match the training data's labels.")
-        if eval_data is not None and (eval_data.pairs is None) != (train.pairs is None):
+        if eval_data is not None and (eval_data.text_pairs is None) != (train.text_pairs is None):
             raise PlaygroundError("Use sentence pairs in both the training and the evaluation data, or in neither.")
     return cfg
 
@@ -237,8 +237,8 @@ class _FullTask:
         self.device, self.cfg = device, cfg
         self.tokenizer = _tokenizer_copy(bundle)
         self.model = build_classifier(bundle, train.label_names, cfg.layers, device)
-        self.train_enc = encode(self.tokenizer, train.texts, train.pairs, cfg.max_length)
-        self.eval_enc = encode(self.tokenizer, eval_data.texts, eval_data.pairs, cfg.max_length)
+        self.train_enc = encode(self.tokenizer, train.texts, train.text_pairs, cfg.max_length)
+        self.eval_enc = encode(self.tokenizer, eval_data.texts, eval_data.text_pairs, cfg.max_length)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
 
     def prepare(self, stop) -> Iterator[Prepare]:
@@ -312,9 +312,9 @@ class _FrozenTask(_FullTask):
 class _BaselineTask:
     def __init__(self, bundle, train, eval_data, cfg, device):
         self.device, self.cfg = device, cfg
-        self.model = BowClassifier(build_vocab(train.texts, train.pairs), len(train.label_names)).to(device)
-        self.train_bow = self.model.encode(train.texts, train.pairs)
-        self.eval_bow = self.model.encode(eval_data.texts, eval_data.pairs)
+        self.model = BowClassifier(build_vocab(train.texts, train.text_pairs), len(train.label_names)).to(device)
+        self.train_bow = self.model.encode(train.texts, train.text_pairs)
+        self.eval_bow = self.model.encode(eval_data.texts, eval_data.text_pairs)
         self.params = list(self.model.parameters())
 
     def prepare(self, stop):
@@ -451,7 +451,7 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         yield Evaluation(step, step * bs / n, metrics)
     wall = time.perf_counter() - t0
     result = FinetuneResult(
-        classifier=task.classifier(train_data.label_names, train_data.pairs is not None), config=cfg, metrics=metrics,
+        classifier=task.classifier(train_data.label_names, train_data.text_pairs is not None), config=cfg, metrics=metrics,
         data_name=train_data.name, n_train=n, n_eval=len(eval_data),
         layers=None if cfg.mode == "baseline" else (cfg.layers or bundle.info.layers), steps=step,
         epochs=min(step * bs / n, cfg.epochs), seconds=wall,

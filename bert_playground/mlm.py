@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .masking import IGNORE, MaskedText, special_ids
 from .models import forward
 from .text import clean_text, max_length
@@ -54,6 +55,25 @@ class FillResult:
 
     def to_json(self) -> dict:
         return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """How the text was read and what weakens the guesses, for the user (page and CLI show them)."""
+        out = []
+        if self.normalised:
+            out.append(Notice(f"Read {', '.join(repr(s) for s in self.normalised)} as {self.mask_token}, "
+                              "this tokenizer's mask token."))
+        if self.truncated:
+            out.append(warning(f"The text has {self.full_length} tokens; the model reads the first {len(self.tokens)}"
+                               + (f", so {self.masks_dropped} mask(s) after the cut are not predicted."
+                                  if self.masks_dropped else ".")))
+        if self.context_tokens == 0:
+            out.append(warning("The text is only masks: with no context the guesses are just the tokens the model "
+                               "finds likely anywhere."))
+        elif len(self.masks) > self.context_tokens:
+            out.append(warning(f"More masks ({len(self.masks)}) than real tokens ({self.context_tokens}): "
+                               "little context, weak guesses."))
+        return tuple(out)
 
 
 def require_mlm(bundle) -> None:

@@ -16,6 +16,7 @@ import torch
 from . import pairs
 from .corpus import Document, parse_pasted
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .models import forward
 from .paths import NSP_DEMO_CORPUS as DEMO_CORPUS
 from .text import encode, max_length
@@ -80,6 +81,15 @@ class BatchScore:
         return len(self.labels)
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """Documents ready for the pair builder, with what they can and cannot give (as notices)."""
+
+    documents: list[Document]
+    token_docs: list[list[list[str]]]  # per document, per sentence: WordPiece strings
+    notices: tuple[Notice, ...]
+
+
 # ---- corpora ------------------------------------------------------------------------------
 
 def demo_documents() -> list[Document]:
@@ -97,7 +107,12 @@ def token_docs(tokenizer, documents: Sequence[Document]) -> list[list[list[str]]
     return out
 
 
-def corpus_notes(documents: Sequence[Document]) -> list[str]:
+def read_corpus(tokenizer, documents: Sequence[Document]) -> Corpus:
+    """Documents -> a `Corpus`: each sentence tokenized once, plus the notices for the user."""
+    return Corpus(list(documents), token_docs(tokenizer, documents), tuple(map(warning, _corpus_notes(documents))))
+
+
+def _corpus_notes(documents: Sequence[Document]) -> list[str]:
     """What a corpus can and cannot give the pair builder, as messages for a user."""
     if not documents:
         return ["The corpus is empty: paste documents separated by a blank line."]
@@ -124,6 +139,11 @@ def draw_pairs(docs, n: int, seed: int, max_tokens: int) -> list[pairs.Pair]:
     """`n` pairs drawn independently with the package's pair builder (labels 50/50)."""
     rng = random.Random(seed)
     return [pairs.draw_pair(docs, rng, max_tokens) for _ in range(n)]
+
+
+def sample_pair(docs, seed: int, max_tokens: int, is_next: bool | None = None) -> pairs.Pair:
+    """The pair a page shows for a seed: one `pairs.draw_pair` with a seeded generator."""
+    return pairs.draw_pair(docs, random.Random(seed), max_tokens, is_next)
 
 
 def pair_origin(documents: Sequence[Document], pair: pairs.Pair) -> str:
@@ -202,7 +222,8 @@ def nsp_logits(bundle, packed: Sequence[Packed], batch_size: int = 16) -> torch.
     return out
 
 
-def _score(bundle, packed: Packed) -> NspScore:
+def score_packed(bundle, packed: Packed) -> NspScore:
+    """IsNext probability of an already packed pair (no second packing)."""
     logits = nsp_logits(bundle, [packed])[0]  # (2,)
     prob = torch.softmax(logits, dim=-1)[0].item()
     return NspScore(bundle.label, packed, prob, (float(logits[0]), float(logits[1])))
@@ -211,13 +232,13 @@ def _score(bundle, packed: Packed) -> NspScore:
 def score_text(bundle, text_a: str, text_b: str) -> NspScore:
     """IsNext probability of two typed sentences."""
     require_nsp(bundle)
-    return _score(bundle, encode_pair(bundle, text_a, text_b))
+    return score_packed(bundle, encode_pair(bundle, text_a, text_b))
 
 
 def score_pair(bundle, pair: pairs.Pair) -> NspScore:
     """IsNext probability of a built pair (WordPiece strings)."""
     require_nsp(bundle)
-    return _score(bundle, pack_pair(bundle, pair))
+    return score_packed(bundle, pack_pair(bundle, pair))
 
 
 def score_batch(bundle, pair_list: Sequence[pairs.Pair], batch_size: int = 16) -> BatchScore:

@@ -28,10 +28,12 @@ from transformers.utils import logging as hf_logging
 
 from .device import choose_device, describe
 from .errors import PlaygroundError
+from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
 hf_logging.disable_progress_bar()
 
 PRECISIONS = ("auto", "bf16", "fp32")
+SAVE_DTYPES = ("float16", "float32")  # dtype of the saved checkpoint
 PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
     "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
@@ -261,15 +263,6 @@ def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: Pretrai
             w.writeheader()
             for row in state.history:
                 w.writerow({k: row.get(k, "") for k in w.fieldnames})
-
-
-def read_training_log(folder: str | Path) -> list[dict]:
-    """The rows of a checkpoint's training_log.csv (numbers as floats, blanks as ''), or [] if none."""
-    log = Path(folder) / "training_log.csv"
-    if not log.is_file():
-        return []
-    with open(log) as fh:
-        return [{k: float(v) if v not in ("", None) else "" for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
 def _load_state(folder: Path) -> TrainState:

@@ -81,7 +81,7 @@ with ui.user_errors():
 if data is not None:
     train, test = data
     counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
-    pairs_note = " (sentence pairs)" if train.pairs is not None else ""
+    pairs_note = " (sentence pairs)" if train.text_pairs is not None else ""
     st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
     with st.expander("Preview the training data"):
         st.dataframe(pd.DataFrame(train.preview(20)), hide_index=True)

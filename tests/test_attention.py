@@ -34,7 +34,7 @@ def test_shape_tokens_and_rows_sum_to_one(tiny, pair):
     assert single.sentence_b_start is None and pair.sentence_b_start == 9
     assert pair.tokens[0] == "[CLS]" and pair.tokens[8] == "[SEP]" and pair.tokens[9] == "it"
     assert pair.cls_index == 0 and pair.sep_indices == (8, len(pair.tokens) - 1)
-    assert not pair.causal and not pair.truncated and pair.notes == ()
+    assert not pair.causal and not pair.truncated and pair.notices == ()
     assert (pair.layers, pair.heads, pair.length) == (2, 4, len(pair.tokens))
 
 
@@ -175,14 +175,14 @@ def test_bad_input(tiny):
     with pytest.raises(PlaygroundError, match="empty"):
         att.compute(tiny, "  \t ")
     empty_b = att.compute(tiny, A, "   ")
-    assert empty_b.sentence_b_start is None and any("Sentence B is empty" in n for n in empty_b.notes)
+    assert empty_b.sentence_b_start is None and any("Sentence B is empty" in n for n in empty_b.notices)
     assert empty_b.tokens == att.compute(tiny, A).tokens
     one = att.compute(tiny, "hello")
-    assert one.tokens == ("[CLS]", "hello", "[SEP]") and any("single token" in n for n in one.notes)
+    assert one.tokens == ("[CLS]", "hello", "[SEP]") and any("single token" in n for n in one.notices)
     np.testing.assert_allclose(one.attentions.sum(-1), 1.0, atol=1e-5)
     long = att.compute(tiny, "word " * 600)
     assert long.length == 512 and long.truncated and long.full_length == 602
-    assert any("602 tokens" in n for n in long.notes)
+    assert any("602 tokens" in n for n in long.notices)
     np.testing.assert_allclose(long.attentions.sum(-1), 1.0, atol=1e-5)
 
 

@@ -151,16 +151,22 @@ def test_demo_corpus_shape():
     assert len({s for d in docs for s in d.sentences}) == sum(len(d.sentences) for d in docs)
 
 
-def test_corpus_notes():
-    assert "empty" in nsp.corpus_notes([])[0]
-    one = nsp.corpus_notes(parse_pasted("First sentence. Second sentence."))
+def test_corpus_notices(tokenizer):
+    def notices(docs):
+        corpus = nsp.read_corpus(tokenizer, docs)
+        assert all(n.level == "warning" for n in corpus.notices)
+        assert corpus.token_docs == nsp.token_docs(tokenizer, docs)
+        return list(corpus.notices)
+
+    assert "empty" in notices([])[0]
+    one = notices(parse_pasted("First sentence. Second sentence."))
     assert len(one) == 1 and "NotNext pairs are impossible" in one[0]
-    singles = nsp.corpus_notes(parse_pasted("Only one.\n\nJust this."))
+    singles = notices(parse_pasted("Only one.\n\nJust this."))
     assert any("IsNext pairs are impossible" in n for n in singles)
-    mixed = nsp.corpus_notes(parse_pasted("One. Two.\n\nAlone."))
+    mixed = notices(parse_pasted("One. Two.\n\nAlone."))
     assert mixed == ["1 document(s) have a single sentence (Document 2): they can give NotNext sentences but "
                      "never an IsNext pair."]
-    assert nsp.corpus_notes(nsp.demo_documents()) == []
+    assert notices(nsp.demo_documents()) == []
 
 
 def test_pair_origin(demo_docs):
