@@ -31,7 +31,8 @@ class Metrics:
 
 
 @dataclass(frozen=True)
-class Prediction:
+class ClassPrediction:
+    """The predicted class of one text, its probability and every class's probability."""
     label: str
     score: float
     probabilities: dict[str, float]
@@ -67,9 +68,9 @@ class Classifier:
         self.model.train(was)
         return torch.softmax(logits.float(), -1).numpy()
 
-    def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[Prediction]:
+    def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[ClassPrediction]:
         probs = self.probabilities(texts, pairs)  # (N, C)
-        return [Prediction(self.label_names[int(p.argmax())], float(p.max()),
+        return [ClassPrediction(self.label_names[int(p.argmax())], float(p.max()),
                            {n: float(v) for n, v in zip(self.label_names, p)}) for p in probs]
 
 

@@ -95,8 +95,6 @@ def _add_pretrain(sub):
 def _run_pretrain(args):
     from .pretrain import PretrainConfig, pretrain
 
-    if args.batch_size < 1 or args.seq_len < 8 or args.seq_len > 512 or args.lr <= 0:
-        raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
     cfg = PretrainConfig(
         corpus=args.corpus, out=args.out, init=args.init, preset=args.config, eval_corpus=args.eval_corpus,
         eval_docs=args.eval_docs, eval_pairs=args.eval_pairs, seq_len=args.seq_len, batch_size=args.batch_size,
