@@ -4,8 +4,10 @@ Pipeline: read WikiExtractor text -> sentences -> WordPiece ids (once, batched) 
 per epoch (`pairs.make_pairs`, new pairs each epoch) packed into fixed-length tensors off the
 hot path -> batches corrupted on the device with `masking.mask_tokens` (dynamic masking) ->
 `BertForPreTraining` trunk, the MLM head evaluated only at the chosen positions, the NSP head
-on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping,
-bf16 autocast and a fused AdamW on CUDA, counters read without a per-step GPU sync.
+on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping, bf16
+autocast on CUDA, AdamW and counters read without a per-step GPU sync: all from `training.py`, the
+core fine-tuning uses too. `pretrain()` = `_setup`, then `_epoch` (each `_train_step`, `_log_line`,
+`_snapshot`), then `_finish`.
 """
 from __future__ import annotations
 
@@ -91,7 +93,7 @@ class TrainState:
 def tokenize_documents(tokenizer, docs: list[Document]) -> list[list[list[int]]]:
     """All sentences of all documents in one batched fast-tokenizer call."""
     flat = [s for d in docs for s in d.sentences]
-    ids = tokenizer(flat, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if flat else []
+    ids = text.token_ids(tokenizer, flat)
     out, k = [], 0
     for d in docs:
         sents = [s for s in ids[k:k + len(d.sentences)] if s]
@@ -110,17 +112,10 @@ class PackedPairs:
 
 
 def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPairs:
-    n = len(pair_list)
-    ids = torch.full((n, seq_len), tokenizer.pad_token_id, dtype=torch.long)
-    seg = torch.zeros((n, seq_len), dtype=torch.long)
-    att = torch.zeros((n, seq_len), dtype=torch.long)
-    for i, p in enumerate(pair_list):
-        x, s = pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id)
-        ids[i, :len(x)] = torch.tensor(x)
-        seg[i, :len(s)] = torch.tensor(s)
-        att[i, :len(x)] = 1
-    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)
-    return PackedPairs(ids, seg, att, label)
+    packed = [pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in pair_list]
+    b = text.pad_batch([x for x, _ in packed], [s for _, s in packed], tokenizer.pad_token_id, length=seq_len)
+    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)  # (N,)
+    return PackedPairs(b["input_ids"], b["token_type_ids"], b["attention_mask"], label)
 
 
 def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0) -> PackedPairs:
