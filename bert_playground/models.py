@@ -73,7 +73,7 @@ class Bundle:
         return getattr(self.model, "bert", self.model)
 
     @property
-    def label(self) -> str:  # old name of info.name: only pages/3_Next_sentence_prediction.py reads it; drop once it does not
+    def label(self) -> str:  # old name of info.name: only pages/3 and representation.py (the other helper's files) read it; drop once they do not
         return self.info.name
 
 
