@@ -73,7 +73,8 @@ class Bundle:
         return getattr(self.model, "bert", self.model)
 
     @property
-    def label(self) -> str:  # old name of info.name: only pages/3 and representation.py (the other helper's files) read it; drop once they do not
+    def label(self) -> str:
+        # old name of info.name, kept only for pages/3_Next_sentence_prediction.py and representation.py
         return self.info.name
 
 
