@@ -107,7 +107,7 @@ def bench_fill(model: str, top_k: int, rounds: int) -> dict:
                 agree += mine == ref
     lengths = [len(bundle.tokenizer(q)["input_ids"]) for q in qs]
     return {
-        "model": bundle.label, "layers": bundle.info.layers, "hidden": bundle.info.hidden_size,
+        "model": bundle.info.name, "layers": bundle.info.layers, "hidden": bundle.info.hidden_size,
         "device": str(bundle.device), "threads": torch.get_num_threads(), "queries": len(qs),
         "timed_calls_each": len(ours), "tokens_min": min(lengths), "tokens_max": max(lengths), "top_k": top_k,
         "package_median_ms": statistics.median(ours), "package_p95_ms": percentile(ours, 0.95),

@@ -69,7 +69,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     bundle = load(args.model, choose_device(args.device))  # also sets the CPU thread count
-    print(f"model: {bundle.label} ({bundle.info.layers} layers, hidden {bundle.info.hidden_size}, "
+    print(f"model: {bundle.info.name} ({bundle.info.layers} layers, hidden {bundle.info.hidden_size}, "
           f"heads: {', '.join(h for h, ok in (('MLM', bundle.info.has_mlm), ('NSP', bundle.info.has_nsp)) if ok)}) "
           f"on {bundle.device}, {torch.get_num_threads()} thread(s); loaded in {time.perf_counter() - t0:.1f} s")
     budget = nsp.pair_budget(bundle, args.seq_len)

@@ -117,7 +117,7 @@ def bench_package(model: str, runs: int) -> dict:
     from bert_playground import attention, load, nsp
 
     bundle = load(model)
-    out = {"model": bundle.label, "layers": bundle.info.layers, "heads": bundle.info.heads,
+    out = {"model": bundle.info.name, "layers": bundle.info.layers, "heads": bundle.info.heads,
            "hidden": bundle.info.hidden_size, "device": str(bundle.device)}
     out["nsp_ms"] = bench_nsp.latency_ms(nsp.score_text, [(bundle, a, b) for a, b in NSP_PAIRS], runs)
     text = bench_attention.sample_text()

@@ -95,7 +95,7 @@ def compute(bundle, text_a: str, text_b: str | None = None, causal: bool = False
     tok = bundle.tokenizer
     ids = enc.input_ids
     return AttentionMaps(
-        model=bundle.label, tokens=tuple(enc.tokens), sentence_b_start=enc.sentence_b_start,
+        model=bundle.info.name, tokens=tuple(enc.tokens), sentence_b_start=enc.sentence_b_start,
         attentions=att.float().cpu().numpy(), truncated=enc.truncated, full_length=enc.full_length,
         causal=causal, cls_index=ids.index(tok.cls_token_id) if tok.cls_token_id in ids else None,
         sep_indices=tuple(i for i, t in enumerate(ids) if t == tok.sep_token_id), notices=tuple(notes),
@@ -103,11 +103,6 @@ def compute(bundle, text_a: str, text_b: str | None = None, causal: bool = False
 
 
 # ---- views ------------------------------------------------------------------------------
-
-def mean_over_heads(att: np.ndarray) -> np.ndarray:
-    """(L, H, T, T) -> (L, T, T)."""
-    return att.mean(axis=1)
-
 
 def block_ranges(length: int, b_start: int | None) -> dict[str, tuple[range, range]]:
     """Row (from) and column (to) positions of the A->A, A->B, B->A, B->B blocks."""
@@ -121,13 +116,6 @@ def blocks(matrix: np.ndarray, b_start: int | None) -> dict[str, np.ndarray]:
     """Split (..., T, T) maps into the four blocks (..., rows of X, columns of Y)."""
     return {name: matrix[..., r.start:r.stop, c.start:c.stop]
             for name, (r, c) in block_ranges(matrix.shape[-1], b_start).items()}
-
-
-def assemble(parts: dict[str, np.ndarray]) -> np.ndarray:
-    """The inverse of `blocks`."""
-    top = np.concatenate([parts["A->A"], parts["A->B"]], axis=-1)  # (..., Ta, T)
-    bottom = np.concatenate([parts["B->A"], parts["B->B"]], axis=-1)  # (..., Tb, T)
-    return np.concatenate([top, bottom], axis=-2)  # (..., T, T)
 
 
 @dataclass(frozen=True, eq=False)

@@ -120,8 +120,6 @@ def _add_pretrain(sub):
 def _run_pretrain(args):
     from .pretrain import PretrainConfig, pretrain
 
-    if args.batch_size < 1 or args.seq_len < 8 or args.seq_len > 512 or args.lr <= 0:  # moving into PretrainConfig
-        raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
     cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k in names})  # every option is a config field
     return pretrain(cfg, resume=args.resume)

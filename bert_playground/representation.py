@@ -52,7 +52,7 @@ class EmbeddingParts:
 
 
 def represent(bundle, text_a: str, text_b: str | None = None) -> Representation:
-    return Representation(model=bundle.label, encoding=encode(bundle, text_a, text_b))
+    return Representation(model=bundle.info.name, encoding=encode(bundle, text_a, text_b))
 
 
 @torch.inference_mode()

@@ -45,7 +45,7 @@ def intro_ui(bundle):
     )
     bundle = ui.need_model(bundle)
     if not bundle.info.has_nsp:
-        st.warning(f"The checkpoint '{bundle.label}' has no NSP head, so it cannot score pairs. The pair builder below "
+        st.warning(f"The checkpoint '{bundle.info.name}' has no NSP head, so it cannot score pairs. The pair builder below "
                    "still works; pick a checkpoint with an NSP head (e.g. the embedded one) to see the scores.")
     return bundle
 

@@ -58,8 +58,20 @@ def test_result_pickles_for_the_cache(pair):
         pair.tokens = ()  # frozen
 
 
+def mean_over_heads(a: np.ndarray) -> np.ndarray:
+    """(L, H, T, T) -> (L, T, T)."""
+    return a.mean(axis=1)
+
+
+def assemble(parts: dict) -> np.ndarray:
+    """The inverse of `att.blocks`."""
+    top = np.concatenate([parts["A->A"], parts["A->B"]], axis=-1)  # (..., Ta, T)
+    bottom = np.concatenate([parts["B->A"], parts["B->B"]], axis=-1)  # (..., Tb, T)
+    return np.concatenate([top, bottom], axis=-2)  # (..., T, T)
+
+
 def test_mean_over_heads_and_view(pair):
-    mean = att.mean_over_heads(pair.attentions)
+    mean = mean_over_heads(pair.attentions)
     assert mean.shape == (2, pair.length, pair.length)
     np.testing.assert_allclose(mean.sum(-1), 1.0, atol=1e-5)
     v = att.view(pair, 1, None)
@@ -83,7 +95,7 @@ def test_blocks_reassemble(tiny, pair):
     ta, tb = 9, pair.length - 9
     assert parts["A->A"].shape == (2, 4, ta, ta) and parts["A->B"].shape == (2, 4, ta, tb)
     assert parts["B->A"].shape == (2, 4, tb, ta) and parts["B->B"].shape == (2, 4, tb, tb)
-    assert np.array_equal(att.assemble(parts), pair.attentions)
+    assert np.array_equal(assemble(parts), pair.attentions)
     one = att.blocks(pair.attentions[0, 0], pair.sentence_b_start)
     np.testing.assert_allclose(one["A->A"].sum(-1) + one["A->B"].sum(-1), 1.0, atol=1e-5)
     with pytest.raises(PlaygroundError, match="pair"):
