@@ -79,7 +79,7 @@ def main() -> None:
     t_analyse, res = timed(lambda: C.analyse(bundle, "bank", sentences, senses), 5)
     t_layer, _ = timed(lambda: res.projection("layer"), 5)
     t_all, _ = timed(lambda: res.projection("all"), 5)
-    print(json.dumps({"what": "similarity + projection, 10 sentences", "model": bundle.label,
+    print(json.dumps({"what": "similarity + projection, 10 sentences", "model": bundle.info.name,
                       "analyse_s": round(t_analyse, 4), "pca_per_layer_s": round(t_layer, 4),
                       "pca_all_layers_s": round(t_all, 4), "total_s": round(t_analyse + t_layer, 4)}))
 

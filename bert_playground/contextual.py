@@ -18,7 +18,8 @@ import torch
 from .errors import PlaygroundError
 from .models import forward
 from .paths import CONTEXT_EXAMPLES
-from .text import Encoding, clean_text, encode
+from .notices import Notice, warning
+from .text import Encoding, clean_text, encode, pad_batch
 
 MIN_SENTENCES = 2
 MAX_SENTENCES = 100  # one similarity matrix per layer is N x N; more is unreadable and slow
@@ -57,7 +58,7 @@ class ContextResult:
     occurrences: tuple[Occurrence, ...]  # in sentence order
     vectors: np.ndarray  # (L+1, N, D) float32: hidden state l of each occurrence (pooled pieces)
     similarity: np.ndarray  # (L+1, N, N) cosine similarity between occurrences
-    notes: tuple[str, ...] = field(default=())
+    notices: tuple[Notice, ...] = field(default=())  # e.g. sentences without the word, left out
 
     @property
     def layers(self) -> int:
@@ -190,23 +191,11 @@ def check_sentences(sentences, senses=None) -> tuple[list[str], list[str] | None
 
 # ---- the model ----------------------------------------------------------------------------------
 
-def pad_batch(encodings: list[Encoding], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded input_ids / token_type_ids / attention_mask for a list of encodings."""
-    t = max(len(e) for e in encodings)
-    ids = torch.full((len(encodings), t), pad_id, dtype=torch.long)  # (B, T)
-    types = torch.zeros_like(ids)
-    mask = torch.zeros_like(ids)
-    for i, e in enumerate(encodings):
-        ids[i, :len(e)] = torch.tensor(e.input_ids)
-        types[i, :len(e)] = torch.tensor(e.token_type_ids)
-        mask[i, :len(e)] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
-
-
 def hidden_states(bundle, encodings: list[Encoding]) -> torch.Tensor:
     """Every hidden state of a padded batch, read from the model: (L+1, B, T, D) float32 on the CPU."""
-    pad = bundle.tokenizer.pad_token_id or 0
-    out = forward(bundle, pad_batch(encodings, pad), hidden_states=True, mlm=False)
+    batch = pad_batch([e.input_ids for e in encodings], [e.token_type_ids for e in encodings],
+                      bundle.tokenizer.pad_token_id or 0)
+    out = forward(bundle, batch, hidden_states=True, mlm=False)
     return torch.stack(out.hidden_states).float().cpu()  # (L+1, B, T, D)
 
 
@@ -232,7 +221,7 @@ def analyse(bundle, word: str, sentences, senses=None, pooling: str = "mean", ba
     sentences, senses = check_sentences(sentences, senses)
     encodings = [encode(bundle, s) for s in sentences]
     occ = [o for i, e in enumerate(encodings) for o in find_occurrences(e, target, i)]
-    notes = []
+    notices = []
     missing = [i + 1 for i in range(len(sentences)) if not any(o.sentence == i for o in occ)]
     if not occ:
         raise PlaygroundError(f"'{word}' does not occur as a whole word in any of the sentences "
@@ -243,9 +232,9 @@ def analyse(bundle, word: str, sentences, senses=None, pooling: str = "mean", ba
                               "comparing needs at least two occurrences.")
     if missing:
         cut = [i for i in missing if encodings[i - 1].truncated]
-        notes.append(f"'{word}' is not in sentence(s) {', '.join(map(str, missing))}"
+        notices.append(warning(f"'{word}' is not in sentence(s) {', '.join(map(str, missing))}"
                      + (f" (sentence(s) {', '.join(map(str, cut))} were cut to the model's maximum length)" if cut else "")
-                     + "; they are left out.")
+                     + "; they are left out."))
     vectors = []
     for start in range(0, len(encodings), batch_size):
         states = hidden_states(bundle, encodings[start:start + batch_size])  # (L+1, B, T, D)
@@ -255,7 +244,7 @@ def analyse(bundle, word: str, sentences, senses=None, pooling: str = "mean", ba
     vec = torch.stack(vectors, dim=1).numpy()  # (L+1, N, D)
     return ContextResult(word=word, pooling=pooling, sentences=tuple(sentences),
                          senses=tuple(senses) if senses else None, occurrences=tuple(occ), vectors=vec,
-                         similarity=cosine_matrix(vec.astype(np.float64)).astype(np.float32), notes=tuple(notes))
+                         similarity=cosine_matrix(vec.astype(np.float64)).astype(np.float32), notices=tuple(notices))
 
 
 # ---- 2-D projection ------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def index_steps(bundle, corpus: Corpus, layer: int | None = None, pooling: str =
         yield Progress(min(b + batch_size, len(order)), len(order))
     vec = torch.stack(rows)  # (M, D) float32
     vec = (vec / vec.norm(dim=1, keepdim=True).clamp_min(1e-12)).to(torch.float16)
-    yield CorpusIndex(model=bundle.label, corpus=corpus, layer=layer, pooling=pooling, vectors=vec,
+    yield CorpusIndex(model=bundle.info.name, corpus=corpus, layer=layer, pooling=pooling, vectors=vec,
                       sentence=np.array(sent, dtype=np.int32), word=np.array(word, dtype=np.int32),
                       text=tuple(text), special=np.array(special), stop=np.array([_is_stop(t) for t in text]),
                       seconds=time.perf_counter() - start)

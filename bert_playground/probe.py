@@ -22,6 +22,7 @@ from . import bow
 from .contextual import Progress, hidden_states
 from .datasets import LabelledData
 from .errors import PlaygroundError
+from .notices import Notice
 from .text import clean_text, encode_ids, max_length as model_max_length
 
 L2 = 1e-2  # penalty (lambda / 2) * ||W||^2 added to the mean cross-entropy; sklearn's C = 1 / (L2 * n_train)
@@ -53,7 +54,7 @@ class ProbeResult:
     n_eval: int
     n_classes: int
     majority: float  # accuracy of always answering the most frequent held-out class (the floor)
-    notes: tuple[str, ...] = field(default=())
+    notices: tuple[Notice, ...] = field(default=())  # e.g. a large upload subsampled
 
     def to_json(self) -> dict:
         return {"layers": [{"layer": s.layer, "cls": round(s.cls, 6), "mean": round(s.mean, 6)} for s in self.layers],
@@ -147,10 +148,10 @@ def probe_accuracy(train_x, train_y, eval_x, eval_y, n_classes: int, l2: float =
     return accuracy(w, b, ev, eval_y)
 
 
-def _cap(data: LabelledData, n: int, seed: int, notes: list, what: str) -> LabelledData:
+def _cap(data: LabelledData, n: int, seed: int, notices: list, what: str) -> LabelledData:
     if len(data) <= n:
         return data
-    notes.append(f"The {what} split has {len(data):,} examples; the probe uses a random {n:,} of them.")
+    notices.append(Notice(f"The {what} split has {len(data):,} examples; the probe uses a random {n:,} of them."))
     return data.subset(sorted(random.Random(seed).sample(range(len(data)), n)))
 
 
@@ -173,8 +174,8 @@ def steps(bundle, train: LabelledData, test: LabelledData, l2: float = L2, max_l
         raise PlaygroundError("The probe needs at least 2 training and 1 held-out example.")
     if len(set(train.labels)) < 2:
         raise PlaygroundError("The training split has only one class: a probe needs at least two.")
-    notes: list[str] = []
-    train, test = _cap(train, MAX_TRAIN, seed, notes, "training"), _cap(test, MAX_EVAL, seed, notes, "held-out")
+    notices: list[Notice] = []
+    train, test = _cap(train, MAX_TRAIN, seed, notices, "training"), _cap(test, MAX_EVAL, seed, notices, "held-out")
     n_classes = len(train.label_names)
     n_states = bundle.info.layers + 1
     total = len(train) + len(test) + n_states + 1  # examples through the model, then one step per layer + baseline
@@ -183,7 +184,7 @@ def steps(bundle, train: LabelledData, test: LabelledData, l2: float = L2, max_l
         for b in range(0, len(split), 32):
             if stop is not None and stop.is_set():
                 raise PlaygroundError("The probe was stopped.")
-            feats.append(features(bundle, split.texts[b:b + 32], split.pairs[b:b + 32] if split.pairs else None,
+            feats.append(features(bundle, split.texts[b:b + 32], split.text_pairs[b:b + 32] if split.text_pairs else None,
                                   max_length))
             yield Progress(offset + min(b + 32, len(split)), total)
     k = -(-len(train) // 32)  # batches of the training split
@@ -198,9 +199,9 @@ def steps(bundle, train: LabelledData, test: LabelledData, l2: float = L2, max_l
                                  probe_accuracy(f_train.mean[layer], y_tr, f_test.mean[layer], y_te, n_classes, l2)))
         yield Progress(len(train) + len(test) + layer + 1, total)
     scores = tuple(scores)
-    b_train, b_test = bow_matrix(train.texts, test.texts, train.pairs, test.pairs)
+    b_train, b_test = bow_matrix(train.texts, test.texts, train.text_pairs, test.text_pairs)
     baseline = probe_accuracy(b_train, y_tr, b_test, y_te, n_classes, l2)
     majority = max(Counter(test.labels).values()) / len(test)
     yield Progress(total, total)
-    yield ProbeResult(bundle.label, train.name, scores, baseline, len(train), len(test), n_classes, majority,
-                      tuple(notes))
+    yield ProbeResult(bundle.info.name, train.name, scores, baseline, len(train), len(test), n_classes, majority,
+                      tuple(notices))

@@ -3,12 +3,13 @@ layer's features a linear classifier reads best."""
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import ui, widgets
 from bert_playground import contextual as C
 from bert_playground import datasets as D
 from bert_playground import neighbours as N
 from bert_playground import probe as P
 from bert_playground.jobs import Job
+from bert_playground.notices import Notice
 from playground_ui.charts import contextual as charts
 from playground_ui.index_store import shared_indexes
 
@@ -89,8 +90,7 @@ def layer_slider(label: str, result: C.ContextResult, key: str) -> int:
 
 
 def occurrences_ui(result: C.ContextResult):
-    for note in result.notes:
-        st.warning(ui.md_escape(note))
+    widgets.notices(Notice(ui.md_escape(n), n.level) for n in result.notices)  # they quote the word
     rows = [{"Occurrence": lab, "Sentence": result.sentences[o.sentence], "Pieces": " ".join(o.pieces),
              "Positions": ", ".join(map(str, o.positions))} for lab, o in zip(result.labels(), result.occurrences)]
     st.caption(f"{len(rows)} occurrences of '{ui.md_escape(result.word)}'; each is {C.POOLING_LABELS[result.pooling]}.")
@@ -269,8 +269,7 @@ def probe_ui(bundle, checkpoint: str, device: str):
         st.error(ui.md_escape(job.error))
         return
     res = job.events()[-1]
-    for note in res.notes:
-        st.info(ui.md_escape(note))
+    widgets.notices(res.notices)
     layers = [s.layer for s in res.layers]
     st.plotly_chart(charts.probe_chart(layers, [s.cls for s in res.layers], [s.mean for s in res.layers],
                                        res.baseline, res.majority), key="ctx_probe_chart")
@@ -280,21 +279,33 @@ def probe_ui(bundle, checkpoint: str, device: str):
                f"{res.n_classes} classes; L2 penalty {P.L2:g}, features standardised.")
 
 
-bundle = ui.setup("Contextual embeddings", ":material/scatter_plot:")
-intro_ui()
-given, result = None, None
-with ui.user_errors():
-    given = input_ui()
-bundle = ui.need_model(bundle)
-ckpt, dev = ui.checkpoint_name(), ui.device_name()
-if given is not None:
+def analysis_ui(bundle) -> C.ContextResult | None:
+    """The word and its sentences, run through the model once (cached); None when the input is unusable."""
+    given = None
+    with ui.user_errors():
+        given = input_ui()
+    bundle = ui.need_model(bundle)
+    if given is None:
+        return None
     word, sentences, senses, pooling = given
     with ui.user_errors():
-        result = analysed(ckpt, dev, word, tuple(sentences), tuple(senses) if senses else None, pooling)
-if result is not None:
+        return analysed(ui.checkpoint_name(), ui.device_name(), word, tuple(sentences),
+                        tuple(senses) if senses else None, pooling)
+    return None
+
+
+def views_ui(bundle, result: C.ContextResult | None):
+    if result is None:
+        return
     occurrences_ui(result)
     similarity_ui(result)
     senses_ui(result)
     projection_ui(result)
-    neighbours_ui(bundle, result, ckpt, dev)
-probe_ui(bundle, ckpt, dev)
+    neighbours_ui(bundle, result, ui.checkpoint_name(), ui.device_name())
+
+
+bundle = ui.setup("Contextual embeddings", ":material/scatter_plot:")
+intro_ui()
+result = analysis_ui(bundle)
+views_ui(bundle, result)
+probe_ui(bundle, ui.checkpoint_name(), ui.device_name())

@@ -124,7 +124,8 @@ def test_bad_inputs_get_clear_messages(tiny):
     with pytest.raises(PlaygroundError, match="one sense label per sentence"):
         C.analyse(tiny, "bank", ["the bank.", "a bank."], ["river"])
     res = C.analyse(tiny, "bank", ["the bank.", "no such word.", "a bank."])
-    assert "not in sentence(s) 2" in res.notes[0]
+    assert "not in sentence(s) 2" in res.notices[0]
+    assert res.notices[0].level == "warning"
 
 
 # ---- nearest uses ------------------------------------------------------------------------------------
