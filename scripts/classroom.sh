@@ -102,10 +102,10 @@ if [ "$replicas_only" = 1 ]; then
   echo "classroom: $replicas replicas up; list them on the balancer with --upstream THIS-HOST:PORT. Ctrl-C stops."
 else
   # nginx: the template rendered into the run folder (all its paths there; `user` only when run as root).
-  fail_timeout=${CLASSROOM_FAIL_TIMEOUT:-30s}
+  fail_timeout=${CLASSROOM_FAIL_TIMEOUT:-10s}
   : >"$RUN/upstreams.conf"
-  for p in "${replica_ports[@]}"; do echo "server $host:$p max_fails=1 fail_timeout=$fail_timeout;" >>"$RUN/upstreams.conf"; done
-  for u in "${upstreams[@]}"; do echo "server $u max_fails=1 fail_timeout=$fail_timeout;" >>"$RUN/upstreams.conf"; done
+  for p in "${replica_ports[@]}"; do echo "server $host:$p max_fails=3 fail_timeout=$fail_timeout;" >>"$RUN/upstreams.conf"; done
+  for u in "${upstreams[@]}"; do echo "server $u max_fails=3 fail_timeout=$fail_timeout;" >>"$RUN/upstreams.conf"; done
   max_mb=$(sed -n 's/^maxUploadSize *= *\([0-9]*\).*/\1/p' .streamlit/config.toml); max_mb=${max_mb:-200}
   user_line="# user: the current user ($(id -un))"
   [ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);  # started as root: workers stay this user"

@@ -190,3 +190,17 @@ def test_ctrl_c_stops_every_process(hall):
         if pid is not None:
             assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], pid
     assert "classroom: stopped" in (hall["run"] / "classroom.out").read_text()
+
+
+def test_load_test_through_nginx_has_no_errors(tiny_dir):
+    """bench/load_test.py --hall 2, reduced: 3 browser sessions for 20 s through nginx on the tiny checkpoint."""
+    import load_test
+
+    r = load_test.run(sessions=3, seconds=20, model=str(tiny_dir), env={"BERT_PLAYGROUND_THREADS": "1"}, hall=2)
+    print(load_test.report(r))
+    assert r["server_alive"] and r["replicas"] == 2
+    assert (r["exceptions"], r["timeouts"], r["js_errors"], r["nginx_5xx"], r["errors"]) == (0, 0, 0, 0, 0), r["notes"]
+    assert r["error_messages"] == 0, r["notes"]
+    assert r["actions"] >= 3 * 2  # every session opened the app and did something
+    assert sum(p["sessions"] or 0 for p in r["per_replica"]) == 3  # every browser session went through nginx
+    assert all(p["rss_after_mb"] > 100 for p in r["per_replica"])  # memory read from each replica process

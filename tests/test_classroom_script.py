@@ -90,3 +90,24 @@ def test_in_a_hall_every_page_carries_the_reconnect_fragment(monkeypatch):
     assert not at.exception and at.markdown[-1].value == "ft_upload"
     monkeypatch.setenv("BERT_PLAYGROUND_HALL", "0")
     assert not hall.in_hall()
+
+
+def test_load_test_counts_sessions_per_replica_and_server_errors(tmp_path):
+    import load_test
+
+    log = tmp_path / "access.log"
+    log.write_text(
+        '127.0.0.1 [x] "GET /_stcore/stream HTTP/1.1" 101 161579 replica=127.0.0.1:8601 key=a rt=18.1\n'
+        '127.0.0.1 [x] "GET /_stcore/stream HTTP/1.1" 101 0 replica=127.0.0.1:8601, 127.0.0.1:8602 key=b rt=3.8\n'
+        '127.0.0.1 [x] "GET /_stcore/health HTTP/1.1" 200 2 replica=127.0.0.1:8602 key=c rt=0.001\n'
+        '127.0.0.1 [x] "GET / HTTP/1.1" 502 150 replica=127.0.0.1:8601 key=d rt=0.001\n')
+    assert load_test.hall_log(log) == ({"127.0.0.1:8601": 1, "127.0.0.1:8602": 1}, 1)
+    assert load_test.hall_log(tmp_path / "missing.log") == ({}, 0)
+
+
+def test_load_test_refuses_pid_without_url(capsys):
+    import load_test
+
+    with pytest.raises(SystemExit) as e:
+        load_test.main(["--pid", "1"])
+    assert e.value.code == 2 and "--pid goes with --url" in capsys.readouterr().err
