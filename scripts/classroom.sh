@@ -98,6 +98,14 @@ for ((i = 0; i < replicas; i++)); do
   echo "classroom: replica $((i + 1))/$replicas ready on $host:$p (pid ${pids[$i]})"
 done
 
+for u in "${upstreams[@]}"; do  # replicas on other machines must answer too before students are let in
+  until health "http://$u/_stcore/health"; do
+    [ $SECONDS -lt $deadline ] || { echo "classroom: the replica at $u does not answer /_stcore/health" >&2; exit 1; }
+    sleep 1
+  done
+  echo "classroom: replica at $u ready"
+done
+
 if [ "$replicas_only" = 1 ]; then
   echo "classroom: $replicas replicas up; list them on the balancer with --upstream THIS-HOST:PORT. Ctrl-C stops."
 else

@@ -111,3 +111,15 @@ def test_load_test_refuses_pid_without_url(capsys):
     with pytest.raises(SystemExit) as e:
         load_test.main(["--pid", "1"])
     assert e.value.code == 2 and "--pid goes with --url" in capsys.readouterr().err
+
+
+def test_a_remote_replica_that_does_not_answer_stops_the_start(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = classroom("--replicas", "0", "--upstream", f"127.0.0.1:{port}", "--port", "18099", "--run",
+                  str(tmp_path / "run"), CLASSROOM_START_TIMEOUT="2", NGINX="/bin/true")
+    assert r.returncode == 1 and f"the replica at 127.0.0.1:{port} does not answer" in r.stderr, r.stderr
+    assert "classroom: stopped" in r.stderr  # nothing left running
