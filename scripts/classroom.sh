@@ -68,13 +68,16 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Children run in their own sessions (setsid), so a Ctrl-C in the terminal reaches this script only, which stops
+# them (replicas and nginx would otherwise each take the SIGINT on their own, in no order).
+SETSID=$(command -v setsid || true)
 
 # The replicas: the README's "Deploying for a class" command, one loopback port each.
 replica_ports=()
 for ((i = 0; i < replicas; i++)); do
   p=$((first_port + i))
   replica_ports+=("$p")
-  env BERT_PLAYGROUND_HALL=1 BERT_PLAYGROUND_ALLOWED_MODELS="${BERT_PLAYGROUND_ALLOWED_MODELS-embedded}" HF_HUB_OFFLINE=1 \
+  $SETSID env BERT_PLAYGROUND_HALL=1 BERT_PLAYGROUND_ALLOWED_MODELS="${BERT_PLAYGROUND_ALLOWED_MODELS-embedded}" HF_HUB_OFFLINE=1 \
       BERT_PLAYGROUND_THREADS="${BERT_PLAYGROUND_THREADS:-1}" MALLOC_MMAP_THRESHOLD_=131072 \
       "$PY" -m streamlit run app.py --server.address "$replica_address" --server.port "$p" \
       >"$RUN/logs/replica-$p.log" 2>&1 &
@@ -122,7 +125,7 @@ else
       -e "s|@CONNECT_TIMEOUT@|${CLASSROOM_CONNECT_TIMEOUT:-3s}|g" -e "s|@USER_LINE@|$user_line|g" \
       deploy/nginx-classroom.conf.template >"$RUN/nginx.conf"
   "$NGINX" -t -q -e "$RUN/logs/error.log" -p "$RUN" -c "$RUN/nginx.conf"
-  "$NGINX" -e "$RUN/logs/error.log" -p "$RUN" -c "$RUN/nginx.conf" &
+  $SETSID "$NGINX" -e "$RUN/logs/error.log" -p "$RUN" -c "$RUN/nginx.conf" &
   pids+=($!)
   nginx_pid=$!
   url_host=$address; [ "$address" = 0.0.0.0 ] && url_host=$(hostname)
@@ -137,7 +140,8 @@ echo "classroom: ready"
 
 # Watch: a replica that dies is reported (its students reconnect to the others); nginx dying ends the hall.
 declare -A reported=()
-while sleep 2; do
+while true; do
+  sleep 2 & wait $! || true  # `wait` returns at once on Ctrl-C, so the trap runs without delay
   for ((i = 0; i < replicas; i++)); do
     if [ -z "${reported[$i]:-}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
       reported[$i]=1

@@ -182,7 +182,7 @@ def test_upload_and_failover_to_the_other_replica(hall):
 
 def test_ctrl_c_stops_every_process(hall):
     proc = hall["proc"]
-    os.kill(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: SIGINT to the whole process group
     assert proc.wait(timeout=60) != 0  # interrupted
     time.sleep(1)
     nginx_pid = int((hall["run"] / "nginx.pid").read_text()) if (hall["run"] / "nginx.pid").exists() else None
