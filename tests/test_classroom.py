@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from apphelp import ROOT
-from test_browser import ARGS, CHROMIUM, _browser_available
+from test_browser import ARGS, CHROMIUM, SHOTS, _browser_available
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 if NGINX is None:
@@ -160,6 +160,8 @@ def test_upload_and_failover_to_the_other_replica(hall):
         page.wait_for_function(IDLE, timeout=120_000)
         assert ctx.request.get(url + "/_stcore/health").headers["x-hall-replica"] == survivor
         assert "upload or train again" in notice.inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "hall_reconnected.png"))  # what the student sees after the move
         assert page.get_by_label("Epochs", exact=True).input_value() == "5"  # the page's inputs came back
         uploader = page.locator('[data-testid="stFileUploader"]').first
         assert "train.csv" not in uploader.inner_text()  # not the file the old replica had: it starts empty
