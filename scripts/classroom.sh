@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --replicas-only) replicas_only=1; shift ;;
     --replica-address) replica_address=$2; shift 2 ;;
     --run) run_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "classroom: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
