@@ -11,6 +11,7 @@ from bert_playground import probe as P
 from bert_playground.jobs import Job
 from bert_playground.notices import Notice
 from playground_ui.charts import contextual as charts
+from playground_ui.hall import fresh_key
 from playground_ui.index_store import shared_indexes
 
 OWN = "(your own word and sentences)"
@@ -218,7 +219,7 @@ def probe_data_ui():
     if src == PROBE_DATA[0]:
         return D.shipped()
     up = st.file_uploader(f"CSV or TSV with a header row (at most {D.MAX_MB} MB; 20% is held out)",
-                          type=["csv", "tsv", "txt"], key="ctx_probe_upload")
+                          type=["csv", "tsv", "txt"], key=fresh_key("ctx_probe_upload"))
     if up is None:
         st.info("Upload a labelled file: a text column and a label column.")
         return None
