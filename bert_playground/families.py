@@ -120,3 +120,43 @@ def word_start_marker(tokenizer) -> tuple[str, str]:
     if kind.startswith("SentencePiece"):
         return "starts", "▁"
     return "continues", "##"
+
+
+# ---- the family overview: each loaded checkpoint beside the recipe table ------------------------------------
+
+def objectives(info) -> str:
+    """The pre-training objectives this checkpoint's heads show (from its weights, not its name)."""
+    fam = FAMILIES[info.model_type]
+    parts = []
+    if info.has_mlm:
+        parts.append("MLM (generator)" if fam.model_type == "electra" else "MLM")
+    if info.has_nsp:
+        parts.append("NSP")
+    if info.has_sop:
+        parts.append("SOP")
+    if info.has_rtd:
+        parts.append("replaced-token detection")
+    return " + ".join(parts) or "none (encoder only: no pre-training head kept)"
+
+
+def overview(bundle) -> dict:
+    """One row of the family overview, read from the loaded checkpoint's config and weights."""
+    info, fam, cfg = bundle.info, bundle.info.family, bundle.encoder.config
+    emb = getattr(cfg, "embedding_size", None)
+    return {
+        "checkpoint": info.name, "family": fam.name, "class": info.model_class,
+        "parameters": info.parameters, "layers": info.layers, "heads": info.heads, "hidden size": info.hidden_size,
+        "embedding size": emb if emb is not None else info.hidden_size,
+        "vocabulary": info.vocab_size, "tokenizer": tokenizer_kind(bundle.tokenizer),
+        "special tokens": " ".join(str(t) for t in (bundle.tokenizer.cls_token, bundle.tokenizer.sep_token,
+                                                     bundle.tokenizer.mask_token)),
+        "positions": fam.positions + ("" if fam.positions == "rotary" else f", up to {info.max_length}"),
+        "segments": "none" if fam.segment_types is None else str(getattr(cfg, "type_vocab_size", fam.segment_types)),
+        "heads present": ", ".join(info.heads_present) or "none",
+        "objectives (from weights)": objectives(info),
+    }
+
+
+def recipe_table() -> list[dict]:
+    """The seeds' recipe facts per family: masking, the sentence-pair task, distillation."""
+    return [{"family": f.name, **f.recipe} for f in FAMILIES.values()]

@@ -78,6 +78,9 @@ def build_tokenizer(kind: str, max_length: int = 128):
     return fast
 
 
+_TOKENIZERS: dict = {}
+
+
 def build_family_checkpoint(kind: str, folder: Path, layers: int = 2, hidden: int = 32, n_heads: int = 4,
                             max_length: int = 128, seed: int = 0) -> Path:
     """Save a tiny random checkpoint of `kind` (see KINDS) with its tokenizer in `folder`."""
@@ -86,7 +89,8 @@ def build_family_checkpoint(kind: str, folder: Path, layers: int = 2, hidden: in
     model_type, tok_kind = KINDS[kind]
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(tok_kind, max_length)
+    key = (tok_kind, max_length)  # one tokenizer per kind: ELECTRA's generator and discriminator share it
+    tok = _TOKENIZERS[key] = _TOKENIZERS.get(key) or build_tokenizer(tok_kind, max_length)
     common = dict(vocab_size=len(tok), num_hidden_layers=layers, num_attention_heads=n_heads,
                   pad_token_id=tok.pad_token_id)
     if model_type == "bert":
