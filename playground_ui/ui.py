@@ -32,6 +32,7 @@ PAGES = [
     ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
     ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
     ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
+    ("pages/8_BERT_family.py", "The BERT family", "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
 ]
 
 
@@ -115,8 +116,8 @@ def sidebar() -> models.Bundle | None:
             bundle = None
         if bundle is not None:
             i = bundle.info
-            heads = ", ".join(h for h, ok in (("MLM", i.has_mlm), ("NSP", i.has_nsp)) if ok) or "none"
-            st.caption(f"**{md_escape(i.name)}** · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
+            heads = ", ".join(i.heads_present) or "none"
+            st.caption(f"**{md_escape(i.name)}** · {i.family.name} · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
                        f"vocab {i.vocab_size:,} · heads: {heads}")
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
