@@ -43,6 +43,9 @@ def test_page_runs_on_every_family(monkeypatch, family_dirs, family_bundles, kin
     elif page.endswith("3_Next_sentence_prediction.py"):
         if info.has_sop:
             assert "sentence-order prediction" in text and "In order" in str([t.label for t in at.toggle])
+            assert "P(InOrder)" in text
+        elif info.has_nsp:
+            assert "P(IsNext)" in text
         else:
             assert "trained without a sentence-pair task" in text
     elif page.endswith("4_Attention.py") and kind == "modernbert":
