@@ -25,7 +25,7 @@ from transformers.utils import logging as hf_logging
 
 from .device import choose_device
 from .errors import CheckpointError
-from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class, tokenizer_kind
+from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
 from .paths import EMBEDDED_DIR
 
 hf_logging.disable_progress_bar()
