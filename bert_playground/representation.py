@@ -53,6 +53,10 @@ class EmbeddingParts:
     def norms(self, i: int) -> list[float]:
         return [float(v[i].norm()) for v in (self.token, self.segment, self.position, self.sum, self.normed)]
 
+    def projected_norm(self, i: int) -> float | None:
+        """L2 norm of token i's projected vector (ALBERT/ELECTRA), None when nothing is projected."""
+        return float(self.projected[i].norm()) if self.projected is not None else None
+
 
 def represent(bundle, text_a: str, text_b: str | None = None) -> Representation:
     return Representation(model=bundle.info.name, encoding=encode(bundle, text_a, text_b))

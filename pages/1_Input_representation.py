@@ -51,7 +51,7 @@ def vector_ui(bundle, rep):
     st.dataframe(norms, hide_index=True)
     if parts.projected is not None:
         st.caption(f"Then projected from {parts.normed.shape[1]} to {parts.projected.shape[1]} dimensions "
-                   f"(L2 norm {float(parts.projected[i].norm()):.3f}): that is what layer 1 receives.")
+                   f"(L2 norm {parts.projected_norm(i):.3f}): that is what layer 1 receives.")
     st.markdown(
         "- **Token embedding**: one row of the word-embedding matrix per WordPiece id (the MLM head reuses this matrix "
         "to score its guesses).\n"
