@@ -77,8 +77,8 @@ def sheet_ui(bundle):
         items = compare.read_sheet(upload.getvalue() if upload is not None else None)
         edited = st.data_editor(pd.DataFrame([{"sentence": i.sentence, "answer": i.answer} for i in items]),
                                 num_rows="dynamic", key="sheet_editor", hide_index=True)
-        items = [compare.ClozeItem(str(r["sentence"] or ""), str(r["answer"] or "")) for r in edited.to_dict("records")
-                 if isinstance(r["sentence"], str) and r["sentence"].strip()]
+        items = [compare.ClozeItem(r["sentence"], r["answer"] if isinstance(r["answer"], str) else "")
+                 for r in edited.to_dict("records") if isinstance(r["sentence"], str) and r["sentence"].strip()]
         names = st.text_area("Checkpoints (one a line)", bundle.info.name, key="sheet_models", height=80)
         if not st.button("Run the sheet", key="sheet_go", icon=":material/table_view:"):
             return
