@@ -78,3 +78,20 @@ def test_overview_from_config_and_weights(family_bundles, kind):
     assert row["heads present"] == ", ".join(b.info.heads_present)
     assert {r["family"] for r in families.recipe_table()} == {"BERT", "RoBERTa", "DistilBERT", "ALBERT", "ELECTRA",
                                                                "ModernBERT"}
+
+
+def test_sentence_order_pairs_come_from_the_pair_builder(family_bundles):
+    """SOP pairs: consecutive text of one document, swapped half the time (3-sigma band), scored by the SOP head."""
+    from bert_playground import nsp
+
+    b = family_bundles["albert"]
+    docs = nsp.read_corpus(b.tokenizer, nsp.demo_documents()).token_docs
+    pairs = nsp.draw_order_pairs(docs, 200, 0, 60)
+    assert all(p.a_doc == p.b_doc for p in pairs)
+    assert all((p.a_span[1] == p.b_span[0]) if p.is_next else (p.b_span[1] == p.a_span[0]) for p in pairs)
+    share = sum(p.is_next for p in pairs) / len(pairs)
+    assert abs(share - 0.5) <= 3 * (0.25 / len(pairs)) ** 0.5
+    res = nsp.score_batch(b, pairs[:20])
+    assert len(res) == 20 and sum(map(sum, res.confusion)) == 20
+    with pytest.raises(PlaygroundError, match="trained without a sentence-pair task"):
+        nsp.score_batch(family_bundles["roberta"], pairs[:2])
