@@ -32,7 +32,10 @@ def in_use_ui(bundle):
             i = bundle.info
             st.metric("Checkpoint", i.name)
             st.caption(f"{i.layers} layers × {i.heads} heads, hidden size {i.hidden_size}, vocabulary {i.vocab_size:,}, "
-                       f"max length {i.max_length}. Heads: MLM {'yes' if i.has_mlm else 'no'}, NSP {'yes' if i.has_nsp else 'no'}.")
+                       f"max length {i.max_length}. Heads: MLM {'yes' if i.has_mlm else 'no'}, NSP {'yes' if i.has_nsp else 'no'}"
+                       + (f", SOP {'yes' if i.has_sop else 'no'}" if i.family.pair_task == "sop" else "")
+                       + (f", RTD {'yes' if i.has_rtd else 'no'}" if i.family.model_type == "electra" else "")
+                       + f". Family: {i.family.name} (see The BERT family page).")
             if i.missing_heads:
                 st.warning(f"This checkpoint has no {' or '.join(i.missing_heads)} head; pages that need it say so.")
         else:

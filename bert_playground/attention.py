@@ -73,6 +73,24 @@ def read_input(bundle, text_a: str, text_b: str | None = None) -> tuple[Encoding
     return enc, notes
 
 
+def family_notes(bundle, length: int) -> list[Notice]:
+    """What differs in this family's attention, one sentence each (ModernBERT's local layers and rotary positions)."""
+    cfg, fam = bundle.encoder.config, bundle.family
+    out = []
+    if fam.model_type == "modernbert":
+        window = getattr(cfg, "local_attention", None)
+        local = [i + 1 for i, t in enumerate(getattr(cfg, "layer_types", None) or []) if t == "sliding_attention"]
+        if local and window:
+            out.append(Notice(f"ModernBERT alternates global and local attention: in layers {', '.join(map(str, local))} "
+                              f"each token sees only tokens within {window // 2} positions"
+                              + (" (this input is shorter, so they look global)." if length <= window // 2 + 1 else ".")))
+        out.append(Notice("Positions enter as rotations of queries and keys (rotary), not as added embeddings."))
+    if fam.model_type == "albert":
+        out.append(Notice("ALBERT shares one set of layer weights across all its layers: each layer is the same "
+                          "function applied again, so the maps still differ layer to layer."))
+    return out
+
+
 def causal_mask(length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Additive left-to-right mask (1, 1, T, T): 0 on and below the diagonal, the dtype's minimum above.
 
@@ -90,6 +108,7 @@ def compute(bundle, text_a: str, text_b: str | None = None, causal: bool = False
     if causal:
         dtype = next(bundle.model.parameters()).dtype
         batch["attention_mask"] = causal_mask(len(enc), dtype)
+    notes += family_notes(bundle, len(enc))
     out = forward(bundle, batch, attentions=True, mlm=False)
     att = torch.stack([a[0] for a in out.attentions])  # L x (1, H, T, T) -> (L, H, T, T)
     tok = bundle.tokenizer

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer, BertForSequenceClassification
+import transformers
+from transformers import AutoTokenizer
 
 from .bow import CONFIG_FILE as BOW_FILE, BowClassifier
+from .families import FAMILIES
 from .errors import PlaygroundError
 from .training import autocast
 from .text import clean_text, encode_batch
@@ -95,8 +97,11 @@ def classification_metrics(y_true, y_pred, n_labels: int, loss: float = float("n
 # ---- encoding and forward passes ------------------------------------------------------------
 
 def encode(tokenizer, texts, pairs, max_length: int) -> dict[str, torch.Tensor]:
-    """All examples at once, padded to the longest: (N, T) tensors on the CPU."""
-    return encode_batch(tokenizer, texts, pairs, max_length)
+    """All examples at once, padded to the longest: (N, T) tensors on the CPU (only the inputs the tokenizer's
+    model takes: DistilBERT and ModernBERT have no token_type_ids)."""
+    enc = encode_batch(tokenizer, texts, pairs, max_length)
+    takes = set(getattr(tokenizer, "model_input_names", None) or enc) | {"input_ids", "attention_mask"}
+    return {k: v for k, v in enc.items() if k in takes}
 
 
 def batch(enc: dict, idx: torch.Tensor, device) -> dict[str, torch.Tensor]:
@@ -143,8 +148,11 @@ def save_classifier(clf: Classifier, folder: Path) -> None:
         clf.tokenizer.save_pretrained(str(folder))
 
 
+CLASSIFIER_CLASSES = tuple(f.sequence_classification for f in FAMILIES.values())
+
+
 def load_classifier(folder: str | Path, device: str | torch.device | None = None) -> Classifier:
-    """A classifier saved by `save` (or any BertForSequenceClassification folder with safetensors)."""
+    """A classifier saved by `save` (or any BERT-family ...ForSequenceClassification folder with safetensors)."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise PlaygroundError(f"'{folder}' is not a folder: give the folder written by `finetune --save`.")
@@ -158,12 +166,13 @@ def load_classifier(folder: str | Path, device: str | torch.device | None = None
     if not cfg_file.is_file() or not list(folder.glob("*.safetensors")):
         raise PlaygroundError(f"'{folder}' is not a fine-tuned checkpoint: it needs config.json and *.safetensors.")
     arch = json.loads(cfg_file.read_text()).get("architectures") or []
-    if "BertForSequenceClassification" not in arch:
+    known = [a for a in arch if a in CLASSIFIER_CLASSES]
+    if not known:
         raise PlaygroundError(f"'{folder}' holds a {', '.join(arch) or 'model'} checkpoint, not a fine-tuned "
-                              "classifier (BertForSequenceClassification).")
+                              f"classifier ({', '.join(CLASSIFIER_CLASSES)}).")
     try:
-        model = BertForSequenceClassification.from_pretrained(str(folder), use_safetensors=True, local_files_only=True,
-                                                              dtype=torch.float32, attn_implementation="sdpa")
+        model = getattr(transformers, known[0]).from_pretrained(
+            str(folder), use_safetensors=True, local_files_only=True, dtype=torch.float32, attn_implementation="sdpa")
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:
         raise PlaygroundError(f"'{folder}' could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from None

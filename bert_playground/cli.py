@@ -157,34 +157,43 @@ def _text_mask(res):
 
 
 def _add_fill(sub):
-    p = sub.add_parser("fill", help="the MLM head's top-k guesses at every [MASK] of a text")
+    p = sub.add_parser("fill", help="the MLM head's top-k guesses at every [MASK] of a text (several --model: side by side)")
     p.add_argument("text")
     p.add_argument("--top-k", type=int, default=5)
-    _model_arg(p)
+    p.add_argument("--model", action="append", default=None,
+                   help="'embedded' (default, or $BERT_PLAYGROUND_MODEL), a local folder, or a Hub id; "
+                        "repeat it to compare checkpoints on the same text")
     _json_arg(p)
 
 
 def _run_fill(args):
     from .mlm import fill
+    from .models import load
 
-    res = fill(_load(args), args.text, args.top_k)
-    _notices(res.notices)
-    out = res.to_json()  # exactly the documented fields with --json
-    return out if args.json else {**out, "filled": res.filled}
+    names = args.model or [None]
+    results = []
+    for name in names:
+        res = fill(load(name), args.text, args.top_k)
+        _notices(res.notices)
+        out = res.to_json()  # exactly the documented fields with --json
+        results.append(out if args.json else {**out, "filled": res.filled})
+    return results[0] if len(results) == 1 else {"models": results}
 
 
 def _text_fill(res):
-    lines = [f"model: {res['model']}", f"filled: {res['filled']}"]
-    for m in res["masks"]:
-        guesses = ", ".join(f"{p['token']} {p['probability']:.3f}" for p in m["predictions"])
-        lines.append(f"mask at {m['position']}: {guesses}")
+    lines = []
+    for one in res.get("models", [res]):
+        lines += [f"model: {one['model']}", f"filled: {one['filled']}"]
+        for m in one["masks"]:
+            guesses = ", ".join(f"{p['token']} {p['probability']:.3f}" for p in m["predictions"])
+            lines.append(f"mask at {m['position']}: {guesses}")
     return "\n".join(lines)
 
 
 # ---- nsp (Next-sentence-prediction page) --------------------------------------------------
 
 def _add_nsp(sub):
-    p = sub.add_parser("nsp", help="the NSP head's IsNext probability for a pair of sentences")
+    p = sub.add_parser("nsp", help="the pair head's probability for two sentences: BERT's NSP (IsNext), ALBERT's SOP (in order)")
     p.add_argument("sent_a")
     p.add_argument("sent_b")
     _model_arg(p)
@@ -195,13 +204,19 @@ def _run_nsp(args):
     from .nsp import score_text
 
     s = score_text(_load(args), args.sent_a, args.sent_b)
+    if s.task == "sop":  # ALBERT: sentence-order prediction (A then B in the original order?)
+        return {"task": "sop", "model": s.model, "in_order_probability": s.is_next_probability,
+                "tokens": s.packed.tokens, "segments": s.packed.segments}
     return {"model": s.model, "is_next_probability": s.is_next_probability,
             "tokens": s.packed.tokens, "segments": s.packed.segments}
 
 
 def _text_nsp(res):
-    p = res["is_next_probability"]
-    return (f"model: {res['model']}\nP(IsNext) = {p:.4f}  ->  {'IsNext' if p >= 0.5 else 'NotNext'}\n"
+    if res.get("task") == "sop":
+        p, what = res["in_order_probability"], ("P(in order)", "InOrder", "Swapped")
+    else:
+        p, what = res["is_next_probability"], ("P(IsNext)", "IsNext", "NotNext")
+    return (f"model: {res['model']}\n{what[0]} = {p:.4f}  ->  {what[1] if p >= 0.5 else what[2]}\n"
             + " ".join(f"{t}/{s}" for t, s in zip(res["tokens"], res["segments"])))
 
 

@@ -103,14 +103,22 @@ def special_ids(tokenizer) -> list[int]:
 
 @functools.lru_cache(maxsize=8)
 def _continuation_table(tokenizer) -> torch.Tensor:
+    from .families import word_start_marker
+
     vocab = tokenizer.get_vocab()
     table = torch.zeros(max(max(vocab.values()) + 1, len(tokenizer)), dtype=torch.bool)
-    table[[i for tok, i in vocab.items() if tok.startswith("##")]] = True
+    mode, marker = word_start_marker(tokenizer)
+    if mode == "continues":  # WordPiece: '##ing' continues a word
+        table[[i for tok, i in vocab.items() if tok.startswith(marker)]] = True
+    else:  # byte-level BPE / SentencePiece: a piece without 'Ġ' / '▁' continues a word (special tokens aside)
+        specials = set(tokenizer.all_special_ids)
+        table[[i for tok, i in vocab.items() if not tok.startswith(marker) and i not in specials]] = True
     return table
 
 
 def continuation_table(tokenizer) -> torch.Tensor:
-    """(V,) bool: True for WordPiece continuation pieces ('##ing'). Built once per tokenizer (30 ms)."""
+    """(V,) bool: True for pieces that continue a word ('##ing'; BPE/SentencePiece: no 'Ġ'/'▁' mark).
+    Built once per tokenizer (30 ms)."""
     return _continuation_table(tokenizer).clone()
 
 

@@ -12,8 +12,9 @@ import torch
 
 from .errors import PlaygroundError
 from .notices import Notice, warning
+from .families import word_start_marker
 from .masking import IGNORE, MaskedText, special_ids
-from .models import forward
+from .models import forward, submodule
 from .text import clean_text, max_length, pad_batch, token_ids, truncate_ids
 
 # '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
@@ -79,8 +80,9 @@ class FillResult:
 def require_mlm(bundle) -> None:
     if not bundle.info.has_mlm:
         raise PlaygroundError(
-            f"The checkpoint '{bundle.info.name}' has no masked-LM head (cls.predictions), so it cannot guess "
-            "masked tokens. Pick a checkpoint with one, e.g. 'embedded' or bert-base-uncased."
+            f"The checkpoint '{bundle.info.name}' has no masked-LM head, so it cannot guess masked tokens"
+            + (" (an ELECTRA discriminator detects replaced tokens instead; its generator fills masks)"
+               if bundle.info.has_rtd else "") + ". Pick a checkpoint with one, e.g. 'embedded' or bert-base-uncased."
         )
 
 
@@ -125,13 +127,19 @@ def _check_top_k(top_k, vocab: int) -> int:
     return min(top_k, vocab)
 
 
-def _fill_text(text: str, mask_token: str, guesses: list[str]) -> str:
-    """Put the guesses into the text, in order; a '##piece' guess is glued to the word before it."""
+def _fill_text(text: str, mask_token: str, guesses: list[str], tokenizer=None) -> str:
+    """Put the guesses into the text, in order. A piece that continues a word ('##ing' in WordPiece; a byte-level
+    BPE or SentencePiece piece without its word-start mark 'Ġ'/'▁') is glued to the word before it."""
+    mode, marker = word_start_marker(tokenizer) if tokenizer is not None else ("continues", "##")
     parts = text.split(mask_token)
     out = parts[0]
     for i, part in enumerate(parts[1:]):
         g = guesses[i] if i < len(guesses) else mask_token
-        out = out.rstrip(" ") + g[2:] if g.startswith("##") else out + g
+        if mode == "continues" or g == mask_token:
+            glue, word = g.startswith("##") and g != mask_token, g[2:] if g.startswith("##") else g
+        else:
+            glue, word = not g.startswith(marker), tokenizer.convert_tokens_to_string([g]).strip()
+        out = (out.rstrip(" ") + word) if glue else out + word
         out += part
     return out
 
@@ -145,8 +153,8 @@ def mlm_logits_at(bundle, ids: list[int], positions: list[int]) -> torch.Tensor:
     """(M, V) MLM-head logits at `positions` only: the encoder once, then the head on those M vectors
     (the head's (T, V) output over every position costs more than the encoder and ~60 MB at 512 tokens)."""
     out = forward(bundle, _batch(ids, bundle.device), hidden_states=True, mlm=False)
-    head = getattr(getattr(bundle.model, "cls", None), "predictions", None)
-    if head is None:  # not a BERT MLM head layout: the full forward pass
+    head = submodule(bundle.model, bundle.family.mlm_head)
+    if head is None:  # a head in several parts (DistilBERT, ELECTRA's generator, ModernBERT): the full forward pass
         return forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]
     return head(out.hidden_states[-1][0, positions])  # (M, D) -> (M, V)
 
@@ -178,7 +186,7 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     specials = set(special_ids(tok))
     return FillResult(
         model=bundle.info.name, text=text, tokens=tuple(tok.convert_ids_to_tokens(ids)), masks=masks,
-        filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks]),
+        filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks], tok),
         mask_token=tok.mask_token, normalised=spellings, truncated=truncated, full_length=len(full),
         masks_dropped=max(0, typed - len(positions)), context_tokens=sum(i not in specials for i in ids),
     )
@@ -254,14 +262,14 @@ def load_tokenizer(name: str | None = None):
     from transformers import AutoTokenizer
 
     from .errors import CheckpointError
-    from .models import _hub_folder, resolve
+    from .models import TOKENIZER_FILES, _hub_folder, has_tokenizer, resolve
 
     name, source, folder = resolve(name)
     folder = folder if folder is not None else _hub_folder(name)
     if not folder.is_dir():
         raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
-    if not any((folder / f).is_file() for f in ("vocab.txt", "tokenizer.json")):
-        raise CheckpointError(f"'{name}' has no tokenizer (vocab.txt or tokenizer.json).")
+    if not has_tokenizer(folder):
+        raise CheckpointError(f"'{name}' has no tokenizer ({', '.join(TOKENIZER_FILES)}).")
     try:
         return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:

@@ -1,12 +1,14 @@
 """Loading BERT-family checkpoints: the embedded one, a local folder, or a Hub id.
 
 Rules: safetensors only, never remote code, eager attention (so attention maps can be
-returned), float32 on the CPU whatever the dtype on disk. A checkpoint is loaded with
-`BertForPreTraining` when it has both pre-training heads; otherwise with the class that
-matches the heads it has, and the missing ones are reported, never invented.
+returned), float32 on the CPU whatever the dtype on disk. The family (BERT, RoBERTa, DistilBERT,
+ALBERT, ELECTRA, ModernBERT: `families.py`) comes from config.json's model_type; the checkpoint
+is loaded with the family's class that holds exactly the heads its weights have (e.g.
+`BertForPreTraining` for MLM + NSP), and the missing ones are reported, never invented.
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
@@ -15,19 +17,15 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from transformers import (
-    AutoTokenizer,
-    BertConfig,
-    BertForMaskedLM,
-    BertForNextSentencePrediction,
-    BertForPreTraining,
-    BertModel,
-)
+import transformers
+from transformers import AutoTokenizer, PretrainedConfig
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
 from transformers.utils import logging as hf_logging
 
 from .device import choose_device
 from .errors import CheckpointError
+from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
 from .paths import EMBEDDED_DIR
 
 hf_logging.disable_progress_bar()
@@ -53,10 +51,38 @@ class CheckpointInfo:
     has_mlm: bool
     has_nsp: bool
     dtype_on_disk: str
+    model_type: str = "bert"  # the family (families.FAMILIES)
+    has_sop: bool = False  # ALBERT's sentence-order-prediction head (sop_classifier)
+    has_rtd: bool = False  # ELECTRA discriminator's replaced-token-detection head
+    model_class: str = ""  # the transformers class it was loaded with
+    parameters: int = 0  # parameters of the loaded model (heads included)
+
+    @property
+    def family(self) -> Family:
+        return FAMILIES[self.model_type]
+
+    @property
+    def has_pair(self) -> bool:
+        """A sentence-pair head: NSP (BERT) or SOP (ALBERT); both read the pooled [CLS], index 0 = in order."""
+        return self.has_nsp or self.has_sop
+
+    @property
+    def pair_task(self) -> str | None:
+        return "nsp" if self.has_nsp else "sop" if self.has_sop else None
+
+    @property
+    def heads_present(self) -> list[str]:
+        return [h for h, ok in (("MLM", self.has_mlm), ("NSP", self.has_nsp), ("SOP", self.has_sop),
+                                ("RTD", self.has_rtd)) if ok]
 
     @property
     def missing_heads(self) -> list[str]:
-        return [h for h, ok in (("MLM", self.has_mlm), ("NSP", self.has_nsp)) if not ok]
+        """Heads the family's pre-training had that this checkpoint lacks."""
+        fam = self.family
+        if fam.model_type == "electra":  # a discriminator or a generator: either is complete
+            return [] if self.has_rtd or self.has_mlm else ["RTD"]
+        want = [("MLM", self.has_mlm)] + ([(fam.pair_task.upper(), self.has_pair)] if fam.pair_task else [])
+        return [h for h, ok in want if not ok]
 
 
 @dataclass(frozen=True)
@@ -64,13 +90,18 @@ class Bundle:
     """A loaded checkpoint. Treat it as read-only: it is shared by every session of the app."""
 
     tokenizer: object
-    model: torch.nn.Module  # BertForPreTraining / BertForMaskedLM / BertForNextSentencePrediction / BertModel
+    model: torch.nn.Module  # the family's class for the heads present: BertForPreTraining, RobertaForMaskedLM, ...
     device: torch.device
     info: CheckpointInfo
 
     @property
-    def encoder(self) -> BertModel:
-        return getattr(self.model, "bert", self.model)
+    def family(self) -> Family:
+        return self.info.family
+
+    @property
+    def encoder(self) -> torch.nn.Module:
+        """The bare encoder (BertModel, RobertaModel, ...) inside whichever head class was loaded."""
+        return getattr(self.model, self.info.family.base, self.model)
 
 
 def default_name() -> str:
@@ -107,7 +138,7 @@ def _weight_keys(files: list[str]) -> tuple[set[str], str]:
                 keys.add(k)
             if dtype == "unknown":
                 for k in st.keys():
-                    if k.endswith("word_embeddings.weight"):
+                    if k.endswith(("word_embeddings.weight", "tok_embeddings.weight")):
                         dtype = str(st.get_slice(k).get_dtype()).lower()
                         break
     return keys, dtype
@@ -131,9 +162,16 @@ def _check_folder(folder: Path, name: str) -> list[str]:
                 "BERT Playground loads safetensors only, because pickle files can run code when read."
             )
         raise CheckpointError(f"'{name}' has a config.json but no *.safetensors weights.")
-    if not any((folder / f).is_file() for f in ("vocab.txt", "tokenizer.json")):
-        raise CheckpointError(f"'{name}' has no tokenizer (vocab.txt or tokenizer.json).")
+    if not has_tokenizer(folder):
+        raise CheckpointError(f"'{name}' has no tokenizer ({', '.join(TOKENIZER_FILES)}).")
     return files
+
+
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
+
+
+def has_tokenizer(folder: Path) -> bool:
+    return any((folder / f).is_file() for f in TOKENIZER_FILES)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -178,7 +216,7 @@ def _hub_folder(name: str) -> Path:
 
         path = snapshot_download(
             name,
-            allow_patterns=["*.json", "*.safetensors", "vocab.txt", "*.model"],
+            allow_patterns=["*.json", "*.safetensors", "vocab.txt", "merges.txt", "*.model"],
         )
     except Exception as exc:  # offline, unknown repo, gated repo: all mean 'cannot get it'
         offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() \
@@ -188,17 +226,20 @@ def _hub_folder(name: str) -> Path:
     return Path(path)
 
 
-def _model_class(has_mlm: bool, has_nsp: bool):
-    if has_mlm and has_nsp:
-        return BertForPreTraining
-    if has_mlm:
-        return BertForMaskedLM
-    if has_nsp:
-        return BertForNextSentencePrediction
-    return BertModel
+def check_model_type(raw: dict, name: str) -> Family:
+    """The checkpoint's family, or a clear refusal: remote-code-only and unsupported model types."""
+    mt = raw.get("model_type")
+    if mt in FAMILIES:
+        return FAMILIES[mt]
+    if raw.get("auto_map"):
+        raise CheckpointError(
+            f"'{name}' needs its own Python code (config.json has auto_map for model_type '{mt}'); BERT Playground "
+            f"never runs remote code. Supported families: {SUPPORTED}.")
+    raise CheckpointError(
+        f"'{name}' is a '{mt}' checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
 
 
-def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, BertConfig]:
+def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, PretrainedConfig]:
     files = _check_folder(folder, name)
     try:
         raw = json.loads((folder / "config.json").read_text())
@@ -206,29 +247,37 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Ber
         raise CheckpointError(f"'{name}' has an unreadable config.json ({exc}).") from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{name}' has a config.json that is not a JSON object.")
-    if raw.get("model_type") != "bert":
-        raise CheckpointError(
-            f"'{name}' is a '{raw.get('model_type')}' checkpoint; BERT Playground runs BERT-architecture "
-            "checkpoints (model_type 'bert'), e.g. bert-base-uncased or the embedded one."
-        )
+    fam = check_model_type(raw, name)
     try:
-        config = BertConfig.from_dict(raw)
+        config = CONFIG_MAPPING[fam.model_type].from_dict({k: v for k, v in raw.items() if k != "auto_map"})
         keys, dtype = _weight_keys(files)
     except Exception as exc:  # a corrupt or truncated file, a config with the wrong types
         raise CheckpointError(f"'{name}' could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
-    if not (isinstance(config.num_hidden_layers, int) and config.num_hidden_layers >= 1
-            and isinstance(config.num_attention_heads, int) and config.num_attention_heads >= 1):
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    if not (isinstance(layers, int) and layers >= 1 and isinstance(heads, int) and heads >= 1):
         raise CheckpointError(f"'{name}' has a config.json with no layers or no attention heads.")
-    has_mlm = any("cls.predictions." in k for k in keys)
-    has_nsp = any("cls.seq_relationship." in k for k in keys)
+    cls_name, found = model_class(fam, heads_from_weights(fam, keys))
     info = CheckpointInfo(
         name=name, source=source, path=str(folder),
-        layers=config.num_hidden_layers, heads=config.num_attention_heads,
-        hidden_size=config.hidden_size, vocab_size=config.vocab_size,
+        layers=layers, heads=heads, hidden_size=config.hidden_size, vocab_size=config.vocab_size,
         max_length=config.max_position_embeddings,
-        has_mlm=has_mlm, has_nsp=has_nsp, dtype_on_disk=dtype,
+        has_mlm=MLM in found, has_nsp=PAIR in found and fam.pair_task == "nsp", dtype_on_disk=dtype,
+        model_type=fam.model_type, has_sop=PAIR in found and fam.pair_task == "sop", has_rtd=RTD in found,
+        model_class=cls_name,
     )
     return info, config
+
+
+def _check_weights_fit(model, loading: dict, info: CheckpointInfo) -> None:
+    """Refuse a checkpoint whose weights do not fit its declared family (e.g. BERT weights labelled 'roberta'):
+    from_pretrained would give the missing ones random values, and the pages would show noise."""
+    tied = set(getattr(model, "all_tied_weights_keys", None) or getattr(model, "_tied_weights_keys", None) or ())
+    missing = [k for k in loading.get("missing_keys", ()) if k not in tied and not k.endswith("position_ids")]
+    if missing:
+        raise CheckpointError(
+            f"'{info.name}' says it is a '{info.model_type}' checkpoint, but its weights do not fit "
+            f"{info.family.name} ({len(missing)} weights missing, e.g. {missing[0]}).")
 
 
 def load(name_or_path: str | None = None, device: str | torch.device | None = None,
@@ -240,20 +289,22 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
     info, config = read_info(folder, name, source)
     device = torch.device(device) if device is not None else choose_device()
     config._attn_implementation = "eager"
-    cls = _model_class(info.has_mlm, info.has_nsp)
+    cls = getattr(transformers, info.model_class)
     # Weights load as float32 on every device, whatever the checkpoint stores (a float16 one included): what the
     # pages show (attention maps, probabilities) must not depend on the device; inference is cheap at this size.
     try:
-        model = cls.from_pretrained(
+        model, loading = cls.from_pretrained(
             str(folder), config=config, use_safetensors=True, dtype=torch.float32,
-            attn_implementation="eager", local_files_only=True,
+            attn_implementation="eager", local_files_only=True, output_loading_info=True,
         )
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:
         raise CheckpointError(f"'{name}' could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    _check_weights_fit(model, loading, info)
     model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    info = dataclasses.replace(info, parameters=sum(p.numel() for p in model.parameters()))
     backend = getattr(tokenizer, "_tokenizer", None)  # shared by every session: keep its state constant
     if backend is not None:  # (no truncation/padding set, so calls without them never change it; see text.py)
         if backend.truncation is not None:
@@ -266,34 +317,53 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
 @dataclass(frozen=True)
 class ForwardOutput:
     mlm_logits: torch.Tensor | None  # (B, T, V)
-    nsp_logits: torch.Tensor | None  # (B, 2)
+    nsp_logits: torch.Tensor | None  # (B, 2) the sentence-pair head: NSP (BERT) or SOP (ALBERT), index 0 = in order
     attentions: tuple | None  # L x (B, H, T, T)
     hidden_states: tuple | None  # (L+1) x (B, T, D)
+    rtd_logits: torch.Tensor | None = None  # (B, T) ELECTRA discriminator: logit that each token was replaced
+
+
+def submodule(model: torch.nn.Module, path: str | None):
+    """model.a.b for path 'a.b' (None when the path or a part of it is absent)."""
+    for part in (path or "").split(".") if path else ():
+        model = getattr(model, part, None)
+        if model is None:
+            return None
+    return model if path else None
+
+
+def model_inputs(bundle: Bundle, encoding: dict) -> dict:
+    """The tensors this family's model takes, on its device (DistilBERT and ModernBERT take no token_type_ids)."""
+    keys = ("input_ids", "attention_mask") + (("token_type_ids",) if bundle.family.segments else ())
+    return {k: v.to(bundle.device) for k, v in encoding.items() if k in keys}
 
 
 @torch.inference_mode()
 def forward(bundle: Bundle, encoding: dict, attentions: bool = False, hidden_states: bool = False,
             mlm: bool = True) -> ForwardOutput:
     """One forward pass through whichever heads the checkpoint has. `mlm=False` skips the MLM head
-    (a (T, V) projection that costs more than the encoder of a small model) when only NSP or the
+    (a (T, V) projection that costs more than the encoder of a small model) when only the pair head or the
     encoder's outputs are needed."""
-    batch = {k: v.to(bundle.device) for k, v in encoding.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+    batch = model_inputs(bundle, encoding)
     flags = dict(output_attentions=attentions, output_hidden_states=hidden_states, return_dict=True)
+    info = bundle.info
     if not mlm:
         out = bundle.encoder(**batch, **flags)
-        head = getattr(bundle.model, "cls", None)
-        nsp = head.seq_relationship(out.pooler_output) if bundle.info.has_nsp and head is not None else None
-        return ForwardOutput(None, nsp, out.attentions if attentions else None,
+        head = submodule(bundle.model, bundle.family.pair_head) if info.has_pair else None
+        pair = head(out.pooler_output) if head is not None else None
+        return ForwardOutput(None, pair, out.attentions if attentions else None,
                              out.hidden_states if hidden_states else None)
     out = bundle.model(**batch, **flags)
+    only = [h for h, ok in ((MLM, info.has_mlm), (PAIR, info.has_pair), (RTD, info.has_rtd)) if ok]
+    single = getattr(out, "logits", None) if len(only) == 1 else None  # a one-head class puts it in .logits
     mlm_logits = getattr(out, "prediction_logits", None)
-    if mlm_logits is None and bundle.info.has_mlm:
-        mlm_logits = out.logits
-    nsp = getattr(out, "seq_relationship_logits", None)
-    if nsp is None and bundle.info.has_nsp and not bundle.info.has_mlm:
-        nsp = out.logits
+    pair = getattr(out, "seq_relationship_logits", None)
+    if pair is None:
+        pair = getattr(out, "sop_logits", None)
     return ForwardOutput(
-        mlm_logits=mlm_logits, nsp_logits=nsp,
+        mlm_logits=mlm_logits if mlm_logits is not None else (single if only == [MLM] else None),
+        nsp_logits=pair if pair is not None else (single if only == [PAIR] else None),
         attentions=out.attentions if attentions else None,
         hidden_states=out.hidden_states if hidden_states else None,
+        rtd_logits=single if only == [RTD] else None,
     )

@@ -23,6 +23,29 @@ from .text import encode, max_length, pad_batch, tokens
 
 SEQ_LEN = 128  # the pair length BERT used for 90% of its pre-training steps (and our pre-training)
 LABELS = ("IsNext", "NotNext")  # NSP logit order
+SOP_LABELS = ("InOrder", "Swapped")  # ALBERT's SOP logit order (sentence_order_label 0 = original order)
+
+
+def task(bundle) -> str | None:
+    """'nsp' | 'sop' | None: the sentence-pair head this checkpoint has."""
+    return bundle.info.pair_task
+
+
+def labels(bundle) -> tuple[str, str]:
+    return SOP_LABELS if task(bundle) == "sop" else LABELS
+
+
+def no_pair_head_reason(bundle) -> str:
+    """Why a checkpoint cannot score pairs, in one sentence."""
+    info = bundle.info
+    fam = info.family
+    if fam.pair_task is None:
+        return (f"'{info.name}' is a {fam.name} checkpoint, trained without a sentence-pair task "
+                f"({fam.recipe.get('pair task', 'none')}), so it has no head to score pairs; the pair builder still works.")
+    return (f"The checkpoint '{info.name}' has no {fam.pair_task.upper()} head "
+            f"(no {'cls.seq_relationship' if fam.pair_task == 'nsp' else 'sop_classifier'} weights), so it cannot "
+            "score pairs. Pick a checkpoint pre-trained with next-sentence prediction, e.g. the embedded one "
+            "or bert-base-uncased.")
 
 
 @dataclass(frozen=True)
@@ -53,12 +76,14 @@ class Packed:
 class NspScore:
     model: str
     packed: Packed
-    is_next_probability: float
-    head_output: tuple[float, float]  # the NSP logits (IsNext, NotNext)
+    is_next_probability: float  # label 0's probability: IsNext (NSP) or in order (SOP)
+    head_output: tuple[float, float]  # the pair head's logits (IsNext, NotNext) or (InOrder, Swapped)
+    task: str = "nsp"  # 'nsp' | 'sop'
 
     @property
     def prediction(self) -> str:
-        return LABELS[0] if self.is_next_probability >= 0.5 else LABELS[1]
+        names = SOP_LABELS if self.task == "sop" else LABELS
+        return names[0] if self.is_next_probability >= 0.5 else names[1]
 
 
 @dataclass(frozen=True)
@@ -137,9 +162,18 @@ def draw_pairs(docs, n: int, seed: int, max_tokens: int) -> list[pairs.Pair]:
     return [pairs.draw_pair(docs, rng, max_tokens) for _ in range(n)]
 
 
-def sample_pair(docs, seed: int, max_tokens: int, is_next: bool | None = None) -> pairs.Pair:
-    """The pair a page shows for a seed: one `pairs.draw_pair` with a seeded generator."""
+def sample_pair(docs, seed: int, max_tokens: int, is_next: bool | None = None, order: bool = False) -> pairs.Pair:
+    """The pair a page shows for a seed: one `pairs.draw_pair` with a seeded generator; `order`: a
+    sentence-order pair (`pairs.draw_order_pair`; `is_next` then means 'in order')."""
+    if order:
+        return pairs.draw_order_pair(docs, random.Random(seed), max_tokens, is_next)
     return pairs.draw_pair(docs, random.Random(seed), max_tokens, is_next)
+
+
+def draw_order_pairs(docs, n: int, seed: int, max_tokens: int) -> list[pairs.Pair]:
+    """`n` sentence-order pairs (in order / swapped 50/50) from the same pair builder."""
+    rng = random.Random(seed)
+    return [pairs.draw_order_pair(docs, rng, max_tokens) for _ in range(n)]
 
 
 def pair_origin(documents: Sequence[Document], pair: pairs.Pair) -> str:
@@ -183,12 +217,9 @@ def pack_pair(bundle, pair: pairs.Pair) -> Packed:
 # ---- scoring ------------------------------------------------------------------------------
 
 def require_nsp(bundle) -> None:
-    if not bundle.info.has_nsp:
-        raise PlaygroundError(
-            f"The checkpoint '{bundle.info.name}' has no NSP head (no cls.seq_relationship weights), so it cannot "
-            "score pairs. Pick a checkpoint pre-trained with next-sentence prediction, e.g. the embedded one "
-            "or bert-base-uncased."
-        )
+    """The checkpoint has a sentence-pair head (BERT's NSP or ALBERT's SOP), else a clear refusal."""
+    if not bundle.info.has_pair:
+        raise PlaygroundError(no_pair_head_reason(bundle))
 
 
 def _batch_tensors(packed: Sequence[Packed], pad_id: int) -> dict[str, torch.Tensor]:
@@ -214,7 +245,7 @@ def score_packed(bundle, packed: Packed) -> NspScore:
     """IsNext probability of an already packed pair (no second packing)."""
     logits = nsp_logits(bundle, [packed])[0]  # (2,)
     prob = torch.softmax(logits, dim=-1)[0].item()
-    return NspScore(bundle.info.name, packed, prob, (float(logits[0]), float(logits[1])))
+    return NspScore(bundle.info.name, packed, prob, (float(logits[0]), float(logits[1])), task(bundle) or "nsp")
 
 
 def score_text(bundle, text_a: str, text_b: str) -> NspScore:

@@ -139,6 +139,24 @@ def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next:
     return pair_at(docs, i, start, rng, max_tokens, is_next=is_next)
 
 
+def order_pair(pair: Pair, swapped: bool) -> Pair:
+    """ALBERT's sentence-order prediction: an IsNext pair as it is (in order) or with A and B swapped.
+    `is_next` then means 'in order' (label 0 of the SOP head, as IsNext is label 0 of the NSP head)."""
+    if not pair.is_next:
+        raise PlaygroundError("Sentence-order pairs are built from consecutive text (an IsNext pair).")
+    if not swapped:
+        return pair
+    return dataclasses.replace(pair, a=pair.b, b=pair.a, is_next=False, a_doc=pair.b_doc, b_doc=pair.a_doc,
+                               a_span=pair.b_span, b_span=pair.a_span)
+
+
+def draw_order_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, in_order: bool | None = None) -> Pair:
+    """A random sentence-order pair: a consecutive pair from `draw_pair`, swapped half the time."""
+    if in_order is None:
+        in_order = rng.random() < 0.5
+    return order_pair(draw_pair(docs, rng, max_tokens, is_next=True), swapped=not in_order)
+
+
 def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5,
                short_seq_prob: float = 0.0, sentence_pair_prob: float = 0.0) -> list[Pair]:
     """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it

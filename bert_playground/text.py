@@ -97,7 +97,7 @@ def encode_ids(tokenizer, text_a: str, text_b: str | None = None, limit: int = 5
             enc = private(text_a, text_b, add_special_tokens=True, truncation="longest_first", max_length=limit)
     ids = enc["input_ids"]
     types = enc.get("token_type_ids") or [0] * len(ids)
-    b_start = types.index(1) if text_b is not None and 1 in types else None
+    b_start = _b_start(enc, types) if text_b is not None else None
     word_ids = enc.word_ids() if hasattr(enc, "word_ids") else [None] * len(ids)
     return Encoding(
         input_ids=list(ids), token_type_ids=list(types),
@@ -105,6 +105,15 @@ def encode_ids(tokenizer, text_a: str, text_b: str | None = None, limit: int = 5
         sentence_b_start=b_start, truncated=len(full["input_ids"]) > len(ids),
         full_length=len(full["input_ids"]),
     )
+
+
+def _b_start(enc, types: list[int]) -> int | None:
+    """Index of sentence B's first token: from the tokenizer's sequence ids (RoBERTa-style tokenizers give no
+    segments: `<s> A </s></s> B </s>`), else from the segments."""
+    seq = enc.sequence_ids() if hasattr(enc, "sequence_ids") else None
+    if seq is not None and 1 in seq:
+        return seq.index(1)
+    return types.index(1) if 1 in types else None
 
 
 def encode(bundle, text_a: str, text_b: str | None = None) -> Encoding:

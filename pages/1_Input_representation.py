@@ -4,7 +4,8 @@ import streamlit as st
 
 from playground_ui import ui
 from playground_ui.widgets import notices, sentence_pair
-from bert_playground.representation import embedding_parts, represent
+from bert_playground.families import word_start_marker
+from bert_playground.representation import embedding_parts, family_notices, represent
 from playground_ui.charts import representation as charts
 
 
@@ -19,13 +20,16 @@ def intro_ui():
     )
 
 
-def tokens_ui(rep):
+def tokens_ui(bundle, rep):
     """The WordPiece tokens with their ids, segments and positions: a diagram and a table."""
     enc = rep.encoding
     notices(rep.notices)
     table = pd.DataFrame(rep.rows()).rename(columns=str.title).rename(columns={"Token_Id": "Token ID"})
-    table["WordPiece"] = ["special" if w is None else ("continues a word" if t.startswith("##") else "starts a word")
-                          for t, w in zip(enc.tokens, enc.word_ids)]
+    mode, mark = word_start_marker(bundle.tokenizer)
+    starts = (lambda t: not t.startswith(mark)) if mode == "continues" else (lambda t: t.startswith(mark))
+    first = {enc.word_ids.index(w) for w in set(enc.word_ids) if w is not None}  # a text's first piece has no mark
+    table["Piece"] = ["special" if w is None else ("starts a word" if starts(t) or i in first else "continues a word")
+                      for i, (t, w) in enumerate(zip(enc.tokens, enc.word_ids))]
     st.subheader(f"{len(enc)} tokens")
     st.plotly_chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram")
     if len(enc) > 32:
@@ -45,6 +49,9 @@ def vector_ui(bundle, rep):
     st.plotly_chart(charts.vectors_lines(vectors), key="vec_lines")
     norms = pd.DataFrame({"Vector": charts.PART_LABELS, "L2 norm": parts.norms(i)})
     st.dataframe(norms, hide_index=True)
+    if parts.projected is not None:
+        st.caption(f"Then projected from {parts.normed.shape[1]} to {parts.projected.shape[1]} dimensions "
+                   f"(L2 norm {parts.projected_norm(i):.3f}): that is what layer 1 receives.")
     st.markdown(
         "- **Token embedding**: one row of the word-embedding matrix per WordPiece id (the MLM head reuses this matrix "
         "to score its guesses).\n"
@@ -60,7 +67,8 @@ def vector_ui(bundle, rep):
 def representation_ui(bundle, text_a: str, text_b: str):
     with ui.user_errors():
         rep = represent(bundle, text_a, text_b if text_b.strip() else None)
-        tokens_ui(rep)
+        notices(family_notices(bundle))
+        tokens_ui(bundle, rep)
         vector_ui(bundle, rep)
 
 

@@ -7,6 +7,7 @@ from playground_ui.widgets import bump, notices
 from bert_playground.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.mlm import fill, mask_word, score_corruption, words
 from playground_ui.charts import mlm as charts
+from playground_ui.compare_view import rtd_ui, sheet_ui, side_by_side_ui
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
 
@@ -40,6 +41,9 @@ def intro_ui(bundle):
         "`[MASK]` needs predicting). The loss is computed **only at the chosen positions**."
     )
     bundle = ui.need_model(bundle)
+    if bundle.family.model_type != "bert":
+        st.caption(f"{bundle.family.name} checkpoint: its mask token is `{bundle.tokenizer.mask_token}` (typing "
+                   "`[MASK]` or `<mask>` works too); the 80/10/10 playground uses its own tokenizer and special tokens.")
     if not bundle.info.has_mlm:
         st.warning(f"'{bundle.info.name}' has no masked-LM head, so it cannot guess tokens: the predictions are off. "
                    "The masking playground below still works (it needs only the tokenizer).")
@@ -163,12 +167,18 @@ def fill_ui(bundle, ckpt: str, dev: str):
             for n, m in enumerate(res.masks):
                 cols[n % 2].plotly_chart(charts.prediction_bars([p.token for p in m.predictions], [p.probability for p in m.predictions],
                                                                 f"Mask {n + 1} (position {m.position})"), key=f"fill_bars_{n}")
+        side_by_side_ui(bundle, ftext, int(k))
 
 
 bundle = intro_ui(ui.setup("Masked LM", ":material/theater_comedy:"))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill = st.tabs(["Masking playground", "Fill in the blanks"])
+tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(["Masking playground", "Fill in the blanks",
+                                                  "Replaced-token detection (ELECTRA)", "Experiment sheet"])
 with tab_play:
     masking_ui(bundle, ckpt, dev)
 with tab_fill:
     fill_ui(bundle, ckpt, dev)
+with tab_rtd:
+    rtd_ui(bundle)
+with tab_sheet:
+    sheet_ui(bundle)

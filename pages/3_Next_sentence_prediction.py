@@ -26,13 +26,14 @@ def packed_and_score(checkpoint: str, device: str, pair=None, text_a="", text_b=
     """The pair packed once; its score when the checkpoint has an NSP head."""
     b = ui.cached_bundle(checkpoint, device)
     packed = nsp.pack_pair(b, pair) if pair is not None else nsp.encode_pair(b, text_a, text_b)
-    return packed, (nsp.score_packed(b, packed) if b.info.has_nsp else None)
+    return packed, (nsp.score_packed(b, packed) if b.info.has_pair else None)
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring 100 pairs with the NSP head…")
-def batch(checkpoint: str, device: str, pasted: str | None, seed: int, budget: int):
+def batch(checkpoint: str, device: str, pasted: str | None, seed: int, budget: int, order: bool = False):
+    draw = nsp.draw_order_pairs if order else nsp.draw_pairs  # ALBERT: in order vs swapped
     return nsp.score_batch(ui.cached_bundle(checkpoint, device),
-                           nsp.draw_pairs(corpus(checkpoint, device, pasted).token_docs, 100, seed, budget))
+                           draw(corpus(checkpoint, device, pasted).token_docs, 100, seed, budget))
 
 
 def intro_ui(bundle):
@@ -44,9 +45,17 @@ def intro_ui(bundle):
         "B = 1) tell the model where B starts."
     )
     bundle = ui.need_model(bundle)
-    if not bundle.info.has_nsp:
-        st.warning(f"The checkpoint '{bundle.info.name}' has no NSP head, so it cannot score pairs. The pair builder below "
-                   "still works; pick a checkpoint with an NSP head (e.g. the embedded one) to see the scores.")
+    if bundle.info.has_sop:
+        st.info(f"'{bundle.info.name}' is an ALBERT checkpoint: it was trained with **sentence-order prediction** "
+                "instead of NSP. Both segments always come from the same document, consecutive; half the time they "
+                "are swapped. The same pair builder makes the pairs (an IsNext pair, swapped or not) and the SOP head "
+                "gives P(in order).")
+    elif bundle.family.pair_task is None:
+        st.info(nsp.no_pair_head_reason(bundle))
+    elif not bundle.info.has_pair:
+        st.warning(f"The checkpoint '{bundle.info.name}' has no {bundle.family.pair_task.upper()} head, so it cannot "
+                   "score pairs. The pair builder below still works; pick a checkpoint with an NSP head (e.g. the "
+                   "embedded one) to see the scores.")
     return bundle
 
 
@@ -75,13 +84,17 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
     c = corpus(ckpt, dev, pasted)
     notices(c.notices)
     c1, c2 = st.columns([3, 1])
-    is_next = c1.toggle("IsNext: B really follows A (off: NotNext, B from another document)", True, key="nsp_is_next")
+    sop = bundle.info.has_sop
+    label = ("In order: A then B as in the document (off: swapped)" if sop
+             else "IsNext: B really follows A (off: NotNext, B from another document)")
+    is_next = c1.toggle(label, True, key="nsp_is_next")
     c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",), icon=":material/casino:")
-    pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next)
+    pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next, order=sop)
     st.caption(nsp.pair_origin(c.documents, pair))
     st.text("A: " + nsp.pair_text(bundle.tokenizer, pair.a))
     st.text("B: " + nsp.pair_text(bundle.tokenizer, pair.b))
-    st.markdown(f"True label: **{'IsNext' if pair.is_next else 'NotNext'}**")
+    names = nsp.labels(bundle)
+    st.markdown(f"True label: **{names[0] if pair.is_next else names[1]}**")
     return pair
 
 
@@ -100,8 +113,9 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
         g1, g2 = st.columns([2, 1])
         g1.plotly_chart(charts.probability_gauge(score.is_next_probability), key="nsp_gauge")
         g2.metric("Model says", score.prediction)
-        g2.caption(f"P(IsNext) = {score.is_next_probability:.3f} (IsNext above 0.5). NSP logits: IsNext "
-                   f"{score.head_output[0]:.2f}, NotNext {score.head_output[1]:.2f}; softmax of the two gives P.")
+        first, second = nsp.SOP_LABELS if score.task == "sop" else nsp.LABELS
+        g2.caption(f"P({first}) = {score.is_next_probability:.3f} ({first} above 0.5). {score.task.upper()} logits: "
+                   f"{first} {score.head_output[0]:.2f}, {second} {score.head_output[1]:.2f}; softmax of the two gives P.")
 
 
 def pair_ui(bundle, source: str, budget: int, pasted: str | None):
@@ -126,10 +140,13 @@ def batch_ui(bundle, budget: int, pasted: str | None):
     if "nsp_batch_seed" not in st.session_state:
         return
     with ui.user_errors():
-        if not bundle.info.has_nsp:
-            st.info("The batch view needs an NSP head.")
+        if not bundle.info.has_pair:
+            st.info("The batch view needs an NSP head (or ALBERT's SOP head).")
             return
-        res = batch(ui.checkpoint_name(), ui.device_name(), pasted, 1000 + st.session_state["nsp_batch_seed"], budget)
+        res = batch(ui.checkpoint_name(), ui.device_name(), pasted, 1000 + st.session_state["nsp_batch_seed"], budget,
+                    bundle.info.has_sop)
+        if bundle.info.has_sop:
+            st.caption("Sentence-order pairs: 'IsNext' below means in order, 'NotNext' swapped.")
         m1, m2, m3 = st.columns(3)
         m1.metric("Accuracy", f"{res.accuracy:.1%}")
         m2.metric("True IsNext pairs", sum(res.labels))

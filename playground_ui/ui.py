@@ -35,6 +35,7 @@ PAGES = [
     ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
     ("pages/6_Contextual_embeddings.py", "Contextual embeddings", "one word in many contexts, layer by layer; its "
      "nearest uses in a corpus; which layer a linear probe reads best"),
+    ("pages/8_BERT_family.py", "The BERT family", "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
 ]
 
 
@@ -118,8 +119,8 @@ def sidebar() -> models.Bundle | None:
             bundle = None
         if bundle is not None:
             i = bundle.info
-            heads = ", ".join(h for h, ok in (("MLM", i.has_mlm), ("NSP", i.has_nsp)) if ok) or "none"
-            st.caption(f"**{md_escape(i.name)}** · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
+            heads = ", ".join(i.heads_present) or "none"
+            st.caption(f"**{md_escape(i.name)}** · {i.family.name} · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
                        f"vocab {i.vocab_size:,} · heads: {heads}")
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")

@@ -76,3 +76,28 @@ def app_env(tiny_dir, monkeypatch):
 def copy_checkpoint(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+# ---- the BERT family: one tiny random checkpoint of each kind, built once per session -----------------------
+
+FAMILY_KINDS = ("bert", "bert-cased", "roberta", "distilbert", "albert", "electra-discriminator",
+                "electra-generator", "modernbert")
+
+
+@pytest.fixture(scope="session")
+def family_dirs(tmp_path_factory, tiny_dir) -> dict[str, Path]:
+    """kind -> folder: the tiny BERT (real uncased vocabulary) and a tiny checkpoint of every other family."""
+    from familykit import build_family_checkpoint
+
+    base = tmp_path_factory.mktemp("families")
+    out = {"bert": tiny_dir}
+    for kind in FAMILY_KINDS[1:]:
+        out[kind] = build_family_checkpoint(kind, base / kind)
+    return out
+
+
+@pytest.fixture(scope="session")
+def family_bundles(family_dirs):
+    from bert_playground import load
+
+    return {kind: load(str(d), "cpu") for kind, d in family_dirs.items()}

@@ -34,7 +34,8 @@ def _check_table(at, m):
 
 def test_default_page_draws_everything(app_env, tiny):
     at = run(PAGE)
-    assert [t.label for t in at.tabs] == ["Masking playground", "Fill in the blanks"]
+    assert [t.label for t in at.tabs] == ["Masking playground", "Fill in the blanks",
+                                          "Replaced-token detection (ELECTRA)", "Experiment sheet"]
     text = at.text_area(key="mlm_text").value
     m = _expected(tiny.tokenizer, text)
     _check_table(at, m)

@@ -11,7 +11,8 @@ from typing import Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoTokenizer, BertForSequenceClassification
+import transformers
+from transformers import AutoTokenizer
 
 from ..bow import BowClassifier, build_vocab
 from ..classifier import (Classifier, Metrics, batch, bert_logits, bow_logits, by_length, classification_metrics,
@@ -47,31 +48,42 @@ def register(mode: str):
 
 # ---- building the classifier ----------------------------------------------------------------
 
+_LAYER = re.compile(r"(?:encoder\.layer|transformer\.layer|layers)\.(\d+)\.")  # BERT/RoBERTa/ELECTRA, DistilBERT, ModernBERT
+
+
 def encoder_state(bundle, layers: int | None) -> dict[str, torch.Tensor]:
-    """The checkpoint's encoder weights, without the layers beyond the first `layers`."""
+    """The checkpoint's encoder weights, without the layers beyond the first `layers` (ALBERT shares one set of
+    layer weights: keeping fewer layers only repeats it fewer times)."""
     keep = {}
     for name, t in bundle.encoder.state_dict().items():
-        m = re.match(r"encoder\.layer\.(\d+)\.", name)
+        m = _LAYER.match(name)
         if m and layers is not None and int(m.group(1)) >= layers:
             continue
         keep[name] = t
     return keep
 
 
-def build_classifier(bundle, label_names, layers: int | None = None, device=None) -> BertForSequenceClassification:
-    """A new BertForSequenceClassification whose encoder is a copy of the first `layers` layers of the bundle's."""
+def build_classifier(bundle, label_names, layers: int | None = None, device=None) -> torch.nn.Module:
+    """A new sequence classifier of the checkpoint's family (BertForSequenceClassification,
+    RobertaForSequenceClassification, ...) whose encoder is a copy of the first `layers` layers of the bundle's."""
+    fam = bundle.family
     config = copy.deepcopy(bundle.encoder.config)
-    config.num_hidden_layers = layers or config.num_hidden_layers
+    n_layers = "n_layers" if fam.model_type == "distilbert" else "num_hidden_layers"
+    setattr(config, n_layers, layers or getattr(config, n_layers))
+    if fam.model_type == "modernbert":
+        config.layer_types = config.layer_types[:getattr(config, n_layers)] if config.layer_types else None
     config.num_labels = len(label_names)
     config.id2label = {i: n for i, n in enumerate(label_names)}
     config.label2id = {n: i for i, n in enumerate(label_names)}
     config.problem_type = "single_label_classification"
-    config.architectures = ["BertForSequenceClassification"]
+    config.architectures = [fam.sequence_classification]
     config.output_attentions = config.output_hidden_states = False
-    model = BertForSequenceClassification._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
-    missing, unexpected = model.bert.load_state_dict(encoder_state(bundle, layers), strict=False)  # copies the values
+    cls = getattr(transformers, fam.sequence_classification)
+    model = cls._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
+    base = getattr(model, fam.base)
+    missing, unexpected = base.load_state_dict(encoder_state(bundle, layers), strict=False)  # copies the values
     if unexpected or any(not k.startswith("pooler.") for k in missing):
-        raise PlaygroundError(f"The checkpoint's encoder does not fit a BERT classifier (missing {missing[:3]}, "
+        raise PlaygroundError(f"The checkpoint's encoder does not fit a {fam.name} classifier (missing {missing[:3]}, "
                               f"unexpected {unexpected[:3]}).")
     return model.to(device or bundle.device).train()
 
@@ -133,9 +145,16 @@ class FrozenTask(FullTask):
 
     def __init__(self, bundle, train, eval_data, cfg, device):
         super().__init__(bundle, train, eval_data, cfg, device)
-        for p in self.model.bert.parameters():
+        self.family = bundle.family
+        if getattr(self.model.config, "classifier_pooling", "cls") != "cls":
+            raise PlaygroundError("Frozen mode reads the [CLS] vector; this ModernBERT classifier pools by mean: "
+                                  "use full fine-tuning.")
+        self.base = getattr(self.model, self.family.base)
+        for p in self.base.parameters():
             p.requires_grad_(False)
-        head = list(self.model.bert.pooler.parameters()) + list(self.model.classifier.parameters())
+        pooler = [m for m in (getattr(self.base, "pooler", None),) if isinstance(m, torch.nn.Module)]
+        head = [p for n, p in self.model.named_parameters() if not n.startswith(self.family.base + ".")]
+        head += [p for m in pooler for p in m.parameters()]  # BERT/ALBERT's pooler lives inside the encoder
         for p in head:
             p.requires_grad_(True)
         self.params = head
@@ -145,12 +164,14 @@ class FrozenTask(FullTask):
     def _cls(self, enc: dict, stop, done: int, total: int, out: list) -> Iterator[Prepare]:
         n = len(enc["input_ids"])
         feats = torch.zeros((n, self.model.config.hidden_size), device=self.device)  # (N, D)
-        self.model.bert.eval()
+        self.base.eval()
+        keep = ("input_ids", "attention_mask") + (("token_type_ids",) if self.family.segments else ())
         for idx in by_length(enc, 128):
             if stop is not None and stop.is_set():
                 break
+            rows = {k: v for k, v in batch(enc, idx, self.device).items() if k in keep}
             with autocast(self.device):
-                h = self.model.bert(**batch(enc, idx, self.device)).last_hidden_state[:, 0]  # (B, D)
+                h = self.base(**rows).last_hidden_state[:, 0]  # (B, D)
             feats[idx.to(self.device)] = h.float()
             done += len(idx)
             yield Prepare(done, total)
@@ -164,8 +185,19 @@ class FrozenTask(FullTask):
         self.train_cls, self.eval_cls = got
 
     def _head(self, h: torch.Tensor) -> torch.Tensor:
-        pooled = self.model.bert.pooler(h[:, None, :])  # dense + tanh on [CLS]: (B, D)
-        return self.model.classifier(self.model.dropout(pooled))  # (B, C)
+        """The family's classification head on the [CLS] vectors (B, D) -> (B, C), as its forward applies it."""
+        m, kind = self.model, self.family.model_type
+        if kind == "bert":
+            pooled = self.base.pooler(h[:, None, :])  # dense + tanh on [CLS]: (B, D)
+            return m.classifier(m.dropout(pooled))
+        if kind == "albert":
+            pooled = self.base.pooler_activation(self.base.pooler(h))  # (B, D)
+            return m.classifier(m.dropout(pooled))
+        if kind in ("roberta", "electra"):
+            return m.classifier(h[:, None, :])  # their heads read features[:, 0]
+        if kind == "distilbert":
+            return m.classifier(m.dropout(torch.relu(m.pre_classifier(h))))
+        return m.classifier(m.drop(m.head(h)))  # ModernBERT, 'cls' pooling
 
     def loss(self, idx, y):
         return F.cross_entropy(self._head(self.train_cls[idx.to(self.device)]), y)

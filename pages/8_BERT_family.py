@@ -1,0 +1,51 @@
+"""The BERT family: each loaded checkpoint's facts (read from its config and weights) beside the recipe table."""
+import pandas as pd
+import streamlit as st
+
+from playground_ui import ui
+from bert_playground import families
+
+
+def intro_ui():
+    st.title("The BERT family")
+    st.markdown(
+        "BERT started a family of encoders that kept its shape (a stack of bidirectional Transformer layers read by "
+        "small heads) and changed the **recipe**: RoBERTa masks dynamically and dropped next-sentence prediction; "
+        "DistilBERT is distilled from BERT into half the layers; ALBERT shares one layer's weights across all layers, "
+        "factorizes its embeddings and predicts sentence *order*; ELECTRA trains a discriminator to spot replaced "
+        "tokens; ModernBERT uses rotary positions and alternates local and global attention. Every page of the "
+        f"playground runs each of them: {families.SUPPORTED}."
+    )
+
+
+def checkpoints_ui(bundle) -> list:
+    """The checkpoints to describe: the sidebar's plus any typed here (each loaded once per server)."""
+    extra = st.text_area("More checkpoints to describe (one a line)", "", key="family_more", height=80,
+                         placeholder="roberta-base\nalbert-base-v2\n/path/to/a/checkpoint")
+    bundles = [bundle] if bundle is not None else []
+    for name in [n.strip() for n in extra.splitlines() if n.strip()]:
+        with ui.user_errors():
+            bundles.append(ui.cached_bundle(name, ui.device_name()))
+    return bundles
+
+
+def overview_ui(bundles):
+    st.subheader("Loaded checkpoints, from their config and weights")
+    if not bundles:
+        st.info("No checkpoint is loaded: pick one in the sidebar.")
+        return
+    table = pd.DataFrame([families.overview(b) for b in bundles]).set_index("checkpoint").T
+    st.dataframe(table.astype(str), key="family_overview")
+    st.caption("Heads present are read from the weight names (e.g. cls.seq_relationship for NSP, sop_classifier for "
+               "SOP, discriminator_predictions for replaced-token detection), never assumed from the name.")
+
+
+def recipe_ui():
+    st.subheader("The recipes")
+    st.dataframe(pd.DataFrame(families.recipe_table()), hide_index=True, key="family_recipes")
+
+
+bundle = ui.setup("The BERT family", ":material/family_history:")
+intro_ui()
+overview_ui(checkpoints_ui(bundle))
+recipe_ui()
