@@ -423,17 +423,20 @@ class Explanation:
 
 def explain(target: Target, baseline: str = DEFAULT_BASELINE, steps: int = DEFAULT_STEPS, layer: int | None = None,
             head: int | None = None, k_max: int = 10, orderings: int = 20, seed: int = 0,
-            on_progress: Callable[[float], None] | None = None) -> Explanation:
-    """Attention, rollout, gradient x input and IG for one target, and the deletion test of three of them."""
+            on_progress: Callable[[float], None] | None = None, ig: IG | None = None) -> Explanation:
+    """Attention, rollout, gradient x input and IG for one target, and the deletion test of three of them.
+    `ig`: integrated gradients already computed for this target (with this baseline and steps)."""
     check_ig(target, steps)
     if baseline not in BASELINES:
         raise PlaygroundError(f"Unknown baseline '{baseline}': use one of {', '.join(BASELINES)}.")
+    if ig is not None and (ig.baseline, ig.steps, len(ig.scores)) != (baseline, steps, len(target)):
+        raise PlaygroundError("The integrated gradients given were computed with other settings or another input.")
     att = attentions(target)  # (L, H, T, T)
     layer = att.shape[0] - 1 if layer is None else layer
     scores = {"attention": attention_scores(att, target.position, layer, head),
               "rollout": rollout_scores(att, target.position),
               "grad_x_input": grad_x_input(target)}
-    ig = integrated_gradients(target, baseline, steps, on_progress)
+    ig = ig if ig is not None else integrated_gradients(target, baseline, steps, on_progress)
     scores["integrated_gradients"] = ig.scores
     cand = target.candidates
     deletion = deletion_test(target, {m: ranking(scores[m], cand) for m in DELETION_METHODS}, k_max, orderings, seed)

@@ -138,3 +138,119 @@ with tab_fill:
             for n, m in enumerate(res.masks):
                 cols[n % 2].plotly_chart(charts.prediction_bars([p.token for p in m.predictions], [p.probability for p in m.predictions],
                                                                 f"Mask {n + 1} (position {m.position})"), key=f"fill_bars_{n}")
+
+
+# ---- beyond one mask at a time: joint decoding, whole words, candidates, left vs right --------------
+
+from bert_playground import decoding  # noqa: E402  (the sections below are self-contained)
+from playground_ui.charts import explain as xcharts  # noqa: E402
+
+SIDES_WHY = (
+    "**Why both sides matter.** A left-to-right language model predicts a word from the words before it only; "
+    "BERT's masked-LM objective lets every layer read both sides at once. The three lists above are the same "
+    "model at the same mask with the whole sentence, with everything after the mask removed, and with "
+    "everything before it removed (removed, not masked: a row of masks would tell the model how many words are "
+    "missing). Where the left-only guesses are vague and the whole-context ones are right, the words after the "
+    "mask did the work."
+)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def joint_in(checkpoint: str, device: str, text: str, order: str):
+    return decoding.joint_fill(ui.cached_bundle(checkpoint, device), text, order)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def candidates_in(checkpoint: str, device: str, text: str, words: str):
+    return decoding.score_candidates(ui.cached_bundle(checkpoint, device), text, words)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def sides_in(checkpoint: str, device: str, text: str, k: int):
+    return decoding.sides(ui.cached_bundle(checkpoint, device), text, k)
+
+
+def joint_table(j, answer=None) -> pd.DataFrame:
+    rows = {"Position": list(j.positions), "Each mask on its own": list(j.independent), "Jointly": list(j.tokens),
+            "Filled as step": [j.order.index(p) + 1 for p in j.positions],
+            "p when filled": list(j.probabilities), "Differs": list(j.differs)}
+    if answer is not None:
+        rows["Original piece"] = list(answer)
+    return pd.DataFrame(rows)
+
+
+def joint_ui():
+    st.subheader("Several masks, decoded jointly")
+    st.caption("Above, each mask is guessed on its own, with every other mask still hidden. Joint decoding fills "
+               "them one at a time and runs the model again, so later guesses see the earlier ones: "
+               "most-confident-first fills the mask whose best guess is surest; left-to-right fills them in order.")
+    text = st.text_area("Text with several masks", f"The {mask_tok} of France is {mask_tok}, and its largest city "
+                        f"is {mask_tok}.", key="mlm_x_joint_text", height=80)
+    order = st.radio("Order", decoding.ORDERS, horizontal=True, key="mlm_x_order",
+                     format_func=lambda o: {"confidence": "Most confident first", "left-to-right": "Left to right"}[o])
+    with ui.user_errors():
+        j = joint_in(ckpt, dev, text, order)
+        st.code(j.filled, language=None, wrap_lines=True)
+        st.dataframe(joint_table(j), hide_index=True, key="mlm_x_joint_table",
+                     column_config={"p when filled": st.column_config.NumberColumn(format="%.3f")})
+        n = sum(j.differs)
+        st.caption(f"{n} of {len(j.tokens)} masks differ from their independent guess." if n else
+                   "Here the joint guesses are the same as the independent ones.")
+
+
+def whole_word_ui():
+    st.subheader("Mask a whole word")
+    st.caption("A word the vocabulary does not hold is split into WordPiece pieces ('unaffable' → una ##ffa ##ble). "
+               "Whole-word masking hides all of its pieces, one mask each; joint decoding then fills them in.")
+    text = st.text_input("Sentence", "He was unaffable, and nobody liked him.", key="mlm_x_ww_text")
+    word_list = words(text)
+    if not word_list:
+        st.info("Type a sentence.")
+        return
+    i = st.selectbox("Word to mask", range(len(word_list)), key="mlm_x_ww_word",
+                     format_func=lambda n: f"{n + 1}: {word_list[n]}", index=min(2, len(word_list) - 1))
+    with ui.user_errors():
+        w = decoding.mask_whole_word(bundle.tokenizer, text, min(i, len(word_list) - 1))
+        st.markdown(f"`{ui.md_escape(w.word)}` has {len(w.pieces)} piece(s): "
+                    + " ".join(f"`{ui.md_escape(p)}`" for p in w.pieces))
+        st.code(w.text, language=None, wrap_lines=True)
+        j = joint_in(ckpt, dev, w.text, "confidence")
+        st.dataframe(joint_table(j, w.pieces), hide_index=True, key="mlm_x_ww_table",
+                     column_config={"p when filled": st.column_config.NumberColumn(format="%.3f")})
+
+
+def candidates_ui(text: str):
+    st.subheader("Score your own candidates")
+    st.caption("Each word is put in place of the first mask of the text above, split into its pieces, and scored "
+               "by pseudo-log-likelihood: the sum over its pieces of log p(piece), each piece masked in turn with "
+               "the others shown. Higher (closer to 0) = more likely to the model; a one-piece word's PLL is just "
+               "its log-probability at the mask.")
+    raw = st.text_input("Candidate words, comma-separated", "Oxford, Cambridge, university, unaffable",
+                        key="mlm_x_cands")
+    with ui.user_errors():
+        cands = candidates_in(ckpt, dev, text, raw)
+        st.plotly_chart(xcharts.candidates([c.word for c in cands], [c.pll for c in cands],
+                                           [list(c.pieces) for c in cands]), key="mlm_x_cand_chart")
+        st.dataframe(pd.DataFrame({"Word": [c.word for c in cands], "Pieces": [" ".join(c.pieces) for c in cands],
+                                   "log p per piece": [", ".join(f"{v:.2f}" for v in c.piece_log_probs) for c in cands],
+                                   "PLL": [c.pll for c in cands]}), hide_index=True, key="mlm_x_cand_table")
+
+
+def sides_ui(text: str, k: int):
+    st.subheader("Left context vs right context")
+    with ui.user_errors():
+        s = sides_in(ckpt, dev, text, k)
+        st.plotly_chart(xcharts.sides([(p.token, p.probability) for p in s.both],
+                                      [(p.token, p.probability) for p in s.left],
+                                      [(p.token, p.probability) for p in s.right]), key="mlm_x_sides")
+        st.caption("Left only: " + ui.md_escape(" ".join(s.left_tokens)) + "  ·  Right only: "
+                   + ui.md_escape(" ".join(s.right_tokens)))
+        st.markdown(SIDES_WHY)
+
+
+if has_mlm:
+    with tab_fill:
+        joint_ui()
+        whole_word_ui()
+        candidates_ui(ftext)
+        sides_ui(ftext, int(k))
