@@ -36,7 +36,7 @@ def token_scores(tokens, scores: dict[str, np.ndarray], highlight: int | None = 
     fig = make_subplots(rows=len(methods), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=[METHOD_NAMES[m] for m in methods])
     for r, m in enumerate(methods, start=1):
-        v = np.asarray(scores[m], dtype=float)
+        v = np.asarray(scores[m], dtype=float).tolist()
         signed = m in ("grad_x_input", "integrated_gradients")
         color = [POS if x >= 0 else NEG for x in v] if signed else COLORS[m]
         fig.add_trace(go.Bar(x=cats, y=v, name=METHOD_NAMES[m], marker_color=color, showlegend=False,
@@ -82,6 +82,8 @@ def neuron(tokens, query_index: int, query: np.ndarray, keys: np.ndarray, produc
                                         "", "keys k", "q × k (elementwise)", "q·k / √d", "softmax"])
     lim = float(max(np.abs(keys).max(), np.abs(query).max(), 1e-9))
     plim = float(max(np.abs(products).max(), 1e-9))
+    query, keys, products = np.asarray(query).tolist(), np.asarray(keys).tolist(), np.asarray(products).tolist()
+    scores, probabilities = np.asarray(scores).tolist(), np.asarray(probabilities).tolist()
     dims = list(range(d))
     fig.add_trace(go.Heatmap(z=[query], x=dims, y=["q"], zmin=-lim, zmax=lim, colorscale="RdBu", showscale=False,
                              hovertemplate="dim %{x}: %{z:.3f}<extra>q</extra>"), row=1, col=1)
