@@ -76,7 +76,7 @@ def neuron(tokens, query_index: int, query: np.ndarray, keys: np.ndarray, produc
     cats = labels(tokens, range(len(tokens)))
     d = query.shape[0]
     fig = make_subplots(rows=2, cols=4, row_heights=[0.07, 0.93], column_widths=[0.33, 0.33, 0.17, 0.17],
-                        shared_yaxes=False, horizontal_spacing=0.03, vertical_spacing=0.03,
+                        shared_yaxes=False, horizontal_spacing=0.03, vertical_spacing=0.07,
                         specs=[[{}, {}, None, None], [{}, {}, {}, {}]],
                         subplot_titles=[f"query q ({html.escape(tokens[query_index])} #{query_index})",
                                         "", "keys k", "q × k (elementwise)", "q·k / √d", "softmax"])
