@@ -205,7 +205,8 @@ def whole_word_ui():
     text = st.text_input("Sentence", "He was unaffable, and nobody liked him.", key="mlm_x_ww_text")
     word_list = words(text)
     if not word_list:
-        st.info("Type a sentence.")
+        with ui.user_errors():
+            decoding.mask_whole_word(bundle.tokenizer, text, 0)  # the package's message for an empty text
         return
     i = st.selectbox("Word to mask", range(len(word_list)), key="mlm_x_ww_word",
                      format_func=lambda n: f"{n + 1}: {word_list[n]}", index=min(2, len(word_list) - 1))

@@ -5,6 +5,7 @@ import streamlit as st
 
 from bert_playground import attribution as A
 from bert_playground.classifier import load_classifier
+from bert_playground.mlm import normalise_masks
 from bert_playground.neuron import neuron_view
 from bert_playground.text import encode
 from playground_ui import ui
@@ -78,7 +79,8 @@ def target_ui(bundle):
     if kind == "mask":
         text = st.text_area("Text with [MASK] where the model guesses a word", "The capital of France is [MASK].",
                             key="xp_text", height=80)
-        n = max(1, text.upper().count("[MASK]"))
+        mask = bundle.tokenizer.mask_token
+        n = max(1, normalise_masks(text or "", mask)[0].count(mask))
         which = st.selectbox("Explain the guess at mask number", range(n), format_func=lambda i: str(i + 1),
                              key="xp_mask") if n > 1 else 0
         return ("mask", text, which), lambda: A.mask_target(bundle, text, mask=which)
@@ -170,9 +172,11 @@ def views_ui(e: A.Explanation):
                "through all layers, same row. Gradient × input and IG: red = pushes the prediction up, blue = down. "
                "Attention often parks on [CLS] and [SEP] (a 'no-op'); IG gives them 0 because the baseline keeps them.")
     st.plotly_chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores")
-    top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in A.ranking(e.scores[m], e.target.candidates)[:3]]
+    n = min(3, len(e.target.candidates))
+    top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in A.ranking(e.scores[m], e.target.candidates)[:n]]
            for m in A.METHODS}
-    st.dataframe(pd.DataFrame(top, index=["1st", "2nd", "3rd"]), key="xp_top")
+    st.caption("Ranked first by each method (special tokens and masks left out):")
+    st.dataframe(pd.DataFrame(top, index=["1st", "2nd", "3rd"][:n]), key="xp_top")
 
 
 def deletion_ui(e: A.Explanation):
