@@ -184,8 +184,8 @@ def joint_ui():
     st.caption("Above, each mask is guessed on its own, with every other mask still hidden. Joint decoding fills "
                "them one at a time and runs the model again, so later guesses see the earlier ones: "
                "most-confident-first fills the mask whose best guess is surest; left-to-right fills them in order.")
-    text = st.text_area("Text with several masks", f"The {mask_tok} of France is {mask_tok}, and its largest city "
-                        f"is {mask_tok}.", key="mlm_x_joint_text", height=80)
+    text = st.text_area("Text with several masks", f"He moved to New {mask_tok} {mask_tok} last year.",
+                        key="mlm_x_joint_text", height=80)
     order = st.radio("Order", decoding.ORDERS, horizontal=True, key="mlm_x_order",
                      format_func=lambda o: {"confidence": "Most confident first", "left-to-right": "Left to right"}[o])
     with ui.user_errors():

@@ -55,8 +55,8 @@ def deletion_curves(k: list[int], curves: dict[str, list[float]], probability: f
     """The target's probability after deleting the top k tokens of each ranking, against random orderings."""
     xs = [0] + list(k)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[probability] + list(random_high) + (list(random_low) + [probability])[::-1],
-                             fill="toself", fillcolor="rgba(107,114,128,0.18)", line=dict(width=0), hoverinfo="skip",
+    fig.add_trace(go.Scatter(x=xs + xs[::-1], y=[probability] + list(random_high) + ([probability] + list(random_low))[::-1],
+                             mode="lines", fill="toself", fillcolor="rgba(107,114,128,0.18)", line=dict(width=0), hoverinfo="skip",
                              name="Random: 10th–90th percentile"))
     fig.add_trace(go.Scatter(x=xs, y=[probability] + list(random_mean), name=METHOD_NAMES["random"] + " (mean)",
                              line=dict(color=COLORS["random"], dash="dash"), mode="lines+markers"))
