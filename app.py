@@ -2,66 +2,82 @@
 import streamlit as st
 
 from playground_ui import ui
-from bert_playground import models
-from bert_playground.pretrain import read_training_log
+from bert_playground.paths import EMBEDDED_DIR
+from bert_playground.training_log import LOG_FILE, read_training_log
 from playground_ui.charts.pretraining import training_curves
 
-bundle = ui.setup("Home", ":material/home:")
 
-st.title("BERT Playground")
-st.markdown(
-    "Look inside **BERT** while it runs. Every number on these pages is read from a real model: "
-    "its embedding layer, its attention probabilities, its masked-LM and next-sentence heads. "
-    "Unlike other BERT viewers, the playground also shows BERT's **pre-training recipe** — 80/10/10 masking, "
-    "next-sentence pairs, the summed input embeddings — and lets you fine-tune it live."
-)
+def intro_ui():
+    st.title("BERT Playground")
+    st.markdown(
+        "Look inside **BERT** while it runs. Every number on these pages is read from a real model: "
+        "its embedding layer, its attention probabilities, its masked-LM and next-sentence heads. "
+        "Unlike other BERT viewers, the playground also shows BERT's **pre-training recipe** — 80/10/10 masking, "
+        "next-sentence pairs, the summed input embeddings — and lets you fine-tune it live."
+    )
 
-st.subheader("What each page teaches")
-for path, label, what in ui.PAGES:
-    if (ui.ROOT / path).is_file():
-        st.page_link(path, label=f"{label}: {what}")
 
-st.subheader("In use now")
-c1, c2 = st.columns(2)
-with c1:
-    if bundle is not None:
-        i = bundle.info
-        st.metric("Checkpoint", i.name)
-        st.caption(f"{i.layers} layers × {i.heads} heads, hidden size {i.hidden_size}, vocabulary {i.vocab_size:,}, "
-                   f"max length {i.max_length}. Heads: MLM {'yes' if i.has_mlm else 'no'}, NSP {'yes' if i.has_nsp else 'no'}.")
-        if i.missing_heads:
-            st.warning(f"This checkpoint has no {' or '.join(i.missing_heads)} head; pages that need it say so.")
+def pages_ui():
+    st.subheader("What each page teaches")
+    for path, label, what in ui.PAGES:
+        if (ui.ROOT / path).is_file():
+            st.page_link(path, label=f"{label}: {what}")
+
+
+def in_use_ui(bundle):
+    st.subheader("In use now")
+    c1, c2 = st.columns(2)
+    with c1:
+        if bundle is not None:
+            i = bundle.info
+            st.metric("Checkpoint", i.name)
+            st.caption(f"{i.layers} layers × {i.heads} heads, hidden size {i.hidden_size}, vocabulary {i.vocab_size:,}, "
+                       f"max length {i.max_length}. Heads: MLM {'yes' if i.has_mlm else 'no'}, NSP {'yes' if i.has_nsp else 'no'}.")
+            if i.missing_heads:
+                st.warning(f"This checkpoint has no {' or '.join(i.missing_heads)} head; pages that need it say so.")
+        else:
+            st.metric("Checkpoint", "none loaded")
+    with c2:
+        st.metric("Device", ui.describe(ui.device_name()))
+
+
+def embedded_ui():
+    st.subheader("About the embedded checkpoint")
+    st.markdown(
+        "The default checkpoint, `embedded`, ships in `assets/model/`: a **compact BERT** (the 6-layer, 384-wide "
+        "MiniLM-L6 encoder with BERT's MLM and NSP heads) that this project pre-trained further with the same "
+        "masking and pair-building code the pages explain. It is much smaller than BERT-base (22M vs 110M "
+        "parameters), so its guesses are rougher. When the network allows, pick *Hugging Face Hub id* in the "
+        "sidebar and type `bert-base-uncased` to explore the original."
+    )
+
+
+def pretraining_ui():
+    st.subheader("How this model was pre-trained")
+    st.markdown(
+        "The embedded checkpoint was made by `python -m bert_playground pretrain` with the very code the pages explain:\n"
+        "1. Wikipedia articles are split into sentences and WordPiece ids, once (`corpus.py`, `pretrain.tokenize_documents`).\n"
+        "2. Every epoch, `pairs.make_pairs` builds new sentence pairs: half IsNext, half NotNext from another article "
+        "(the **Next sentence prediction** page draws its pairs with the same function), packed as `[CLS] A [SEP] B [SEP]`.\n"
+        "3. Every batch is corrupted by `masking.mask_tokens` — 15% of tokens chosen, 80% `[MASK]`, 10% random, 10% kept, "
+        "a fresh draw every epoch (the **Masked LM** page runs the same function on your text).\n"
+        "4. `BertForPreTraining` learns to predict the chosen tokens (MLM loss) and whether B follows A (NSP loss), with "
+        "warm-up then decay and gradient clipping; held-out accuracy is measured on articles it never trains on."
+    )
+    log = read_training_log(EMBEDDED_DIR)
+    if log:
+        st.plotly_chart(training_curves(log), key="pretrain_curves")
     else:
-        st.metric("Checkpoint", "none loaded")
-with c2:
-    st.metric("Device", ui.describe(ui.device_name()))
+        st.info(f"No training log found next to the embedded checkpoint (assets/model/{LOG_FILE}).")
+    card = EMBEDDED_DIR / "README.md"
+    if card.is_file():
+        with st.expander("Model card: provenance, licences, the exact command and the measured figures"):
+            st.markdown(card.read_text())
 
-st.subheader("About the embedded checkpoint")
-st.markdown(
-    "The default checkpoint, `embedded`, ships in `assets/model/`: a **compact BERT** (the 6-layer, 384-wide "
-    "MiniLM-L6 encoder with BERT's MLM and NSP heads) that this project pre-trained further with the same "
-    "masking and pair-building code the pages explain. It is much smaller than BERT-base (22M vs 110M "
-    "parameters), so its guesses are rougher. When the network allows, pick *Hugging Face Hub id* in the "
-    "sidebar and type `bert-base-uncased` to explore the original."
-)
 
-st.subheader("How this model was pre-trained")
-st.markdown(
-    "The embedded checkpoint was made by `python -m bert_playground pretrain` with the very code the pages explain:\n"
-    "1. Wikipedia articles are split into sentences and WordPiece ids, once (`corpus.py`, `pretrain.tokenize_documents`).\n"
-    "2. Every epoch, `pairs.make_pairs` builds new sentence pairs: half IsNext, half NotNext from another article "
-    "(the **Next sentence prediction** page draws its pairs with the same function), packed as `[CLS] A [SEP] B [SEP]`.\n"
-    "3. Every batch is corrupted by `masking.mask_tokens` — 15% of tokens chosen, 80% `[MASK]`, 10% random, 10% kept, "
-    "a fresh draw every epoch (the **Masked LM** page runs the same function on your text).\n"
-    "4. `BertForPreTraining` learns to predict the chosen tokens (MLM loss) and whether B follows A (NSP loss), with "
-    "warm-up then decay and gradient clipping; held-out accuracy is measured on articles it never trains on."
-)
-log = read_training_log(models.EMBEDDED_DIR)
-if log:
-    st.plotly_chart(training_curves(log), key="pretrain_curves")
-else:
-    st.info("No training log found next to the embedded checkpoint (assets/model/training_log.csv).")
-card = models.EMBEDDED_DIR / "README.md"
-if card.is_file():
-    with st.expander("Model card: provenance, licences, the exact command and the measured figures"):
-        st.markdown(card.read_text())
+bundle = ui.setup("Home", ":material/home:")
+intro_ui()
+pages_ui()
+in_use_ui(bundle)
+embedded_ui()
+pretraining_ui()

@@ -93,7 +93,7 @@ def main(argv=None) -> dict:
     joint_s = timed(lambda: joint_fill(bundle, THREE_MASKS), args.rounds)
     j = joint_fill(bundle, THREE_MASKS)
     out = {
-        "model": bundle.label, "device": describe(bundle.device), "baseline": args.baseline, "steps": args.steps,
+        "model": bundle.info.name, "device": describe(bundle.device), "baseline": args.baseline, "steps": args.steps,
         "sentences": len(CLOZE), "mean_deletion_auc": mean_auc, "lowest_auc_count": wins,
         "france": {"prediction": t.prediction, "probability": t.probability, "first": first, "top3": top3,
                    "ig_delta": e.ig.delta},

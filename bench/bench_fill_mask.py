@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from timing import percentile  # the one p50/p95 of every bench (bench/timing.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -70,13 +72,6 @@ def queries(tokenizer, limit: int = 32, n: int = 50) -> list[str]:
     return out
 
 
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
 def bench_fill(model: str, top_k: int, rounds: int) -> dict:
     import torch
     from transformers import AutoTokenizer, BertForMaskedLM, pipeline
@@ -112,7 +107,7 @@ def bench_fill(model: str, top_k: int, rounds: int) -> dict:
                 agree += mine == ref
     lengths = [len(bundle.tokenizer(q)["input_ids"]) for q in qs]
     return {
-        "model": bundle.label, "layers": bundle.info.layers, "hidden": bundle.info.hidden_size,
+        "model": bundle.info.name, "layers": bundle.info.layers, "hidden": bundle.info.hidden_size,
         "device": str(bundle.device), "threads": torch.get_num_threads(), "queries": len(qs),
         "timed_calls_each": len(ours), "tokens_min": min(lengths), "tokens_max": max(lengths), "top_k": top_k,
         "package_median_ms": statistics.median(ours), "package_p95_ms": percentile(ours, 0.95),

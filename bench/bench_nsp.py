@@ -21,16 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from timing import percentile  # the one p50/p95 of every bench (bench/timing.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 WIKI = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-part4.txt.xz"
-
-
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def latency_ms(fn, args_list, runs: int) -> tuple[float, float]:
@@ -72,7 +69,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     bundle = load(args.model, choose_device(args.device))  # also sets the CPU thread count
-    print(f"model: {bundle.label} ({bundle.info.layers} layers, hidden {bundle.info.hidden_size}, "
+    print(f"model: {bundle.info.name} ({bundle.info.layers} layers, hidden {bundle.info.hidden_size}, "
           f"heads: {', '.join(h for h, ok in (('MLM', bundle.info.has_mlm), ('NSP', bundle.info.has_nsp)) if ok)}) "
           f"on {bundle.device}, {torch.get_num_threads()} thread(s); loaded in {time.perf_counter() - t0:.1f} s")
     budget = nsp.pair_budget(bundle, args.seq_len)

@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 import cold_start  # noqa: E402  (server start, Chromium path and arguments, /proc memory)
+from timing import percentile  # noqa: E402  (the one p50/p95 of every bench)
 
 TIMEOUT_MS = 90_000  # one action, under load
 # Counts the app's finished script runs by reading Streamlit's websocket messages (ForwardMsg protobuf):
@@ -87,15 +88,6 @@ class Stats:
     def add(self, action: str, ms: float):
         self.times.setdefault(action, []).append(ms)
         self.actions += 1
-
-
-def percentile(xs, q):
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
 def sentence(rng: random.Random) -> str:

@@ -103,7 +103,7 @@ def measure(model: str = "embedded", queries: int = 500, report_every: int = 50,
     after = marks[-1][1]
     peak = proc_mb("VmHWM")
     trimmed = proc_mb() if malloc_trim() else float("nan")
-    return {"model": bundle.label, "queries": len(plan), "rss_before_mb": before, "rss_after_mb": after,
+    return {"model": bundle.info.name, "queries": len(plan), "rss_before_mb": before, "rss_after_mb": after,
             "growth_mb": after - before, "rss_after_trim_mb": trimmed, "growth_after_trim_mb": trimmed - before,
             "peak_mb": peak, "seconds": seconds, "marks": marks, "goal_mb": 50.0,
             "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}}

@@ -37,7 +37,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import bench_attention  # noqa: E402  (reused: sample text, texts of a given length, the slider rerun)
 import bench_nsp  # noqa: E402  (reused: warm latency median/p95)
-import bench_fill_mask  # noqa: E402  (reused: queries, the package-vs-pipeline comparison, percentile)
+import bench_fill_mask  # noqa: E402  (reused: queries, the package-vs-pipeline comparison)
+from timing import percentile  # noqa: E402  (the one p50/p95 of every bench)
 import cold_start  # noqa: E402  (reused: server start, Chromium arguments, /proc memory)
 
 PAGES = [  # (URL path, text that shows once the page has drawn)
@@ -56,7 +57,7 @@ NSP_PAIRS = [
 
 
 def stats(ms: list[float]) -> tuple[float, float]:
-    return statistics.median(ms), bench_fill_mask.percentile(ms, 0.95)
+    return statistics.median(ms), percentile(ms, 0.95)
 
 
 # ---- browser: cold start and server memory --------------------------------------------------
@@ -116,7 +117,7 @@ def bench_package(model: str, runs: int) -> dict:
     from bert_playground import attention, load, nsp
 
     bundle = load(model)
-    out = {"model": bundle.label, "layers": bundle.info.layers, "heads": bundle.info.heads,
+    out = {"model": bundle.info.name, "layers": bundle.info.layers, "heads": bundle.info.heads,
            "hidden": bundle.info.hidden_size, "device": str(bundle.device)}
     out["nsp_ms"] = bench_nsp.latency_ms(nsp.score_text, [(bundle, a, b) for a, b in NSP_PAIRS], runs)
     text = bench_attention.sample_text()

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .models import forward
 from .text import Encoding, clean_text, encode_ids, max_length
 
@@ -33,7 +34,7 @@ class AttentionMaps:
     causal: bool  # True: run with a left-to-right mask (lower-triangular maps)
     cls_index: int | None  # position of [CLS] (0 for BERT), None when absent
     sep_indices: tuple[int, ...]  # positions of [SEP]
-    notes: tuple[str, ...] = ()  # things the user should know about how the input was read
+    notices: tuple[Notice, ...] = ()  # how the input was read, for the user (page and CLI show them)
 
     @property
     def layers(self) -> int:
@@ -50,7 +51,7 @@ class AttentionMaps:
 
 # ---- computing the maps -------------------------------------------------------------------
 
-def read_input(bundle, text_a: str, text_b: str | None = None) -> tuple[Encoding, list[str]]:
+def read_input(bundle, text_a: str, text_b: str | None = None) -> tuple[Encoding, list[Notice]]:
     """Clean and encode; an empty sentence B turns the input into a single text (with a note)."""
     notes = []
     a = clean_text(text_a, "Sentence A")
@@ -61,14 +62,14 @@ def read_input(bundle, text_a: str, text_b: str | None = None) -> tuple[Encoding
         except PlaygroundError:
             if not isinstance(text_b, str):
                 raise
-            notes.append("Sentence B is empty, so the input is read as a single text (no A/B blocks).")
+            notes.append(Notice("Sentence B is empty, so the input is read as a single text (no A/B blocks)."))
     enc = encode_ids(bundle.tokenizer, a, b, max_length(bundle))
     if enc.truncated:
-        notes.append(f"The input has {enc.full_length} tokens; this model reads at most {len(enc)}, so it was cut "
-                     f"to {len(enc)} (the longer sentence first). The maps are those of the tokens kept.")
+        notes.append(warning(f"The input has {enc.full_length} tokens; this model reads at most {len(enc)}, so it was cut "
+                     f"to {len(enc)} (the longer sentence first). The maps are those of the tokens kept."))
     if sum(w is not None for w in enc.word_ids) <= 1:
-        notes.append(f"The text is a single token, so each map is only {len(enc)} x {len(enc)} "
-                     "([CLS], the token, [SEP]); type a sentence to see attention patterns.")
+        notes.append(Notice(f"The text is a single token, so each map is only {len(enc)} x {len(enc)} "
+                     "([CLS], the token, [SEP]); type a sentence to see attention patterns."))
     return enc, notes
 
 
@@ -94,19 +95,14 @@ def compute(bundle, text_a: str, text_b: str | None = None, causal: bool = False
     tok = bundle.tokenizer
     ids = enc.input_ids
     return AttentionMaps(
-        model=bundle.label, tokens=tuple(enc.tokens), sentence_b_start=enc.sentence_b_start,
+        model=bundle.info.name, tokens=tuple(enc.tokens), sentence_b_start=enc.sentence_b_start,
         attentions=att.float().cpu().numpy(), truncated=enc.truncated, full_length=enc.full_length,
         causal=causal, cls_index=ids.index(tok.cls_token_id) if tok.cls_token_id in ids else None,
-        sep_indices=tuple(i for i, t in enumerate(ids) if t == tok.sep_token_id), notes=tuple(notes),
+        sep_indices=tuple(i for i, t in enumerate(ids) if t == tok.sep_token_id), notices=tuple(notes),
     )
 
 
 # ---- views ------------------------------------------------------------------------------
-
-def mean_over_heads(att: np.ndarray) -> np.ndarray:
-    """(L, H, T, T) -> (L, T, T)."""
-    return att.mean(axis=1)
-
 
 def block_ranges(length: int, b_start: int | None) -> dict[str, tuple[range, range]]:
     """Row (from) and column (to) positions of the A->A, A->B, B->A, B->B blocks."""
@@ -120,13 +116,6 @@ def blocks(matrix: np.ndarray, b_start: int | None) -> dict[str, np.ndarray]:
     """Split (..., T, T) maps into the four blocks (..., rows of X, columns of Y)."""
     return {name: matrix[..., r.start:r.stop, c.start:c.stop]
             for name, (r, c) in block_ranges(matrix.shape[-1], b_start).items()}
-
-
-def assemble(parts: dict[str, np.ndarray]) -> np.ndarray:
-    """The inverse of `blocks`."""
-    top = np.concatenate([parts["A->A"], parts["A->B"]], axis=-1)  # (..., Ta, T)
-    bottom = np.concatenate([parts["B->A"], parts["B->B"]], axis=-1)  # (..., Tb, T)
-    return np.concatenate([top, bottom], axis=-2)  # (..., T, T)
 
 
 @dataclass(frozen=True, eq=False)

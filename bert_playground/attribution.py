@@ -36,6 +36,7 @@ import torch
 from .attention import rollout
 from .errors import PlaygroundError
 from .models import forward
+from .notices import Notice, warning
 from .text import clean_text, encode, encode_ids
 
 BASELINES = ("mask", "pad", "zero")
@@ -48,6 +49,7 @@ MAX_STEPS = 500
 MAX_WORK = 32_768  # IG steps x tokens: 512 tokens at 64 steps, 128 at 256 (forward + backward passes)
 DELTA_WARN = 0.05  # warn when |delta| exceeds this share of |f(x) - f(baseline)|
 TARGETS = ("mask", "nsp", "label")
+CLI_TARGETS = ("mask", "nsp")  # a fine-tuned label needs a classifier folder: the page offers it
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +71,7 @@ class Target:
     mask_id: int = 0
     pad_id: int = 0
     bundle: object = field(default=None, repr=False)  # the checkpoint, for mask and NSP targets
-    notes: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()  # how the input was read (cut to the maximum length...)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -156,12 +158,13 @@ def mask_target(bundle, text_a: str, text_b: str | None = None, mask: int = 0) -
                               "so there is nothing to attribute. Keep some words unmasked.")
     pos = masks[mask]
     head = bundle.model.cls.predictions
-    notes = ["The text was cut to the model's maximum length."] if enc.truncated else []
+    notes = [warning(f"The text has {enc.full_length} tokens; the model reads the first {len(enc)} (the rest is "
+                     "cut), so the explanation is of those.")] if enc.truncated else []
     return _predict(dict(
-        kind="mask", model_name=bundle.label, tokens=tuple(enc.tokens), input_ids=tuple(enc.input_ids),
+        kind="mask", model_name=bundle.info.name, tokens=tuple(enc.tokens), input_ids=tuple(enc.input_ids),
         token_type_ids=tuple(enc.token_type_ids), position=pos, fixed=fixed, encoder=bundle.encoder,
         head=lambda out: head(out.last_hidden_state[:, pos]), mask_id=tok.mask_token_id,
-        pad_id=tok.pad_token_id or 0, bundle=bundle, notes=tuple(notes),
+        pad_id=tok.pad_token_id or 0, bundle=bundle, notices=tuple(notes),
     ), lambda i: tok.convert_ids_to_tokens(i))
 
 
@@ -175,10 +178,11 @@ def nsp_target(bundle, text_a: str, text_b: str) -> Target:
     fixed = tuple(i for i, t in enumerate(packed.input_ids) if t in _special_ids(tok))
     head = bundle.model.cls.seq_relationship
     return _predict(dict(
-        kind="nsp", model_name=bundle.label, tokens=tuple(packed.tokens), input_ids=tuple(packed.input_ids),
+        kind="nsp", model_name=bundle.info.name, tokens=tuple(packed.tokens), input_ids=tuple(packed.input_ids),
         token_type_ids=tuple(packed.segments), position=0, fixed=fixed, encoder=bundle.encoder,
         head=lambda out: head(out.pooler_output), mask_id=tok.mask_token_id, pad_id=tok.pad_token_id or 0,
-        bundle=bundle, notes=("The text was cut to the model's maximum length.",) if packed.truncated else (),
+        bundle=bundle, notices=(warning(f"The pair has {packed.full_length} tokens; the model reads {len(packed)} "
+                                        "(the longer sentence was cut first)."),) if packed.truncated else (),
     ), lambda i: LABELS[i])
 
 
@@ -217,7 +221,7 @@ def label_target(clf, text: str, pair: str | None = None) -> Target:
         kind="label", model_name="fine-tuned classifier", tokens=tuple(enc.tokens), input_ids=tuple(enc.input_ids),
         token_type_ids=tuple(enc.token_type_ids), position=0, fixed=fixed, encoder=model.bert,
         head=lambda out: model.classifier(out.pooler_output), mask_id=tok.mask_token_id, pad_id=tok.pad_token_id or 0,
-        notes=(f"The text was cut to the classifier's {clf.max_length} tokens.",) if enc.truncated else (),
+        notices=(warning(f"The text was cut to the classifier's {clf.max_length} tokens."),) if enc.truncated else (),
     ), lambda i: clf.label_names[i])
 
 
@@ -409,6 +413,14 @@ class Explanation:
     @property
     def delta_large(self) -> bool:
         return abs(self.ig.delta) > max(DELTA_WARN * abs(self.change), 1e-3)
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        out = list(self.target.notices)
+        if self.delta_large:
+            out.append(warning(f"IG's convergence delta ({self.ig.delta:.2g}) is large next to f(input) - "
+                               f"f(baseline) ({self.change:.2g}): the attributions do not add up yet; raise the steps."))
+        return tuple(out)
 
     def to_json(self) -> dict:
         d = self.deletion

@@ -15,7 +15,8 @@ from transformers import AutoTokenizer, BertForSequenceClassification
 
 from .bow import CONFIG_FILE as BOW_FILE, BowClassifier
 from .errors import PlaygroundError
-from .text import clean_text
+from .training import autocast
+from .text import clean_text, encode_batch
 
 METRICS_FILE = "metrics.json"
 
@@ -31,7 +32,8 @@ class Metrics:
 
 
 @dataclass(frozen=True)
-class Prediction:
+class ClassPrediction:
+    """The predicted class of one text, its probability and every class's probability."""
     label: str
     score: float
     probabilities: dict[str, float]
@@ -67,9 +69,9 @@ class Classifier:
         self.model.train(was)
         return torch.softmax(logits.float(), -1).numpy()
 
-    def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[Prediction]:
+    def predict(self, texts: list[str], pairs: list[str] | None = None) -> list[ClassPrediction]:
         probs = self.probabilities(texts, pairs)  # (N, C)
-        return [Prediction(self.label_names[int(p.argmax())], float(p.max()),
+        return [ClassPrediction(self.label_names[int(p.argmax())], float(p.max()),
                            {n: float(v) for n, v in zip(self.label_names, p)}) for p in probs]
 
 
@@ -94,11 +96,7 @@ def classification_metrics(y_true, y_pred, n_labels: int, loss: float = float("n
 
 def encode(tokenizer, texts, pairs, max_length: int) -> dict[str, torch.Tensor]:
     """All examples at once, padded to the longest: (N, T) tensors on the CPU."""
-    enc = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True,
-                    max_length=max_length, padding=True, return_tensors="pt", verbose=False)
-    out = {k: enc[k] for k in ("input_ids", "attention_mask")}
-    out["token_type_ids"] = enc.get("token_type_ids", torch.zeros_like(enc["input_ids"]))
-    return out
+    return encode_batch(tokenizer, texts, pairs, max_length)
 
 
 def batch(enc: dict, idx: torch.Tensor, device) -> dict[str, torch.Tensor]:
@@ -106,12 +104,6 @@ def batch(enc: dict, idx: torch.Tensor, device) -> dict[str, torch.Tensor]:
     rows = {k: v[idx] for k, v in enc.items()}
     t = int(rows["attention_mask"].sum(1).max())
     return {k: v[:, :t].to(device, non_blocking=True) for k, v in rows.items()}
-
-
-def autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
 
 
 def by_length(enc: dict, batch_size: int):

@@ -1,15 +1,20 @@
 """`python -m bert_playground <command> ... [--model M] [--json]`.
 
-Each command is a pair: `_add_<name>(sub)` declares its arguments, `_run_<name>(args)` returns
-a JSON-able dict (printed as JSON with --json, as a short text otherwise). Errors become one
-line on stderr and a non-zero exit: 2 for bad input, 1 for anything unexpected.
+The table `COMMANDS` (at the end) names every command's three functions: `_add_<name>(sub)`
+declares its arguments, `_run_<name>(args)` returns a JSON-able dict, `_text_<name>(result)`
+prints it for a reader (None: indented JSON); --json prints the dict as JSON. Defaults and
+choices come from the package (config dataclasses, `pretrain.PRECISIONS`, `pretrain.SAVE_DTYPES`,
+`finetune.MODES`). Results carry their `notices`; the CLI prints them on stderr as `note: ...`.
+Errors become one line on stderr and a non-zero exit: 2 for bad input, 1 for anything unexpected.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
+from typing import Callable, NamedTuple
 
 from .errors import PlaygroundError
 
@@ -27,6 +32,16 @@ def _model_arg(p, required=False):
 
 def _json_arg(p):
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _defaults(config_class) -> dict:
+    """{field: default} of a config dataclass, so argparse never restates a default."""
+    return {f.name: f.default for f in dataclasses.fields(config_class) if f.default is not dataclasses.MISSING}
+
+
+def _notices(notices) -> None:
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
 
 
 def _load(args):
@@ -49,6 +64,7 @@ def _run_represent(args):
     from .representation import represent
 
     rep = represent(_load(args), args.sent_a, args.sent_b)
+    _notices(rep.notices)
     out = {"model": rep.model, "rows": rep.rows()}
     if rep.encoding.truncated:
         out["truncated_from"] = rep.encoding.full_length
@@ -64,29 +80,38 @@ def _text_represent(res):
 # ---- pretrain -----------------------------------------------------------------------------
 
 def _add_pretrain(sub):
+    from .pretrain import PRECISIONS, SAVE_DTYPES, PretrainConfig
+
+    d = _defaults(PretrainConfig)
     p = sub.add_parser("pretrain", help="pre-train BertForPreTraining on MLM + NSP from WikiExtractor text")
     p.add_argument("--corpus", required=True, help="glob(s), comma-separated, of WikiExtractor files (.xz allowed)")
     p.add_argument("--out", required=True, help="output checkpoint folder (resumed from if it holds one and --resume)")
-    p.add_argument("--init", default="minilm", help="minilm | scratch | PATH of a checkpoint folder")
-    p.add_argument("--config", default="minilm", help="for --init scratch: tiny | mini | minilm | a config.json path")
-    p.add_argument("--eval-corpus", default=None, help="held-out glob; default: the corpus's last --eval-docs documents")
-    p.add_argument("--eval-docs", type=int, default=200)
-    p.add_argument("--eval-pairs", type=int, default=1000)
-    p.add_argument("--max-seconds", type=float, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--max-docs", type=int, default=None, help="use only the first N training documents")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--warmup-steps", type=int, default=100)
-    p.add_argument("--train-layers", type=int, default=None, help="train only the top K encoder layers + heads")
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--log-every", type=int, default=20)
-    p.add_argument("--short-seq-prob", type=float, default=0.1, help="share of pairs given a shorter random length")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--save-dtype", choices=["float16", "float32"], default="float16")
-    p.add_argument("--device", default=None, help="auto | cpu | cuda")
-    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+    p.add_argument("--init", default=d["init"], help="minilm | scratch | PATH of a checkpoint folder")
+    p.add_argument("--config", dest="preset", metavar="CONFIG", default=d["preset"],
+                   help="for --init scratch: tiny | mini | minilm | a config.json path")
+    p.add_argument("--eval-corpus", default=d["eval_corpus"],
+                   help="held-out glob; default: the corpus's last --eval-docs documents")
+    p.add_argument("--eval-docs", type=int, default=d["eval_docs"])
+    p.add_argument("--eval-pairs", type=int, default=d["eval_pairs"])
+    p.add_argument("--max-seconds", type=float, default=d["max_seconds"])
+    p.add_argument("--max-steps", type=int, default=d["max_steps"])
+    p.add_argument("--max-docs", type=int, default=d["max_docs"], help="use only the first N training documents")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--seq-len", type=int, default=d["seq_len"])
+    p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--warmup-steps", type=int, default=d["warmup_steps"])
+    p.add_argument("--train-layers", type=int, default=d["train_layers"],
+                   help="train only the top K encoder layers + heads")
+    p.add_argument("--eval-every", type=int, default=d["eval_every"])
+    p.add_argument("--log-every", type=int, default=d["log_every"])
+    p.add_argument("--short-seq-prob", type=float, default=d["short_seq_prob"],
+                   help="share of pairs given a shorter random length")
+    p.add_argument("--sentence-pair-prob", type=float, default=d["sentence_pair_prob"],
+                   help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, default=d["save_dtype"])
+    p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")
+    p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
                    help="auto: bf16 autocast on CUDA, float32 on CPU; bf16 also speeds up CPUs with AVX512-BF16/AMX")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     _json_arg(p)
@@ -95,25 +120,20 @@ def _add_pretrain(sub):
 def _run_pretrain(args):
     from .pretrain import PretrainConfig, pretrain
 
-    if args.batch_size < 1 or args.seq_len < 8 or args.seq_len > 512 or args.lr <= 0:
-        raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
-    cfg = PretrainConfig(
-        corpus=args.corpus, out=args.out, init=args.init, preset=args.config, eval_corpus=args.eval_corpus,
-        eval_docs=args.eval_docs, eval_pairs=args.eval_pairs, seq_len=args.seq_len, batch_size=args.batch_size,
-        lr=args.lr, warmup_steps=args.warmup_steps, max_steps=args.max_steps, max_seconds=args.max_seconds,
-        train_layers=args.train_layers, seed=args.seed, log_every=args.log_every, eval_every=args.eval_every,
-        save_dtype=args.save_dtype, max_docs=args.max_docs, device=args.device, short_seq_prob=args.short_seq_prob,
-        precision=args.precision,
-    )
+    names = {f.name for f in dataclasses.fields(PretrainConfig)}
+    cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k in names})  # every option is a config field
     return pretrain(cfg, resume=args.resume)
 
 
 # ---- mask / fill (Masked-LM page) ---------------------------------------------------------
 
 def _add_mask(sub):
+    from .masking import MaskingConfig
+
+    d = _defaults(MaskingConfig)
     p = sub.add_parser("mask", help="BERT's 80/10/10 masking of a text (model-free: only the tokenizer is read)")
     p.add_argument("text")
-    p.add_argument("--rate", type=float, default=0.15, help="share of tokens chosen (0 to 1, default 0.15)")
+    p.add_argument("--rate", type=float, default=d["rate"], help=f"share of tokens chosen (0 to 1, default {d['rate']})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--whole-word", action="store_true", help="choose all pieces of a word together")
     _model_arg(p)
@@ -140,8 +160,10 @@ def _add_fill(sub):
     p = sub.add_parser("fill", help="the MLM head's top-k guesses at every [MASK] of a text")
     p.add_argument("text")
     p.add_argument("--top-k", type=int, default=5)
+    from .decoding import ORDERS
+
     p.add_argument("--joint", action="store_true", help="also fill the masks jointly, one at a time (adds 'joint')")
-    p.add_argument("--order", choices=["confidence", "left-to-right"], default="confidence",
+    p.add_argument("--order", choices=ORDERS, default=ORDERS[0],
                    help="joint decoding order: most-confident-first (default) or left to right")
     p.add_argument("--candidates", default=None, metavar="W1,W2",
                    help="score these words at the first mask by pseudo-log-likelihood (adds 'candidates')")
@@ -153,12 +175,7 @@ def _run_fill(args):
     from .mlm import fill
 
     res = fill(_load(args), args.text, args.top_k)
-    if res.normalised:
-        print(f"note: read {', '.join(res.normalised)} as {res.mask_token}", file=sys.stderr)
-    if res.truncated:
-        print(f"note: the text has {res.full_length} tokens; the model reads the first {len(res.tokens)}"
-              + (f" ({res.masks_dropped} mask(s) after the cut were not predicted)" if res.masks_dropped else ""),
-              file=sys.stderr)
+    _notices(res.notices)
     out = res.to_json()  # exactly the documented fields with --json
     _fill_extras(args, out)
     return out if args.json else {**out, "filled": res.filled}
@@ -213,8 +230,7 @@ def _run_attention(args):
     from .attention import compute, head_stats
 
     maps = compute(_load(args), args.sent_a, args.sent_b, causal=args.causal)
-    for note in maps.notes:
-        print(f"note: {note}", file=sys.stderr)
+    _notices(maps.notices)
     out = {"model": maps.model, "tokens": list(maps.tokens), "sentence_b_start": maps.sentence_b_start,
            # weights rounded to 8 decimals (float32 carries ~7): rows still sum to 1 within 1e-5
            "attentions": np.round(maps.attentions.astype(np.float64), 8).tolist()}
@@ -238,23 +254,27 @@ def _text_attention(res):
 # ---- finetune / classify (Fine-tuning page) -----------------------------------------------
 
 def _add_finetune(sub):
+    from .finetune import MODES, FinetuneConfig
+
+    d = _defaults(FinetuneConfig)
     p = sub.add_parser("finetune", help="fine-tune a sequence classifier on a labelled CSV/TSV (progress on stderr)")
     p.add_argument("--train", required=True, help="CSV or TSV with a header row")
     p.add_argument("--eval", default=None, help="held-out CSV/TSV (default: hold out 20%% of --train)")
     p.add_argument("--text-col", default=None, help="text column (default: guessed, e.g. 'text' or 'sentence')")
     p.add_argument("--text-pair-col", default=None, help="second-sentence column for sentence-pair tasks")
     p.add_argument("--label-col", default=None, help="label column (default: guessed, e.g. 'label')")
-    p.add_argument("--mode", choices=["full", "frozen", "baseline"], default="full")
-    p.add_argument("--layers", type=int, default=None, help="keep only the first K encoder layers (default: all)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=None, help="default: 5e-4 full, 2e-3 frozen, 0.1 baseline")
-    p.add_argument("--max-length", type=int, default=128, help="tokens per example")
-    p.add_argument("--max-seconds", type=float, default=None, help="stop training after this wall time")
-    p.add_argument("--eval-every", type=int, default=None, help="steps between evaluations")
-    p.add_argument("--patience", type=int, default=None, help="early stopping after N evaluations without progress")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="auto | cpu | cuda")
+    p.add_argument("--mode", choices=MODES, default=d["mode"])
+    p.add_argument("--layers", type=int, default=d["layers"], help="keep only the first K encoder layers (default: all)")
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--lr", type=float, default=d["lr"], help="default: 5e-4 full, 2e-3 frozen, 0.1 baseline")
+    p.add_argument("--max-length", type=int, default=d["max_length"], help="tokens per example")
+    p.add_argument("--max-seconds", type=float, default=d["max_seconds"], help="stop training after this wall time")
+    p.add_argument("--eval-every", type=int, default=d["eval_every"], help="steps between evaluations")
+    p.add_argument("--patience", type=int, default=d["patience"],
+                   help="early stopping after N evaluations without progress")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")
     p.add_argument("--save", default=None, help="write the fine-tuned checkpoint folder here")
     _model_arg(p)
     _json_arg(p)
@@ -327,43 +347,6 @@ def _add_classify(sub):
     _json_arg(p)
 
 
-def _classify_inputs(args, clf, meta: dict) -> tuple[list[str], list[str] | None]:
-    from . import datasets as D
-
-    lines = list(args.texts)
-    if args.input:
-        path = args.input
-        if path.lower().endswith((".csv", ".tsv")):
-            table = D.read_file(path)
-            cols = meta.get("columns") or {}
-            text = cols.get("text") if cols.get("text") in table.columns else D.guess_columns(table)[0]
-            texts = table.column(text)
-            if clf.pair:
-                pair = cols.get("text_pair") if cols.get("text_pair") in table.columns else D.guess_columns(table)[1]
-                if pair is None:
-                    raise PlaygroundError(f"This is a sentence-pair classifier: '{path}' needs a second-sentence column.")
-                return texts, table.column(pair)
-            return texts, None
-        from pathlib import Path
-
-        f = Path(path)
-        if not f.is_file():
-            raise PlaygroundError(f"'{path}' does not exist or is not a file.")
-        D.check_size(f.stat().st_size, f"'{f.name}'")
-        try:
-            lines += [ln for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except UnicodeDecodeError:
-            raise PlaygroundError(f"'{path}' is not UTF-8 text.") from None
-    if not lines:
-        raise PlaygroundError("Give at least one TEXT or --input FILE.")
-    if not clf.pair:
-        return lines, None
-    if any("\t" not in ln for ln in lines):
-        raise PlaygroundError("This is a sentence-pair classifier: give each input as 'sentence A<TAB>sentence B'.")
-    a, b = zip(*(ln.split("\t", 1) for ln in lines))
-    return list(a), list(b)
-
-
 def _run_classify(args):
     from pathlib import Path
 
@@ -372,7 +355,9 @@ def _run_classify(args):
     clf = load_classifier(args.model, args.device)
     meta_file = Path(args.model) / METRICS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    texts, pairs = _classify_inputs(args, clf, meta)
+    from .datasets import classify_inputs
+
+    texts, pairs = classify_inputs(args.texts, args.input, clf.pair, meta.get("columns") or {})
     preds = clf.predict(texts, pairs)
     rows = []
     for i, p in enumerate(preds):
@@ -413,14 +398,17 @@ def _text_fill_extras(res):
 
 
 def _add_attribute(sub):
+    from . import attribution as A
+
     p = sub.add_parser("attribute", help="why the model said that: attention, rollout, gradient x input and "
                                          "integrated gradients for one prediction, and a deletion test")
     p.add_argument("text")
     p.add_argument("text_b", nargs="?", default=None)
-    p.add_argument("--target", choices=["mask", "nsp"], default="mask",
+    p.add_argument("--target", choices=A.CLI_TARGETS, default=A.CLI_TARGETS[0],
                    help="mask: the top guess at the first [MASK] (default); nsp: the IsNext/NotNext decision")
-    p.add_argument("--steps", type=int, default=32, help="integrated-gradients steps (default 32)")
-    p.add_argument("--baseline", choices=["mask", "pad", "zero"], default="mask",
+    p.add_argument("--steps", type=int, default=A.DEFAULT_STEPS,
+                   help=f"integrated-gradients steps (default {A.DEFAULT_STEPS}, at most {A.MAX_STEPS})")
+    p.add_argument("--baseline", choices=A.BASELINES, default=A.DEFAULT_BASELINE,
                    help="what IG starts from: every token as [MASK] (default), [PAD], or a zero embedding")
     p.add_argument("--layer", type=int, default=None, help="raw attention: layer, 0-based (default: the last)")
     p.add_argument("--head", type=int, default=None, help="raw attention: head, 0-based (default: mean over heads)")
@@ -440,11 +428,7 @@ def _run_attribute(args):
     else:
         target = A.mask_target(bundle, args.text, args.text_b)
     e = A.explain(target, args.baseline, args.steps, args.layer, args.head, args.k)
-    for note in target.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if e.delta_large:
-        print(f"note: IG's convergence delta ({e.ig.delta:.2g}) is large next to f(x) - f(baseline) "
-              f"({e.change:.2g}): raise --steps", file=sys.stderr)
+    _notices(e.notices)
     out = e.to_json()
     if args.json:
         return out
@@ -513,15 +497,32 @@ def _text_sides(res):
 
 # ---- main ---------------------------------------------------------------------------------
 
-COMMANDS = ["represent", "pretrain", "mask", "fill", "nsp", "attention", "finetune", "classify",
-            "attribute", "neuron", "sides"]
+class Command(NamedTuple):
+    add: Callable  # (subparsers) -> None: declares the arguments
+    run: Callable  # (args) -> dict: the JSON-able result
+    text: Callable | None  # (result) -> str for a reader; None: indented JSON
+
+
+COMMANDS = {
+    "represent": Command(_add_represent, _run_represent, _text_represent),
+    "pretrain": Command(_add_pretrain, _run_pretrain, None),
+    "mask": Command(_add_mask, _run_mask, _text_mask),
+    "fill": Command(_add_fill, _run_fill, _text_fill),
+    "nsp": Command(_add_nsp, _run_nsp, _text_nsp),
+    "attention": Command(_add_attention, _run_attention, _text_attention),
+    "finetune": Command(_add_finetune, _run_finetune, _text_finetune),
+    "classify": Command(_add_classify, _run_classify, _text_classify),
+    "attribute": Command(_add_attribute, _run_attribute, _text_attribute),
+    "neuron": Command(_add_neuron, _run_neuron, _text_neuron),
+    "sides": Command(_add_sides, _run_sides, _text_sides),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bert_playground", description="Look inside BERT from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
-        globals()[f"_add_{name}"](sub)
+    for command in COMMANDS.values():
+        command.add(sub)
     return parser
 
 
@@ -532,7 +533,8 @@ def main(argv=None) -> int:
         import transformers
 
         transformers.logging.set_verbosity_error()
-        result = globals()[f"_run_{args.command}"](args)
+        command = COMMANDS[args.command]
+        result = command.run(args)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -545,6 +547,5 @@ def main(argv=None) -> int:
     if getattr(args, "json", False):
         print(json.dumps(result, ensure_ascii=False))
     else:
-        fmt = globals().get(f"_text_{args.command}")
-        print(fmt(result) if fmt else json.dumps(result, indent=1, ensure_ascii=False))
+        print(command.text(result) if command.text else json.dumps(result, indent=1, ensure_ascii=False))
     return 0

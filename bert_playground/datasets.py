@@ -43,7 +43,7 @@ class Table:
 class LabelledData:
     name: str
     texts: tuple[str, ...]
-    pairs: tuple[str, ...] | None  # second sentence of each example, or None for single texts
+    text_pairs: tuple[str, ...] | None  # second sentence of each example, or None for single texts
     labels: tuple[int, ...]  # index into label_names
     label_names: tuple[str, ...]
 
@@ -51,10 +51,10 @@ class LabelledData:
         return len(self.texts)
 
     def preview(self, n: int = 20) -> dict[str, list[str]]:
-        """The first n examples as columns (text, second sentence if pairs, label name) for a table."""
+        """The first n examples as columns (text, second sentence if any, label name) for a table."""
         cols = {"text": list(self.texts[:n])}
-        if self.pairs is not None:
-            cols["second"] = list(self.pairs[:n])
+        if self.text_pairs is not None:
+            cols["second"] = list(self.text_pairs[:n])
         cols["label"] = [self.label_names[y] for y in self.labels[:n]]
         return cols
 
@@ -66,7 +66,7 @@ class LabelledData:
 
     def subset(self, idx: list[int], name: str | None = None) -> "LabelledData":
         return LabelledData(name or self.name, tuple(self.texts[i] for i in idx),
-                            tuple(self.pairs[i] for i in idx) if self.pairs is not None else None,
+                            tuple(self.text_pairs[i] for i in idx) if self.text_pairs is not None else None,
                             tuple(self.labels[i] for i in idx), self.label_names)
 
 
@@ -129,6 +129,40 @@ def read_file(path: str | Path) -> Table:
     return read_table(path.read_bytes(), path.name)
 
 
+def classify_inputs(texts: list[str], input_path: str | None, pair: bool,
+                    columns: dict | None = None) -> tuple[list[str], list[str] | None]:
+    """Texts (and second sentences for a pair classifier) to classify: typed ones ('A<TAB>B' for pairs) plus a
+    CSV/TSV (its `columns`, as saved by fine-tuning, else guessed) or a .txt file with one text per line."""
+    columns = columns or {}
+    lines = list(texts)
+    if input_path and input_path.lower().endswith((".csv", ".tsv")):
+        table = read_file(input_path)
+        text = columns.get("text") if columns.get("text") in table.columns else guess_columns(table)[0]
+        if not pair:
+            return table.column(text), None
+        second = columns.get("text_pair") if columns.get("text_pair") in table.columns else guess_columns(table)[1]
+        if second is None:
+            raise PlaygroundError(f"This is a sentence-pair classifier: '{input_path}' needs a second-sentence column.")
+        return table.column(text), table.column(second)
+    if input_path:
+        f = Path(input_path)
+        if not f.is_file():
+            raise PlaygroundError(f"'{input_path}' does not exist or is not a file.")
+        check_size(f.stat().st_size, f"'{f.name}'")
+        try:
+            lines += [ln for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            raise PlaygroundError(f"'{input_path}' is not UTF-8 text.") from None
+    if not lines:
+        raise PlaygroundError("Give at least one TEXT or --input FILE.")
+    if not pair:
+        return lines, None
+    if any("\t" not in ln for ln in lines):
+        raise PlaygroundError("This is a sentence-pair classifier: give each input as 'sentence A<TAB>sentence B'.")
+    a, b = zip(*(ln.split("\t", 1) for ln in lines))
+    return list(a), list(b)
+
+
 def guess_columns(table: Table) -> tuple[str, str | None, str]:
     """(text column, second-text column or None, label column) from usual names, else by position."""
     lower = {c.lower(): c for c in table.columns}
@@ -162,8 +196,8 @@ def to_labelled(table: Table, text_col: str, label_col: str, pair_col: str | Non
     if text_col == label_col or pair_col in (text_col, label_col):
         raise PlaygroundError("The text column(s) and the label column must be different columns.")
     texts, labels = table.column(text_col), [_canonical(v) for v in table.column(label_col)]
-    pairs = table.column(pair_col) if pair_col else None
-    for what, values in (("no label", labels), (f"an empty '{text_col}'", texts), (f"an empty '{pair_col}'", pairs or [])):
+    seconds = table.column(pair_col) if pair_col else None
+    for what, values in (("no label", labels), (f"an empty '{text_col}'", texts), (f"an empty '{pair_col}'", seconds or [])):
         empty = [i + 2 for i, v in enumerate(values) if not v.strip()]
         if empty:
             raise PlaygroundError(f"'{table.name}': {len(empty)} row(s) have {what} (line(s) "
@@ -181,7 +215,7 @@ def to_labelled(table: Table, text_col: str, label_col: str, pair_col: str | Non
     if unknown:
         raise PlaygroundError(f"'{table.name}' has labels the training data does not have: {', '.join(unknown[:5])}.")
     ids = {n: i for i, n in enumerate(label_names)}
-    return LabelledData(table.name, tuple(texts), tuple(pairs) if pairs is not None else None,
+    return LabelledData(table.name, tuple(texts), tuple(seconds) if seconds is not None else None,
                         tuple(ids[v] for v in labels), tuple(label_names))
 
 

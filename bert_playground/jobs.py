@@ -17,7 +17,6 @@ class Job:
     def __init__(self, make_events: Callable[[threading.Event], Iterator], name: str = "job"):
         self.name = name
         self.stop_flag = threading.Event()
-        self.started = time.time()
         self.finished: float | None = None
         self.error: str | None = None
         self._make = make_events

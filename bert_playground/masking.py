@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import PlaygroundError
+from .text import token_ids as text_ids
 
 NOT_CHOSEN, MASK, RANDOM, KEEP = 0, 1, 2, 3
 ACTION_NAMES = {NOT_CHOSEN: None, MASK: "mask", RANDOM: "random", KEEP: "keep"}
@@ -131,7 +132,7 @@ class MaskedText:
 
 def tokenize_for_masking(tokenizer, text: str) -> list[int]:
     """[CLS] text [SEP] as ids, with no length limit (masking itself has none)."""
-    return tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return text_ids(tokenizer, [text], specials=True)[0]
 
 
 def corrupt_ids(tokenizer, ids: list[int], config: MaskingConfig, seed: int, epoch: int = 0,

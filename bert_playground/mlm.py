@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import torch
 
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .masking import IGNORE, MaskedText, special_ids
 from .models import forward
-from .text import clean_text, max_length
+from .text import clean_text, max_length, pad_batch, token_ids, truncate_ids
 
 # '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
 MASK_SPELLING = re.compile(r"[\[<]\s*mask\s*[\]>]", re.IGNORECASE)
@@ -54,6 +55,25 @@ class FillResult:
 
     def to_json(self) -> dict:
         return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """How the text was read and what weakens the guesses, for the user (page and CLI show them)."""
+        out = []
+        if self.normalised:
+            out.append(Notice(f"Read {', '.join(repr(s) for s in self.normalised)} as {self.mask_token}, "
+                              "this tokenizer's mask token."))
+        if self.truncated:
+            out.append(warning(f"The text has {self.full_length} tokens; the model reads the first {len(self.tokens)}"
+                               + (f", so {self.masks_dropped} mask(s) after the cut are not predicted."
+                                  if self.masks_dropped else ".")))
+        if self.context_tokens == 0:
+            out.append(warning("The text is only masks: with no context the guesses are just the tokens the model "
+                               "finds likely anywhere."))
+        elif len(self.masks) > self.context_tokens:
+            out.append(warning(f"More masks ({len(self.masks)}) than real tokens ({self.context_tokens}): "
+                               "little context, weak guesses."))
+        return tuple(out)
 
 
 def require_mlm(bundle) -> None:
@@ -105,13 +125,6 @@ def _check_top_k(top_k, vocab: int) -> int:
     return min(top_k, vocab)
 
 
-def _ids_within(tokenizer, ids: list[int], limit: int) -> tuple[list[int], bool]:
-    """Cut [CLS] ... [SEP] to `limit` tokens, keeping the final [SEP]."""
-    if len(ids) <= limit:
-        return ids, False
-    return ids[: limit - 1] + [tokenizer.sep_token_id], True
-
-
 def _fill_text(text: str, mask_token: str, guesses: list[str]) -> str:
     """Put the guesses into the text, in order; a '##piece' guess is glued to the word before it."""
     parts = text.split(mask_token)
@@ -124,8 +137,7 @@ def _fill_text(text: str, mask_token: str, guesses: list[str]) -> str:
 
 
 def _batch(ids: list[int], device) -> dict[str, torch.Tensor]:
-    x = torch.tensor([ids], device=device)  # (1, T)
-    return {"input_ids": x, "token_type_ids": torch.zeros_like(x), "attention_mask": torch.ones_like(x)}
+    return {k: v.to(device) for k, v in pad_batch([ids]).items()}  # (1, T)
 
 
 @torch.inference_mode()
@@ -149,8 +161,8 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     if typed == 0:
         raise PlaygroundError(f"There is no {tok.mask_token} in the text: write {tok.mask_token} where the model "
                               f"should guess a word, e.g. '{EXAMPLE.replace('[MASK]', tok.mask_token)}'.")
-    full = tok(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-    ids, truncated = _ids_within(tok, full, max_length(bundle))
+    full = token_ids(tok, [text], specials=True)[0]
+    ids, truncated = truncate_ids(full, max_length(bundle), tok.sep_token_id)
     positions = [i for i, t in enumerate(ids) if t == tok.mask_token_id]
     if not positions:
         raise PlaygroundError(f"Every {tok.mask_token} comes after the first {len(ids)} tokens, which is all this "
@@ -165,7 +177,7 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     )
     specials = set(special_ids(tok))
     return FillResult(
-        model=bundle.label, text=text, tokens=tuple(tok.convert_ids_to_tokens(ids)), masks=masks,
+        model=bundle.info.name, text=text, tokens=tuple(tok.convert_ids_to_tokens(ids)), masks=masks,
         filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks]),
         mask_token=tok.mask_token, normalised=spellings, truncated=truncated, full_length=len(full),
         masks_dropped=max(0, typed - len(positions)), context_tokens=sum(i not in specials for i in ids),
@@ -215,13 +227,13 @@ def score_corruption(bundle, masked: MaskedText) -> CorruptionScore:
     """The model's guess and loss at every chosen position of a corrupted input (one forward pass)."""
     require_mlm(bundle)
     tok = bundle.tokenizer
-    ids, truncated = _ids_within(tok, list(masked.input_ids), max_length(bundle))
+    ids, truncated = truncate_ids(list(masked.input_ids), max_length(bundle), tok.sep_token_id)
     labels = list(masked.labels[: len(ids)])
     if truncated:
         labels[-1] = IGNORE  # the [SEP] put at the cut
     positions = [i for i, lab in enumerate(labels) if lab != IGNORE]
     if not positions:
-        return CorruptionScore(bundle.label, (), None, truncated, len(ids))
+        return CorruptionScore(bundle.info.name, (), None, truncated, len(ids))
     logits = mlm_logits_at(bundle, ids, positions)  # (C, V)
     logp = logits.float().log_softmax(dim=-1)  # (C, V)
     target = torch.tensor([labels[i] for i in positions], device=logp.device)  # (C,)
@@ -234,7 +246,7 @@ def score_corruption(bundle, masked: MaskedText) -> CorruptionScore:
         for i, g, bp, lp, li in zip(positions, guesses, best_logp.exp().cpu().tolist(), (-loss).exp().cpu().tolist(),
                                     loss.cpu().tolist())
     )
-    return CorruptionScore(bundle.label, rows, float(loss.mean()), truncated, len(ids))
+    return CorruptionScore(bundle.info.name, rows, float(loss.mean()), truncated, len(ids))
 
 
 def load_tokenizer(name: str | None = None):

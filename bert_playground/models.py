@@ -72,10 +72,6 @@ class Bundle:
     def encoder(self) -> BertModel:
         return getattr(self.model, "bert", self.model)
 
-    @property
-    def label(self) -> str:
-        return self.info.name
-
 
 def default_name() -> str:
     return os.environ.get(ENV_MODEL) or EMBEDDED
@@ -237,7 +233,7 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Ber
 
 def load(name_or_path: str | None = None, device: str | torch.device | None = None,
          allowed: list[str] | None = None) -> Bundle:
-    """Load a checkpoint for inspection: eval mode, eager attention, float32 on CPU."""
+    """Load a checkpoint for inspection: eval mode, eager attention, float32 weights on every device."""
     name, source, folder = resolve(name_or_path, allowed)
     if folder is None:
         folder = _hub_folder(name)
@@ -245,10 +241,11 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
     device = torch.device(device) if device is not None else choose_device()
     config._attn_implementation = "eager"
     cls = _model_class(info.has_mlm, info.has_nsp)
-    dtype = torch.float32 if device.type == "cpu" else None
+    # Weights load as float32 on every device, whatever the checkpoint stores (a float16 one included): what the
+    # pages show (attention maps, probabilities) must not depend on the device; inference is cheap at this size.
     try:
         model = cls.from_pretrained(
-            str(folder), config=config, use_safetensors=True, dtype=dtype or torch.float32,
+            str(folder), config=config, use_safetensors=True, dtype=torch.float32,
             attn_implementation="eager", local_files_only=True,
         )
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)

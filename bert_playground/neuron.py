@@ -72,5 +72,5 @@ def neuron_view(bundle, text_a: str, layer: int, head: int, query: int, text_b: 
         probs = scores.softmax(-1)  # (T,)
     row = out.attentions[layer][0, head, query]  # (T,)
     a = lambda t: t.float().cpu().numpy()  # noqa: E731
-    return NeuronView(bundle.label, tuple(enc.tokens), layer, head, query, a(q), a(k), a(products), a(scores),
+    return NeuronView(bundle.info.name, tuple(enc.tokens), layer, head, query, a(q), a(k), a(products), a(scores),
                       a(probs), a(row))

@@ -16,9 +16,10 @@ import torch
 from . import pairs
 from .corpus import Document, parse_pasted
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .models import forward
 from .paths import NSP_DEMO_CORPUS as DEMO_CORPUS
-from .text import encode, max_length
+from .text import encode, max_length, pad_batch, tokens
 
 SEQ_LEN = 128  # the pair length BERT used for 90% of its pre-training steps (and our pre-training)
 LABELS = ("IsNext", "NotNext")  # NSP logit order
@@ -56,10 +57,6 @@ class NspScore:
     head_output: tuple[float, float]  # the NSP logits (IsNext, NotNext)
 
     @property
-    def identical(self) -> bool:
-        return self.packed.identical
-
-    @property
     def prediction(self) -> str:
         return LABELS[0] if self.is_next_probability >= 0.5 else LABELS[1]
 
@@ -80,6 +77,15 @@ class BatchScore:
         return len(self.labels)
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """Documents ready for the pair builder, with what they can and cannot give (as notices)."""
+
+    documents: list[Document]
+    token_docs: list[list[list[str]]]  # per document, per sentence: WordPiece strings
+    notices: tuple[Notice, ...]
+
+
 # ---- corpora ------------------------------------------------------------------------------
 
 def demo_documents() -> list[Document]:
@@ -92,12 +98,17 @@ def token_docs(tokenizer, documents: Sequence[Document]) -> list[list[list[str]]
     Sentences with no tokens are dropped; documents keep their index (possibly empty)."""
     out = []
     for doc in documents:
-        sents = [tokenizer.tokenize(s) for s in doc.sentences]  # tokenize() adds no [CLS]/[SEP]
+        sents = [tokens(tokenizer, s) for s in doc.sentences]  # no [CLS]/[SEP]
         out.append([s for s in sents if s])
     return out
 
 
-def corpus_notes(documents: Sequence[Document]) -> list[str]:
+def read_corpus(tokenizer, documents: Sequence[Document]) -> Corpus:
+    """Documents -> a `Corpus`: each sentence tokenized once, plus the notices for the user."""
+    return Corpus(list(documents), token_docs(tokenizer, documents), tuple(map(warning, _corpus_notes(documents))))
+
+
+def _corpus_notes(documents: Sequence[Document]) -> list[str]:
     """What a corpus can and cannot give the pair builder, as messages for a user."""
     if not documents:
         return ["The corpus is empty: paste documents separated by a blank line."]
@@ -124,6 +135,11 @@ def draw_pairs(docs, n: int, seed: int, max_tokens: int) -> list[pairs.Pair]:
     """`n` pairs drawn independently with the package's pair builder (labels 50/50)."""
     rng = random.Random(seed)
     return [pairs.draw_pair(docs, rng, max_tokens) for _ in range(n)]
+
+
+def sample_pair(docs, seed: int, max_tokens: int, is_next: bool | None = None) -> pairs.Pair:
+    """The pair a page shows for a seed: one `pairs.draw_pair` with a seeded generator."""
+    return pairs.draw_pair(docs, random.Random(seed), max_tokens, is_next)
 
 
 def pair_origin(documents: Sequence[Document], pair: pairs.Pair) -> str:
@@ -169,22 +185,14 @@ def pack_pair(bundle, pair: pairs.Pair) -> Packed:
 def require_nsp(bundle) -> None:
     if not bundle.info.has_nsp:
         raise PlaygroundError(
-            f"The checkpoint '{bundle.label}' has no NSP head (no cls.seq_relationship weights), so it cannot "
+            f"The checkpoint '{bundle.info.name}' has no NSP head (no cls.seq_relationship weights), so it cannot "
             "score pairs. Pick a checkpoint pre-trained with next-sentence prediction, e.g. the embedded one "
             "or bert-base-uncased."
         )
 
 
 def _batch_tensors(packed: Sequence[Packed], pad_id: int) -> dict[str, torch.Tensor]:
-    n, t = len(packed), max(len(p) for p in packed)
-    ids = torch.full((n, t), pad_id, dtype=torch.long)  # (B, T)
-    seg = torch.zeros((n, t), dtype=torch.long)  # (B, T)
-    att = torch.zeros((n, t), dtype=torch.long)  # (B, T)
-    for i, p in enumerate(packed):
-        ids[i, :len(p)] = torch.tensor(p.input_ids)
-        seg[i, :len(p)] = torch.tensor(p.segments)
-        att[i, :len(p)] = 1
-    return {"input_ids": ids, "token_type_ids": seg, "attention_mask": att}
+    return pad_batch([p.input_ids for p in packed], [p.segments for p in packed], pad_id)  # (B, T) each
 
 
 def nsp_logits(bundle, packed: Sequence[Packed], batch_size: int = 16) -> torch.Tensor:
@@ -202,22 +210,23 @@ def nsp_logits(bundle, packed: Sequence[Packed], batch_size: int = 16) -> torch.
     return out
 
 
-def _score(bundle, packed: Packed) -> NspScore:
+def score_packed(bundle, packed: Packed) -> NspScore:
+    """IsNext probability of an already packed pair (no second packing)."""
     logits = nsp_logits(bundle, [packed])[0]  # (2,)
     prob = torch.softmax(logits, dim=-1)[0].item()
-    return NspScore(bundle.label, packed, prob, (float(logits[0]), float(logits[1])))
+    return NspScore(bundle.info.name, packed, prob, (float(logits[0]), float(logits[1])))
 
 
 def score_text(bundle, text_a: str, text_b: str) -> NspScore:
     """IsNext probability of two typed sentences."""
     require_nsp(bundle)
-    return _score(bundle, encode_pair(bundle, text_a, text_b))
+    return score_packed(bundle, encode_pair(bundle, text_a, text_b))
 
 
 def score_pair(bundle, pair: pairs.Pair) -> NspScore:
     """IsNext probability of a built pair (WordPiece strings)."""
     require_nsp(bundle)
-    return _score(bundle, pack_pair(bundle, pair))
+    return score_packed(bundle, pack_pair(bundle, pair))
 
 
 def score_batch(bundle, pair_list: Sequence[pairs.Pair], batch_size: int = 16) -> BatchScore:
@@ -230,4 +239,4 @@ def score_batch(bundle, pair_list: Sequence[pairs.Pair], batch_size: int = 16) -
     for truth, p in zip(labels, probs):
         confusion[0 if truth else 1][0 if p >= 0.5 else 1] += 1
     accuracy = (confusion[0][0] + confusion[1][1]) / len(labels)
-    return BatchScore(bundle.label, probs, labels, accuracy, confusion)
+    return BatchScore(bundle.info.name, probs, labels, accuracy, confusion)

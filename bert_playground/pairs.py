@@ -9,6 +9,7 @@ The same functions feed the NSP page and pre-training.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Sequence
@@ -28,6 +29,7 @@ class Pair:
     a_span: tuple[int, int]  # sentences [start, end) of A in its document
     b_span: tuple[int, int]  # sentences [start, end) of B in its document
     truncated: int  # tokens removed to fit
+    length: str = "full"  # "full" (A and B fill the budget), "short" (a random shorter budget), "sentence" (one each)
 
 
 def check_corpus(docs: Sequence[Doc]) -> None:
@@ -76,30 +78,32 @@ def _other_doc(docs, a_doc: int, rng: random.Random) -> int:
     return rng.choice(others)
 
 
-def _random_b(docs, a_doc: int, target: int, rng: random.Random) -> tuple[int, tuple[int, int]]:
+def _random_b(docs, a_doc: int, target: int, rng: random.Random,
+              one_sentence: bool = False) -> tuple[int, tuple[int, int]]:
     other = _other_doc(docs, a_doc, rng)
     doc = docs[other]
     start = rng.randrange(len(doc))
     end, n = start + 1, len(doc[start])  # at least one sentence, even when A used the whole budget
-    while end < len(doc) and n < target:
+    while not one_sentence and end < len(doc) and n < target:
         n += len(doc[end])
         end += 1
     return other, (start, end)
 
 
 def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random, max_tokens: int,
-            is_next: bool | None = None, is_next_prob: float = 0.5) -> Pair:
+            is_next: bool | None = None, is_next_prob: float = 0.5, one_sentence: bool = False) -> Pair:
     """One pair whose A starts at sentence `start` of document `doc_index`.
 
     A takes consecutive sentences until about half the budget is used (at least one, and
     leaving one for B when the document goes on); B is then the continuation or a random
     other document's text. `is_next=None` draws the label with probability `is_next_prob`.
+    `one_sentence=True` makes A and B one sentence each: the short, everyday pairs people type.
     """
     _check_budget(max_tokens)
     doc = docs[doc_index]
     budget = max_tokens  # tokens for A + B, specials excluded
     end, n = start + 1, len(doc[start])
-    while end < len(doc) - 1 and n + len(doc[end]) <= budget // 2:
+    while not one_sentence and end < len(doc) - 1 and n + len(doc[end]) <= budget // 2:
         n += len(doc[end])
         end += 1
     if is_next is None:
@@ -109,14 +113,15 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
         raise PlaygroundError("This sentence is the last of its document, so it has no next sentence for IsNext.")
     if is_next:
         b_end, m = end + 1, len(doc[end])
-        while b_end < len(doc) and m + len(doc[b_end]) <= budget - n:
+        while not one_sentence and b_end < len(doc) and m + len(doc[b_end]) <= budget - n:
             m += len(doc[b_end])
             b_end += 1
         b_doc, b_span = doc_index, (end, b_end)
     else:
-        b_doc, b_span = _random_b(docs, doc_index, budget - n, rng)
+        b_doc, b_span = _random_b(docs, doc_index, budget - n, rng, one_sentence)
     a, b, cut = truncate_pair(_flatten(doc[start:end]), _flatten(docs[b_doc][b_span[0]:b_span[1]]), budget)
-    return Pair(a, b, is_next, doc_index, b_doc, (start, end), b_span, cut)
+    return Pair(a, b, is_next, doc_index, b_doc, (start, end), b_span, cut,
+                "sentence" if one_sentence else "full")
 
 
 def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next: bool | None = None) -> Pair:
@@ -135,13 +140,20 @@ def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next:
 
 
 def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5,
-               short_seq_prob: float = 0.0) -> list[Pair]:
+               short_seq_prob: float = 0.0, sentence_pair_prob: float = 0.0) -> list[Pair]:
     """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it
     chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs).
 
-    `short_seq_prob` is BERT's: that share of pairs gets a random length budget in [2, max_tokens],
-    so the model also sees short pairs (BERT used 0.1; 0 keeps every pair near the maximum).
+    `sentence_pair_prob`: that share of pairs is one sentence A and one sentence B (IsNext: the
+    next sentence; NotNext: one sentence of another document), like the everyday pairs people type
+    on the NSP page; BERT's packed ~128-token segments alone leave a model unsure on those.
+    `short_seq_prob` is BERT's: that share of the other pairs gets a random length budget in
+    [2, max_tokens], so the model also sees short pairs (BERT used 0.1; 0 keeps every pair near the maximum).
+    Both at 0 draw exactly the random numbers (and pairs) BERT's recipe alone draws.
     """
+    for what, p in (("short_seq_prob", short_seq_prob), ("sentence_pair_prob", sentence_pair_prob)):
+        if not 0.0 <= p <= 1.0:
+            raise PlaygroundError(f"{what} must be between 0 and 1, not {p}.")
     check_corpus(docs)
     pairs = []
     for i, doc in enumerate(docs):
@@ -150,10 +162,13 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
         # dropped (emitting it as NotNext only would tilt the split towards NotNext).
         while start < len(doc) - 1:
             want_next = rng.random() < is_next_prob
+            one = sentence_pair_prob > 0 and rng.random() < sentence_pair_prob
             budget = max_tokens
-            if short_seq_prob > 0 and rng.random() < short_seq_prob:
+            if not one and short_seq_prob > 0 and rng.random() < short_seq_prob:
                 budget = rng.randint(2, max_tokens)
-            p = pair_at(docs, i, start, rng, budget, is_next=want_next)
+            p = pair_at(docs, i, start, rng, budget, is_next=want_next, one_sentence=one)
+            if budget < max_tokens:
+                p = dataclasses.replace(p, length="short")
             pairs.append(p)
             start = p.b_span[1] if p.is_next else p.a_span[1]
     if not pairs:

@@ -4,14 +4,15 @@ Pipeline: read WikiExtractor text -> sentences -> WordPiece ids (once, batched) 
 per epoch (`pairs.make_pairs`, new pairs each epoch) packed into fixed-length tensors off the
 hot path -> batches corrupted on the device with `masking.mask_tokens` (dynamic masking) ->
 `BertForPreTraining` trunk, the MLM head evaluated only at the chosen positions, the NSP head
-on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping,
-bf16 autocast and a fused AdamW on CUDA, counters read without a per-step GPU sync.
+on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping, bf16
+autocast on CUDA, AdamW and counters read without a per-step GPU sync: all from `training.py`, the
+core fine-tuning uses too. `pretrain()` = `_setup`, then `_epoch` (each `_train_step`, `_log_line`,
+`_snapshot`), then `_finish`.
 """
 from __future__ import annotations
 
 import csv
 import json
-import math
 import random
 import sys
 import time
@@ -22,16 +23,18 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, BertConfig, BertForPreTraining
 
-from . import masking, pairs
+from . import masking, pairs, text, training
 from .corpus import Document, read_wikiextractor
 from transformers.utils import logging as hf_logging
 
 from .device import choose_device, describe
 from .errors import PlaygroundError
+from .training import PRECISIONS
+from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
 hf_logging.disable_progress_bar()
 
-PRECISIONS = ("auto", "bf16", "fp32")
+SAVE_DTYPES = ("float16", "float32")  # the checkpoint's weights on disk (training always runs in float32 weights)
 PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
     "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
@@ -41,36 +44,44 @@ PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    corpus: str
-    out: str
+    corpus: str  # glob(s), comma-separated, of WikiExtractor files (.xz allowed)
+    out: str  # the checkpoint folder written (and resumed from)
     init: str = "minilm"  # 'minilm' | 'scratch' | a checkpoint folder
     preset: str = "minilm"  # config for --init scratch: a PRESETS name or a config.json path
     eval_corpus: str | None = None  # default: hold out the last `eval_docs` documents
-    eval_docs: int = 200
-    eval_pairs: int = 1000
-    seq_len: int = 128
-    batch_size: int = 32
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    max_steps: int | None = None
-    max_seconds: float | None = None
-    epochs: int = 100
+    eval_docs: int = 200  # held-out documents
+    eval_pairs: int = 1000  # held-out NSP pairs scored at each evaluation
+    seq_len: int = 128  # tokens per packed pair, [CLS] and both [SEP]s included (8..512)
+    batch_size: int = 32  # pairs per optimisation step
+    lr: float = 1e-4  # peak learning rate
+    weight_decay: float = 0.01  # AdamW decay on weight matrices (not on biases and LayerNorm)
+    warmup_steps: int = 100  # linear warm-up, then linear decay to 10% (`schedule`)
+    max_steps: int | None = None  # steps in this run (the tighter of steps and seconds ends it)
+    max_seconds: float | None = None  # wall time of this run
+    epochs: int = 100  # passes over the corpus, each with new pairs
     train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
-    mask_rate: float = 0.15
+    mask_rate: float = 0.15  # share of tokens chosen for MLM (80/10/10)
     short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
-    seed: int = 0
-    log_every: int = 20
-    eval_every: int = 200
-    save_every_seconds: float = 300.0
-    save_dtype: str = "float16"
-    max_docs: int | None = None
-    device: str | None = None
+    sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
+    seed: int = 0  # pairs, masking draws and initial weights
+    log_every: int = 20  # steps between log lines
+    eval_every: int = 200  # steps between held-out evaluations
+    save_every_seconds: float = 300.0  # checkpoint while training, at most this often
+    save_dtype: str = "float16"  # one of SAVE_DTYPES
+    max_docs: int | None = None  # use only the first N training documents
+    device: str | None = None  # None: `device.choose_device()`
     precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
 
     def __post_init__(self):
+        for what in ("short_seq_prob", "sentence_pair_prob", "mask_rate"):
+            if not 0.0 <= getattr(self, what) <= 1.0:
+                raise PlaygroundError(f"{what} must be between 0 and 1, not {getattr(self, what)}.")
         if self.precision not in PRECISIONS:
             raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'.")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise PlaygroundError(f"save dtype must be one of {', '.join(SAVE_DTYPES)}, not '{self.save_dtype}'.")
+        if self.batch_size < 1 or not 8 <= self.seq_len <= 512 or not self.lr > 0:
+            raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
 
 
 @dataclass
@@ -87,7 +98,7 @@ class TrainState:
 def tokenize_documents(tokenizer, docs: list[Document]) -> list[list[list[int]]]:
     """All sentences of all documents in one batched fast-tokenizer call."""
     flat = [s for d in docs for s in d.sentences]
-    ids = tokenizer(flat, add_special_tokens=False, truncation=False, verbose=False)["input_ids"] if flat else []
+    ids = text.token_ids(tokenizer, flat)
     out, k = [], 0
     for d in docs:
         sents = [s for s in ids[k:k + len(d.sentences)] if s]
@@ -106,23 +117,19 @@ class PackedPairs:
 
 
 def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPairs:
-    n = len(pair_list)
-    ids = torch.full((n, seq_len), tokenizer.pad_token_id, dtype=torch.long)
-    seg = torch.zeros((n, seq_len), dtype=torch.long)
-    att = torch.zeros((n, seq_len), dtype=torch.long)
-    for i, p in enumerate(pair_list):
-        x, s = pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id)
-        ids[i, :len(x)] = torch.tensor(x)
-        seg[i, :len(s)] = torch.tensor(s)
-        att[i, :len(x)] = 1
-    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)
-    return PackedPairs(ids, seg, att, label)
+    packed = [pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in pair_list]
+    b = text.pad_batch([x for x, _ in packed], [s for _, s in packed], tokenizer.pad_token_id, length=seq_len)
+    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)  # (N,)
+    return PackedPairs(b["input_ids"], b["token_type_ids"], b["attention_mask"], label)
 
 
-def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0) -> PackedPairs:
-    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length)."""
+def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
+                sentence_pair_prob: float = 0.0) -> PackedPairs:
+    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
+    `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
     rng = random.Random(seed * 7919 + epoch)
-    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob)
+    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
+                          sentence_pair_prob=sentence_pair_prob)
     rng.shuffle(ps)
     return pack_pairs(ps, tokenizer, seq_len)
 
@@ -215,22 +222,14 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
             "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
 
 
-def _autocast(device, precision: str):
-    """bf16 autocast (weights stay float32): the default on CUDA; on a CPU with bf16 instructions only when asked."""
-    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-
-
 def lr_factor(step: int, elapsed: float, cfg: PretrainConfig) -> float:
     """Linear warm-up, then linear decay to 10% over whichever budget (steps or seconds) is tighter."""
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
     done = 0.0
     if cfg.max_steps:
         done = max(done, step / cfg.max_steps)
     if cfg.max_seconds:
         done = max(done, elapsed / cfg.max_seconds)
-    return max(0.1, 1.0 - 0.9 * min(done, 1.0))
+    return training.lr_factor(step, cfg.warmup_steps, done, floor=0.1)
 
 
 # ---- checkpoints --------------------------------------------------------------------------
@@ -254,15 +253,6 @@ def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: Pretrai
             w.writeheader()
             for row in state.history:
                 w.writerow({k: row.get(k, "") for k in w.fieldnames})
-
-
-def read_training_log(folder: str | Path) -> list[dict]:
-    """The rows of a checkpoint's training_log.csv (numbers as floats, blanks as ''), or [] if none."""
-    log = Path(folder) / "training_log.csv"
-    if not log.is_file():
-        return []
-    with open(log) as fh:
-        return [{k: float(v) if v not in ("", None) else "" for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
 def _load_state(folder: Path) -> TrainState:
@@ -295,6 +285,44 @@ def load_corpus(cfg: PretrainConfig, tokenizer):
 
 
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
+    """Pre-train on MLM + NSP until the step, time or epoch budget is spent; returns the run's figures."""
+    run = _setup(cfg, resume)
+    epoch = run.state.epoch
+    for epoch in range(run.state.epoch, run.state.epoch + cfg.epochs):
+        if _epoch(run, epoch):
+            break
+    return _finish(run, epoch)
+
+
+@dataclass
+class _Run:
+    """What one call of `pretrain` works with: model, data, optimiser, clocks and device-side counters."""
+    cfg: PretrainConfig
+    device: torch.device
+    out: Path
+    model: BertForPreTraining
+    tokenizer: object
+    state: TrainState
+    train_ids: list
+    eval_packed: PackedPairs
+    opt: torch.optim.Optimizer
+    params: list
+    special: torch.Tensor  # ids never masked
+    start_step: int
+    start_time: float = field(default_factory=time.time)
+    last_save: float = field(default_factory=time.time)
+    last_log_t: float = field(default_factory=time.time)
+    last_log_tokens: int = 0
+    aside: float = 0.0  # seconds spent on held-out evaluations and checkpoint saves, not training
+    tokens: torch.Tensor | None = None  # (), tokens trained on in this run, on the device
+    losses: training.RunningMean | None = None  # mlm, nsp since the last log line
+
+    def elapsed(self) -> float:
+        return time.time() - self.start_time
+
+
+def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
+    """Model (fresh, from a checkpoint or resumed), tokenized corpus, held-out pairs and the optimiser."""
     torch.manual_seed(cfg.seed)
     device = choose_device(cfg.device)
     out = Path(cfg.out)
@@ -310,91 +338,101 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     n_train_tokens = sum(len(s) for d in train_ids for s in d)
     _log({"event": "data", "train_docs": len(train_ids), "train_tokens": n_train_tokens,
           "eval_pairs": len(eval_packed.next_label), "seconds": round(time.time() - t0, 1), "device": describe(device)})
-
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6, fused=device.type == "cuda")
+    opt = training.adamw(params, cfg.lr, cfg.weight_decay, device, betas=(0.9, 0.98), eps=1e-6)
     special = torch.tensor(masking.special_ids(tokenizer), device=device)
     model.train()
-    start_step, start_time, last_save = state.step, time.time(), time.time()
-    run_elapsed = lambda: time.time() - start_time  # noqa: E731
-    tokens_acc = torch.zeros((), dtype=torch.long, device=device)
-    loss_acc = torch.zeros(3, device=device)  # mlm, nsp, count
-    last_log_t, last_log_tokens = time.time(), 0
-    aside = 0.0  # seconds spent on held-out evaluations and checkpoint saves, not training
-    stop = False
-    for epoch in range(state.epoch, state.epoch + cfg.epochs):
-        data = epoch_pairs(train_ids, tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob)
-        data = PackedPairs(*(t.to(device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
+    return _Run(cfg, device, out, model, tokenizer, state, train_ids, eval_packed, opt, params, special, state.step,
+                tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device))
+
+
+def _epoch(run: _Run, epoch: int) -> bool:
+    """One pass over fresh pairs; True when a step or time budget ended the run."""
+    cfg = run.cfg
+    data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob,
+                        cfg.sentence_pair_prob)
+    data = PackedPairs(*(t.to(run.device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
-        gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), device)
-        for i in range(0, len(data.next_label) - cfg.batch_size + 1, cfg.batch_size):
-            step_local = state.step - start_step
-            if (cfg.max_steps and step_local >= cfg.max_steps) or (cfg.max_seconds and run_elapsed() >= cfg.max_seconds):
-                stop = True
-                break
-            batch = {"input_ids": data.input_ids[i:i + cfg.batch_size],
-                     "token_type_ids": data.token_type_ids[i:i + cfg.batch_size],
-                     "attention_mask": data.attention_mask[i:i + cfg.batch_size]}
-            mb = corrupt(batch, tokenizer, special, gen, cfg.mask_rate)
-            batch["input_ids"] = mb.input_ids
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr * lr_factor(step_local, run_elapsed(), cfg)
-            with _autocast(device, cfg.precision):
-                mlm, nsp, *_ = losses(model, batch, mb.labels, data.next_label[i:i + cfg.batch_size])
-            loss = mlm + nsp
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            state.step += 1
-            tokens_acc += batch["attention_mask"].sum()
-            loss_acc += torch.stack([mlm.detach(), nsp.detach(), torch.ones((), device=device)])
-            if state.step % cfg.log_every == 0 or state.step % cfg.eval_every == 0:
-                la = loss_acc.tolist()  # one sync per log line, not per step
-                toks = int(tokens_acc)
-                now = time.time()
-                row = {"step": state.step, "epoch": epoch, "elapsed_s": round(state.elapsed + run_elapsed(), 1),
-                       "tokens_seen": state.tokens_seen + toks, "lr": opt.param_groups[0]["lr"],
-                       "mlm_loss": la[0] / la[2], "nsp_loss": la[1] / la[2],
-                       "tokens_per_s": (toks - last_log_tokens) / max(now - last_log_t, 1e-9)}
-                loss_acc.zero_()
-                if state.step % cfg.eval_every == 0:
-                    row.update({f"eval_{k}": v for k, v in evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate).items()
-                                if k in ("mlm_accuracy", "nsp_accuracy")})
-                state.history.append(row)
-                _log(row)
-                last_log_t, last_log_tokens = time.time(), toks  # the next interval's rate leaves the evaluation out
-                aside += last_log_t - now
-            if time.time() - last_save > cfg.save_every_seconds:
-                t_save = time.time()
-                _snapshot(model, tokenizer, out, state, cfg, epoch, run_elapsed(), int(tokens_acc))
-                last_save = time.time()
-                aside += last_save - t_save
-                last_log_t += last_save - t_save
-        if stop:
-            break
-    toks = int(tokens_acc)
-    train_seconds = run_elapsed() - aside
-    final_eval = evaluate(model, tokenizer, eval_packed, device, cfg.mask_rate)
-    wall = run_elapsed()
-    _snapshot(model, tokenizer, out, state, cfg, epoch, wall, toks, final=final_eval)
-    result = {"out": str(out), "device": describe(device), "precision": cfg.precision, "steps": state.step, "tokens_seen": state.tokens_seen,
+    gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), run.device)
+    for i in range(0, len(data.next_label) - cfg.batch_size + 1, cfg.batch_size):
+        step_local = run.state.step - run.start_step
+        if (cfg.max_steps and step_local >= cfg.max_steps) or (cfg.max_seconds and run.elapsed() >= cfg.max_seconds):
+            return True
+        rows = slice(i, i + cfg.batch_size)
+        batch = {"input_ids": data.input_ids[rows], "token_type_ids": data.token_type_ids[rows],
+                 "attention_mask": data.attention_mask[rows]}
+        _train_step(run, batch, data.next_label[rows], gen, step_local)
+        if run.state.step % cfg.log_every == 0 or run.state.step % cfg.eval_every == 0:
+            _log_line(run, epoch)
+        if time.time() - run.last_save > cfg.save_every_seconds:
+            t_save = time.time()
+            _snapshot(run, epoch)
+            run.last_save = time.time()
+            run.aside += run.last_save - t_save
+            run.last_log_t += run.last_save - t_save
+    return False
+
+
+def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_local: int) -> None:
+    """Mask the batch on the device, then one optimisation step on MLM + NSP; no device sync."""
+    cfg = run.cfg
+    mb = corrupt(batch, run.tokenizer, run.special, gen, cfg.mask_rate)
+    batch = {**batch, "input_ids": mb.input_ids}
+    training.set_lr(run.opt, cfg.lr * lr_factor(step_local, run.elapsed(), cfg))
+    with training.autocast(run.device, cfg.precision):
+        mlm, nsp, *_ = losses(run.model, batch, mb.labels, next_label)
+    training.step(run.opt, mlm + nsp, run.params, clip=1.0)
+    run.state.step += 1
+    run.tokens += batch["attention_mask"].sum()
+    run.losses.add(mlm, nsp)
+
+
+def _log_line(run: _Run, epoch: int) -> None:
+    """One row of the training log (one device sync), with a held-out evaluation every `eval_every` steps."""
+    cfg, state = run.cfg, run.state
+    mlm, nsp = run.losses.read()
+    toks = int(run.tokens)
+    now = time.time()
+    row = {"step": state.step, "epoch": epoch, "elapsed_s": round(state.elapsed + run.elapsed(), 1),
+           "tokens_seen": state.tokens_seen + toks, "lr": run.opt.param_groups[0]["lr"],
+           "mlm_loss": mlm, "nsp_loss": nsp,
+           "tokens_per_s": (toks - run.last_log_tokens) / max(now - run.last_log_t, 1e-9)}
+    if state.step % cfg.eval_every == 0:
+        row.update({f"eval_{k}": v for k, v in evaluate(run.model, run.tokenizer, run.eval_packed, run.device,
+                                                          cfg.mask_rate).items()
+                    if k in ("mlm_accuracy", "nsp_accuracy")})
+    state.history.append(row)
+    _log(row)
+    run.last_log_t, run.last_log_tokens = time.time(), toks  # the next interval's rate leaves the evaluation out
+    run.aside += run.last_log_t - now
+
+
+def _finish(run: _Run, epoch: int) -> dict:
+    """Final held-out evaluation, the last checkpoint and pretrain_result.json."""
+    cfg = run.cfg
+    toks = int(run.tokens)
+    train_seconds = run.elapsed() - run.aside
+    final_eval = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, cfg.mask_rate)
+    wall = run.elapsed()
+    snap = _snapshot(run, epoch, wall, final=final_eval)
+    result = {"out": str(run.out), "device": describe(run.device), "precision": cfg.precision, "steps": snap.step,
+              "tokens_seen": snap.tokens_seen,
               "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
               "train_seconds": round(train_seconds, 1), "train_tokens_per_s": toks / max(train_seconds, 1e-9),
-              "total_seconds": round(state.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
-    (out / "pretrain_result.json").write_text(json.dumps(result, indent=1))
+              "total_seconds": round(snap.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
+    (run.out / "pretrain_result.json").write_text(json.dumps(result, indent=1))
     return result
 
 
-def _snapshot(model, tokenizer, out, state: TrainState, cfg, epoch, run_seconds, run_tokens, final=None):
-    snap = TrainState(step=state.step, epoch=epoch, tokens_seen=state.tokens_seen + run_tokens,
-                      elapsed=state.elapsed + run_seconds, history=state.history)
+def _snapshot(run: _Run, epoch: int, run_seconds: float | None = None, final: dict | None = None) -> TrainState:
+    """Save the checkpoint as of now (the run's state is left as it is); returns the state saved."""
+    state = run.state
+    snap = TrainState(step=state.step, epoch=epoch, tokens_seen=state.tokens_seen + int(run.tokens),
+                      elapsed=state.elapsed + (run.elapsed() if run_seconds is None else run_seconds),
+                      history=list(state.history))
     if final is not None:
-        state.tokens_seen, state.elapsed, state.epoch = snap.tokens_seen, snap.elapsed, epoch
-        snap.history = state.history + [{"step": state.step, "epoch": epoch, "elapsed_s": round(snap.elapsed, 1),
-                                         "tokens_seen": snap.tokens_seen,
-                                         "eval_mlm_accuracy": final["mlm_accuracy"], "eval_nsp_accuracy": final["nsp_accuracy"]}]
-    save_checkpoint(model, tokenizer, out, snap, cfg)
+        snap.history.append({"step": state.step, "epoch": epoch, "elapsed_s": round(snap.elapsed, 1),
+                             "tokens_seen": snap.tokens_seen,
+                             "eval_mlm_accuracy": final["mlm_accuracy"], "eval_nsp_accuracy": final["nsp_accuracy"]})
+    save_checkpoint(run.model, run.tokenizer, run.out, snap, run.cfg)
+    return snap

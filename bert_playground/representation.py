@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .notices import Notice, warning
 from .text import Encoding, encode
 
 
@@ -23,6 +24,15 @@ class Representation:
             {"index": i, "token": t, "token_id": int(tid), "segment": int(s), "position": i}
             for i, (t, tid, s) in enumerate(zip(e.tokens, e.input_ids, e.token_type_ids))
         ]
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """How the input was read, for the user (page and CLI show them)."""
+        e = self.encoding
+        if not e.truncated:
+            return ()
+        return (warning(f"The input has {e.full_length} tokens; this model takes at most {len(e)}, "
+                        "so it was cut (the longer sentence first). The table shows what the model sees."),)
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class EmbeddingParts:
 
 
 def represent(bundle, text_a: str, text_b: str | None = None) -> Representation:
-    return Representation(model=bundle.label, encoding=encode(bundle, text_a, text_b))
+    return Representation(model=bundle.info.name, encoding=encode(bundle, text_a, text_b))
 
 
 @torch.inference_mode()

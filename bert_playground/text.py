@@ -1,4 +1,15 @@
-"""Cleaning user text and encoding it into BERT's input: [CLS] A [SEP] (B [SEP])."""
+"""Cleaning user text and encoding it into BERT's input: [CLS] A [SEP] (B [SEP]).
+
+The one place that tokenizes, truncates and pads, for a text, a pair and a batch:
+  token_ids / tokens   WordPiece ids / pieces with no length limit (pre-training, masking, NSP corpora);
+  encode_ids / encode  one text or a pair, truncated to a limit (the pages, attention, NSP scoring);
+  encode_batch         many texts or pairs, truncated, padded into (N, T) tensors (fine-tuning, classifying);
+  truncate_ids         the same truncation rule for ids already encoded ([CLS] text [SEP]);
+  pad_batch            the one batch builder: rows of ids (+ segments) -> padded tensors and attention mask.
+Truncation rule: the longer side loses tokens first, from its end; [CLS] and every [SEP] stay.
+Thread-safety rule: the tokenizer shared by all sessions is only ever called without truncation (a fast tokenizer
+keeps truncation as state); truncating calls use a private copy, one at a time (`_truncating_copy`).
+"""
 from __future__ import annotations
 
 import copy
@@ -12,9 +23,14 @@ import torch
 
 from .errors import PlaygroundError
 
-# Control characters (Cc) other than tab/newline, and the Unicode "format" characters that
-# have no visible form (Cf, e.g. zero-width joiners stay: they matter for emoji) are dropped.
+# Control characters (Cc) other than tab/newline become spaces. Format characters (Cf: zero-width space and
+# joiners, the byte-order mark, direction marks) are kept, since joiners matter inside emoji, but text made
+# only of them and spaces counts as empty: the model would read nothing.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> bool:
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
 
 
 def clean_text(text, what: str = "The text") -> str:
@@ -24,7 +40,7 @@ def clean_text(text, what: str = "The text") -> str:
     if not isinstance(text, str):
         raise PlaygroundError(f"{what} must be a string, not {type(text).__name__}.")
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text)).strip()
-    if not text:
+    if not _visible(text):
         raise PlaygroundError(f"{what} is empty (or only spaces and control characters): type a sentence.")
     return text
 
@@ -43,12 +59,8 @@ class Encoding:
         return len(self.input_ids)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        ids = torch.tensor([self.input_ids])
-        return {
-            "input_ids": ids,
-            "token_type_ids": torch.tensor([self.token_type_ids]),
-            "attention_mask": torch.ones_like(ids),
-        }
+        """A batch of one: (1, T) tensors."""
+        return pad_batch([self.input_ids], [self.token_type_ids])
 
 
 def max_length(bundle) -> int:
@@ -100,3 +112,59 @@ def encode(bundle, text_a: str, text_b: str | None = None) -> Encoding:
     a = clean_text(text_a, "Sentence A")
     b = clean_text(text_b, "Sentence B") if text_b is not None else None
     return encode_ids(bundle.tokenizer, a, b, max_length(bundle))
+
+
+# ---- no length limit ----------------------------------------------------------------------
+
+def token_ids(tokenizer, texts: list[str], specials: bool = False) -> list[list[int]]:
+    """WordPiece ids of each text, untruncated, in one batched call; `specials`: as [CLS] text [SEP]."""
+    if not texts:
+        return []
+    return tokenizer(list(texts), add_special_tokens=specials, truncation=False, verbose=False)["input_ids"]
+
+
+def tokens(tokenizer, text: str) -> list[str]:
+    """WordPiece strings of one text, no [CLS]/[SEP], no length limit."""
+    return tokenizer.tokenize(text)
+
+
+def truncate_ids(ids: list[int], limit: int, sep_id: int) -> tuple[list[int], bool]:
+    """Cut [CLS] text [SEP] to `limit` tokens, keeping the final [SEP] (the truncation rule for encoded ids)."""
+    if len(ids) <= limit:
+        return ids, False
+    return ids[: limit - 1] + [sep_id], True
+
+
+# ---- batches ------------------------------------------------------------------------------
+
+def pad_batch(ids: list[list[int]], segments: list[list[int]] | None = None, pad_id: int = 0,
+              length: int | None = None) -> dict[str, torch.Tensor]:
+    """Rows of ids (and their segments; default all 0) -> (N, T) input_ids, token_type_ids and attention_mask,
+    padded on the right to the longest row (or to `length`)."""
+    t = length if length is not None else max((len(x) for x in ids), default=0)
+    segments = segments if segments is not None else [[0] * len(x) for x in ids]
+    return {
+        "input_ids": torch.tensor([list(x) + [pad_id] * (t - len(x)) for x in ids], dtype=torch.long).view(len(ids), t),
+        "token_type_ids": torch.tensor([list(s) + [0] * (t - len(s)) for s in segments], dtype=torch.long).view(len(ids), t),
+        "attention_mask": torch.tensor([[1] * len(x) + [0] * (t - len(x)) for x in ids], dtype=torch.long).view(len(ids), t),
+    }
+
+
+def encode_batch(tokenizer, texts, pairs=None, limit: int = 512) -> dict[str, torch.Tensor]:
+    """Texts (or pairs), each truncated to `limit` tokens by the truncation rule, padded: (N, T) tensors."""
+    texts = list(texts)
+    pairs = list(pairs) if pairs is not None else None
+    enc = tokenizer(texts, pairs, add_special_tokens=True, truncation=False, verbose=False) if texts else {"input_ids": []}
+    ids = [list(x) for x in enc["input_ids"]]
+    segs = [list(x) for x in enc.get("token_type_ids") or [[0] * len(x) for x in ids]]
+    long = [i for i, x in enumerate(ids) if len(x) > limit]
+    if long:
+        private, lock = _truncating_copy(tokenizer)
+        with lock:
+            cut = private([texts[i] for i in long], [pairs[i] for i in long] if pairs is not None else None,
+                          add_special_tokens=True, truncation="longest_first", max_length=limit, verbose=False)
+        for k, i in enumerate(long):
+            ids[i] = list(cut["input_ids"][k])
+            segs[i] = list(cut["token_type_ids"][k]) if cut.get("token_type_ids") else [0] * len(ids[i])
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return pad_batch(ids, segs, pad)

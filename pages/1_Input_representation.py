@@ -3,28 +3,26 @@ import pandas as pd
 import streamlit as st
 
 from playground_ui import ui
+from playground_ui.widgets import notices, sentence_pair
 from bert_playground.representation import embedding_parts, represent
 from playground_ui.charts import representation as charts
 
-bundle = ui.setup("Input representation", ":material/input:")
-st.title("Input representation")
-st.markdown(
-    "BERT does not read words. The text is split into **WordPiece** tokens (rare words become pieces; a piece that "
-    "continues a word starts with `##`), wrapped in `[CLS]` … `[SEP]` (and a second `[SEP]` after sentence B). "
-    "Each token's input vector is the **sum of three learned embeddings** — which token, which segment (A or B), "
-    "which position — followed by LayerNorm."
-)
-c1, c2 = st.columns(2)
-text_a = c1.text_area("Sentence A", "The playground shows how BERT reads unaffable sentences.", key="rep_a", height=90)
-text_b = c2.text_area("Sentence B (optional)", "It splits rare words into pieces.", key="rep_b", height=90)
-bundle = ui.need_model(bundle)
 
-with ui.user_errors():
-    rep = represent(bundle, text_a, text_b if text_b.strip() else None)
+
+def intro_ui():
+    st.title("Input representation")
+    st.markdown(
+        "BERT does not read words. The text is split into **WordPiece** tokens (rare words become pieces; a piece that "
+        "continues a word starts with `##`), wrapped in `[CLS]` … `[SEP]` (and a second `[SEP]` after sentence B). "
+        "Each token's input vector is the **sum of three learned embeddings** — which token, which segment (A or B), "
+        "which position — followed by LayerNorm."
+    )
+
+
+def tokens_ui(rep):
+    """The WordPiece tokens with their ids, segments and positions: a diagram and a table."""
     enc = rep.encoding
-    if enc.truncated:
-        st.warning(f"The input has {enc.full_length} tokens; this model takes at most {len(enc)}, "
-                   "so it was cut (the longer sentence first). The table shows what the model sees.")
+    notices(rep.notices)
     table = pd.DataFrame(rep.rows()).rename(columns=str.title).rename(columns={"Token_Id": "Token ID"})
     table["WordPiece"] = ["special" if w is None else ("continues a word" if t.startswith("##") else "starts a word")
                           for t, w in zip(enc.tokens, enc.word_ids)]
@@ -34,6 +32,10 @@ with ui.user_errors():
         st.caption("The diagram shows the first 32 tokens; the table below has them all.")
     st.dataframe(table, hide_index=True, height=min(38 + 35 * len(table), 420))
 
+
+def vector_ui(bundle, rep):
+    """One token's input vector: its three embeddings, their sum and the LayerNorm output."""
+    enc = rep.encoding
     st.subheader("Inside one token's input vector")
     i = st.selectbox("Token to inspect", range(len(enc)), index=min(1, len(enc) - 1), key="rep_token",
                      format_func=lambda k: f"{k}: {enc.tokens[k]} (segment {'AB'[enc.token_type_ids[k]]}, position {k})")
@@ -53,3 +55,17 @@ with ui.user_errors():
         "- **Sum → LayerNorm**: the three are added, then normalised (zero mean, unit variance, learned scale and shift). "
         "That normalised vector is what the first Transformer layer receives."
     )
+
+
+def representation_ui(bundle, text_a: str, text_b: str):
+    with ui.user_errors():
+        rep = represent(bundle, text_a, text_b if text_b.strip() else None)
+        tokens_ui(rep)
+        vector_ui(bundle, rep)
+
+
+bundle = ui.setup("Input representation", ":material/input:")
+intro_ui()
+text_a, text_b = sentence_pair("rep_a", "rep_b", "The playground shows how BERT reads unaffable sentences.",
+                               "It splits rare words into pieces.")
+representation_ui(ui.need_model(bundle), text_a, text_b)

@@ -3,9 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from playground_ui import ui
+from playground_ui.widgets import bump, notices
 from bert_playground.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.mlm import fill, mask_word, score_corruption, words
 from playground_ui.charts import mlm as charts
+from bert_playground import decoding
+from playground_ui.charts import explain as xcharts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
 
@@ -25,90 +28,122 @@ def fill_in(checkpoint: str, device: str, text: str, top_k: int):
     return fill(ui.cached_bundle(checkpoint, device), text, top_k)
 
 
-def next_draw():
-    st.session_state["mlm_seed"] = int(st.session_state.get("mlm_seed", 0)) + 1
-
-
 def insert_mask(mask_token: str):
     text, i = st.session_state.get("fill_text", ""), st.session_state.get("fill_word")
     if i is not None and i < len(words(text)):
         st.session_state["fill_text"] = mask_word(text, i, mask_token)
 
 
-bundle = ui.setup("Masked LM", ":material/theater_comedy:")
-st.title("Masked LM")
-st.markdown(
-    "BERT learns by guessing hidden tokens. In each sentence it **chooses 15% of the tokens**; of those, **80% are "
-    "replaced by `[MASK]`, 10% by a random token and 10% are left unchanged** (so the model cannot learn that only "
-    "`[MASK]` needs predicting). The loss is computed **only at the chosen positions**."
-)
-bundle = ui.need_model(bundle)
-has_mlm, mask_tok = bundle.info.has_mlm, bundle.tokenizer.mask_token
-if not has_mlm:
-    st.warning(f"'{bundle.info.name}' has no masked-LM head, so it cannot guess tokens: the predictions are off. "
-               "The masking playground below still works (it needs only the tokenizer).")
-ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill = st.tabs(["Masking playground", "Fill in the blanks"])
+def intro_ui(bundle):
+    st.title("Masked LM")
+    st.markdown(
+        "BERT learns by guessing hidden tokens. In each sentence it **chooses 15% of the tokens**; of those, **80% are "
+        "replaced by `[MASK]`, 10% by a random token and 10% are left unchanged** (so the model cannot learn that only "
+        "`[MASK]` needs predicting). The loss is computed **only at the chosen positions**."
+    )
+    bundle = ui.need_model(bundle)
+    if not bundle.info.has_mlm:
+        st.warning(f"'{bundle.info.name}' has no masked-LM head, so it cannot guess tokens: the predictions are off. "
+                   "The masking playground below still works (it needs only the tokenizer).")
+    return bundle
 
-with tab_play:
+
+def masking_settings_ui() -> tuple[str, float, int, bool]:
+    """(text, rate, seed, whole-word) from the playground's widgets."""
     text = st.text_area("Text", "The quick brown fox jumps over the lazy dog because it was unbelievably bored.",
                         key="mlm_text", height=90)
     c1, c2, c3, c4 = st.columns([3, 1.3, 1, 1.3], vertical_alignment="bottom")
     rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, 0.15, 0.01, key="mlm_rate")
     st.session_state.setdefault("mlm_seed", 0)  # set here, not as the widget's default: the resample button writes it
     seed = c2.number_input("Seed", 0, 2**31 - 1, key="mlm_seed")
-    c3.button("Resample", key="mlm_resample", on_click=next_draw, help="A new random draw (the next seed)")
+    c3.button("Resample", key="mlm_resample", on_click=bump, args=("mlm_seed",), help="A new random draw (the next seed)")
     whole_word = c4.toggle("Whole-word masking", key="mlm_whole_word", help="Choose all pieces of a word together")
-    with ui.user_errors():
-        masked, score, epochs, stats = playground(ckpt, dev, text, float(rate), int(seed), whole_word)
-        if rate == 0:
-            st.info("At rate 0 no token is chosen: there is nothing to predict and the MLM loss has no terms.")
-        elif rate == 1:
-            st.warning("At rate 1 every token is chosen: most become [MASK], so the model has almost no context left.")
-        table = pd.DataFrame(masked.rows()).rename(columns={"position": "Position", "original": "Original",
-                                                          "input": "Corrupted input", "label": "MLM label", "action": "Action"})
-        table["Action"] = table["Action"].map(charts.action_name)
-        styled = table.style.apply(charts.token_table_css, axis=None)
-        left, right = st.columns([1, 1.3])
-        left.subheader(f"{len(table)} tokens, {int(table['MLM label'].notna().sum())} chosen")
-        left.dataframe(styled, hide_index=True, height=min(38 + 35 * len(table), 560), key="mlm_table")
-        with right:
-            st.subheader("The model at the chosen positions")
-            if score is None:
-                st.info("No MLM head in this checkpoint: no predictions or loss." if not has_mlm else "")
-            elif not score.rows:
-                st.info("No position was chosen, so there is no loss: raise the rate or resample.")
-            else:
-                if score.truncated:
-                    st.warning(f"The model reads only the first {score.length} tokens; later chosen positions are not scored.")
-                m1, m2 = st.columns(2)
-                m1.metric("MLM loss (mean over chosen positions)", f"{score.loss:.3f}")
-                m2.metric("Guessed right", f"{score.accuracy:.0%} of {len(score.rows)}")
-                preds = pd.DataFrame([{"Position": r.position, "Action": r.action, "Input": r.input, "Original": r.original,
-                                       "Model's guess": r.predicted, "p(guess)": r.probability,
-                                       "p(original)": r.label_probability, "Loss": r.loss} for r in score.rows])
-                st.dataframe(preds, hide_index=True, key="mlm_preds", column_config={
-                    c: st.column_config.NumberColumn(format="%.3f") for c in ("p(guess)", "p(original)", "Loss")})
-                st.plotly_chart(charts.loss_bars([r.position for r in score.rows], [r.original for r in score.rows],
-                                                 [r.action for r in score.rows], [r.loss for r in score.rows]), key="mlm_loss")
-                st.caption("Mean loss by action: " + ", ".join(f"{a} {v:.3f}" for a, v in score.loss_by_action().items())
-                           + ". At random and kept positions the input itself is a (wrong or right) hint.")
-        st.subheader(f"Epochs: static vs dynamic masking ({EPOCHS} epochs)")
-        st.caption("Static masking (original BERT) corrupts each sentence once, so every epoch sees the same positions; "
-                   "dynamic masking (RoBERTa) draws again each epoch." + (f" First {SHOWN} tokens shown." if len(table) > SHOWN else ""))
-        for dyn, name in ((False, "Static"), (True, "Dynamic")):
-            st.plotly_chart(charts.epochs_grid([m.input_tokens[:SHOWN] for m in epochs[dyn]], [m.actions[:SHOWN] for m in epochs[dyn]],
-                                               f"{name} masking"), key=f"mlm_epochs_{name.lower()}")
-        st.subheader(f"Statistics over {DRAWS:,} draws")
-        rows = stats.rows()
-        s1, s2 = st.columns(2)
-        s1.plotly_chart(charts.stats_chart(rows), key="mlm_stats")
-        s2.plotly_chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="mlm_stats_table")
-        st.caption("Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
-                   "as one trial, which widens the band for the chosen share). A dot outside it is red.")
+    return text, float(rate), int(seed), whole_word
 
-with tab_fill:
+
+def rate_ui(rate: float):
+    if rate == 0:
+        st.info("At rate 0 no token is chosen: there is nothing to predict and the MLM loss has no terms.")
+    elif rate == 1:
+        st.warning("At rate 1 every token is chosen: most become [MASK], so the model has almost no context left.")
+
+
+def token_table_ui(masked) -> pd.DataFrame:
+    """Each token: original, corrupted input, MLM label and the action taken (colour-coded)."""
+    table = pd.DataFrame(masked.rows()).rename(columns={"position": "Position", "original": "Original",
+                                                      "input": "Corrupted input", "label": "MLM label", "action": "Action"})
+    table["Action"] = table["Action"].map(charts.action_name)
+    styled = table.style.apply(charts.token_table_css, axis=None)
+    st.subheader(f"{len(table)} tokens, {int(table['MLM label'].notna().sum())} chosen")
+    st.dataframe(styled, hide_index=True, height=min(38 + 35 * len(table), 560), key="mlm_table")
+    return table
+
+
+def chosen_positions_ui(score, has_mlm: bool):
+    """The MLM head's guess, probabilities and loss at each chosen position."""
+    st.subheader("The model at the chosen positions")
+    if score is None:
+        st.info("No MLM head in this checkpoint: no predictions or loss." if not has_mlm else "")
+        return
+    if not score.rows:
+        st.info("No position was chosen, so there is no loss: raise the rate or resample.")
+        return
+    if score.truncated:
+        st.warning(f"The model reads only the first {score.length} tokens; later chosen positions are not scored.")
+    m1, m2 = st.columns(2)
+    m1.metric("MLM loss (mean over chosen positions)", f"{score.loss:.3f}")
+    m2.metric("Guessed right", f"{score.accuracy:.0%} of {len(score.rows)}")
+    preds = pd.DataFrame([{"Position": r.position, "Action": r.action, "Input": r.input, "Original": r.original,
+                           "Model's guess": r.predicted, "p(guess)": r.probability,
+                           "p(original)": r.label_probability, "Loss": r.loss} for r in score.rows])
+    st.dataframe(preds, hide_index=True, key="mlm_preds", column_config={
+        c: st.column_config.NumberColumn(format="%.3f") for c in ("p(guess)", "p(original)", "Loss")})
+    st.plotly_chart(charts.loss_bars([r.position for r in score.rows], [r.original for r in score.rows],
+                                     [r.action for r in score.rows], [r.loss for r in score.rows]), key="mlm_loss")
+    st.caption("Mean loss by action: " + ", ".join(f"{a} {v:.3f}" for a, v in score.loss_by_action().items())
+               + ". At random and kept positions the input itself is a (wrong or right) hint.")
+
+
+def epochs_ui(epochs: dict, n_tokens: int):
+    """Static vs dynamic masking over a few epochs."""
+    st.subheader(f"Epochs: static vs dynamic masking ({EPOCHS} epochs)")
+    st.caption("Static masking (original BERT) corrupts each sentence once, so every epoch sees the same positions; "
+               "dynamic masking (RoBERTa) draws again each epoch." + (f" First {SHOWN} tokens shown." if n_tokens > SHOWN else ""))
+    for dyn, name in ((False, "Static"), (True, "Dynamic")):
+        st.plotly_chart(charts.epochs_grid([m.input_tokens[:SHOWN] for m in epochs[dyn]], [m.actions[:SHOWN] for m in epochs[dyn]],
+                                           f"{name} masking"), key=f"mlm_epochs_{name.lower()}")
+
+
+def statistics_ui(stats):
+    """The 80/10/10 shares over many draws against their 3-sigma binomial bands."""
+    st.subheader(f"Statistics over {DRAWS:,} draws")
+    rows = stats.rows()
+    s1, s2 = st.columns(2)
+    s1.plotly_chart(charts.stats_chart(rows), key="mlm_stats")
+    s2.plotly_chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="mlm_stats_table")
+    st.caption("Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
+               "as one trial, which widens the band for the chosen share). A dot outside it is red.")
+
+
+def masking_ui(bundle, ckpt: str, dev: str):
+    """The 80/10/10 corruption of a text, the model at the chosen positions, epochs and statistics."""
+    text, rate, seed, whole_word = masking_settings_ui()
+    with ui.user_errors():
+        masked, score, epochs, stats = playground(ckpt, dev, text, rate, seed, whole_word)
+        rate_ui(rate)
+        left, right = st.columns([1, 1.3])
+        with left:
+            table = token_table_ui(masked)
+        with right:
+            chosen_positions_ui(score, bundle.info.has_mlm)
+        epochs_ui(epochs, len(table))
+        statistics_ui(stats)
+
+
+def fill_ui(bundle, ckpt: str, dev: str):
+    """The MLM head's top-k guesses at every mask of a typed text."""
+    has_mlm, mask_tok = bundle.info.has_mlm, bundle.tokenizer.mask_token
     if not has_mlm:
         st.info(f"'{bundle.info.name}' has no masked-LM head, so it cannot fill in blanks. Pick a checkpoint with one "
                 "(e.g. 'embedded') in the sidebar; the masking playground works with this one.")
@@ -123,15 +158,7 @@ with tab_fill:
         k = c3.slider("Top-k", 1, 20, 5, key="fill_k")
         with ui.user_errors():
             res = fill_in(ckpt, dev, ftext, int(k))
-            if res.normalised:
-                st.info(f"Read {', '.join(repr(s) for s in res.normalised)} as {res.mask_token}, this tokenizer's mask token.")
-            if res.truncated:
-                st.warning(f"The text has {res.full_length} tokens; the model reads the first {len(res.tokens)}"
-                           + (f", so {res.masks_dropped} mask(s) after the cut are not predicted." if res.masks_dropped else "."))
-            if res.context_tokens == 0:
-                st.warning("The text is only masks: with no context the guesses are just the tokens the model finds likely anywhere.")
-            elif len(res.masks) > res.context_tokens:
-                st.warning(f"More masks ({len(res.masks)}) than real tokens ({res.context_tokens}): little context, weak guesses.")
+            notices(res.notices)
             st.caption("Filled in with the best guesses")
             st.code(res.filled, language=None, wrap_lines=True)
             cols = st.columns(2)
@@ -141,9 +168,6 @@ with tab_fill:
 
 
 # ---- beyond one mask at a time: joint decoding, whole words, candidates, left vs right --------------
-
-from bert_playground import decoding  # noqa: E402  (the sections below are self-contained)
-from playground_ui.charts import explain as xcharts  # noqa: E402
 
 SIDES_WHY = (
     "**Why both sides matter.** A left-to-right language model predicts a word from the words before it only; "
@@ -179,7 +203,7 @@ def joint_table(j, answer=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def joint_ui():
+def joint_ui(ckpt: str, dev: str, mask_tok: str):
     st.subheader("Several masks, decoded jointly")
     st.caption("Above, each mask is guessed on its own, with every other mask still hidden. Joint decoding fills "
                "them one at a time and runs the model again, so later guesses see the earlier ones: "
@@ -198,7 +222,7 @@ def joint_ui():
                    "Here the joint guesses are the same as the independent ones.")
 
 
-def whole_word_ui():
+def whole_word_ui(bundle, ckpt: str, dev: str):
     st.subheader("Mask a whole word")
     st.caption("A word the vocabulary does not hold is split into WordPiece pieces ('unaffable' → una ##ffa ##ble). "
                "Whole-word masking hides all of its pieces, one mask each; joint decoding then fills them in.")
@@ -220,7 +244,7 @@ def whole_word_ui():
                      column_config={"p when filled": st.column_config.NumberColumn(format="%.3f")})
 
 
-def candidates_ui(text: str):
+def candidates_ui(ckpt: str, dev: str, text: str):
     st.subheader("Score your own candidates")
     st.caption("Each word is put in place of the first mask of the text above, split into its pieces, and scored "
                "by pseudo-log-likelihood: the sum over its pieces of log p(piece), each piece masked in turn with "
@@ -237,7 +261,7 @@ def candidates_ui(text: str):
                                    "PLL": [c.pll for c in cands]}), hide_index=True, key="mlm_x_cand_table")
 
 
-def sides_ui(text: str, k: int):
+def sides_ui(ckpt: str, dev: str, text: str, k: int):
     st.subheader("Left context vs right context")
     with ui.user_errors():
         s = sides_in(ckpt, dev, text, k)
@@ -249,9 +273,26 @@ def sides_ui(text: str, k: int):
         st.markdown(SIDES_WHY)
 
 
-if has_mlm:
-    with tab_fill:
-        joint_ui()
-        whole_word_ui()
-        candidates_ui(ftext)
-        sides_ui(ftext, int(k))
+def decoding_ui(bundle, ckpt: str, dev: str):
+    """Joint decoding, whole-word masks, candidates and left vs right context, on the fill text above."""
+    if not bundle.info.has_mlm:
+        return
+    joint_ui(ckpt, dev, bundle.tokenizer.mask_token)
+    whole_word_ui(bundle, ckpt, dev)
+    text, k = st.session_state.get("fill_text", ""), int(st.session_state.get("fill_k", 5))
+    candidates_ui(ckpt, dev, text)
+    sides_ui(ckpt, dev, text, k)
+
+
+def fill_tab_ui(bundle, ckpt: str, dev: str):
+    fill_ui(bundle, ckpt, dev)
+    decoding_ui(bundle, ckpt, dev)
+
+
+bundle = intro_ui(ui.setup("Masked LM", ":material/theater_comedy:"))
+ckpt, dev = ui.checkpoint_name(), ui.device_name()
+tab_play, tab_fill = st.tabs(["Masking playground", "Fill in the blanks"])
+with tab_play:
+    masking_ui(bundle, ckpt, dev)
+with tab_fill:
+    fill_tab_ui(bundle, ckpt, dev)

@@ -1,10 +1,9 @@
 """Next sentence prediction: build IsNext / NotNext pairs the BERT way and score them with the NSP head."""
-import random
-
 import streamlit as st
 
 from playground_ui import ui
-from bert_playground import nsp, pairs
+from playground_ui.widgets import bump, notices
+from bert_playground import nsp
 from bert_playground.corpus import parse_pasted
 from playground_ui.charts import nsp as charts
 
@@ -16,75 +15,77 @@ EXAMPLE_DOCS = ("We planted beans along the fence in May. They climbed quickly i
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def corpus(checkpoint: str, device: str, pasted: str | None):
-    """(documents, token docs); `pasted=None` means the shipped demo corpus."""
+def corpus(checkpoint: str, device: str, pasted: str | None) -> nsp.Corpus:
+    """`pasted=None` means the shipped demo corpus."""
     docs = nsp.demo_documents() if pasted is None else parse_pasted(pasted)
-    return docs, nsp.token_docs(ui.cached_bundle(checkpoint, device).tokenizer, docs)
+    return nsp.read_corpus(ui.cached_bundle(checkpoint, device).tokenizer, docs)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def packed_and_score(checkpoint: str, device: str, pair=None, text_a="", text_b=""):
+    """The pair packed once; its score when the checkpoint has an NSP head."""
     b = ui.cached_bundle(checkpoint, device)
     packed = nsp.pack_pair(b, pair) if pair is not None else nsp.encode_pair(b, text_a, text_b)
-    if not b.info.has_nsp:
-        return packed, None
-    return packed, (nsp.score_pair(b, pair) if pair is not None else nsp.score_text(b, text_a, text_b))
+    return packed, (nsp.score_packed(b, packed) if b.info.has_nsp else None)
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring 100 pairs with the NSP head…")
 def batch(checkpoint: str, device: str, pasted: str | None, seed: int, budget: int):
     return nsp.score_batch(ui.cached_bundle(checkpoint, device),
-                           nsp.draw_pairs(corpus(checkpoint, device, pasted)[1], 100, seed, budget))
+                           nsp.draw_pairs(corpus(checkpoint, device, pasted).token_docs, 100, seed, budget))
 
 
-def resample():
-    st.session_state["nsp_seed"] = st.session_state.get("nsp_seed", 0) + 1
+def intro_ui(bundle):
+    st.title("Next sentence prediction")
+    st.markdown(
+        "BERT's second pre-training task. The input is a pair, `[CLS] A [SEP] B [SEP]`: half the time **B is the text "
+        "that really follows A** in its document (*IsNext*), half the time B comes from a **different, randomly chosen "
+        "document** (*NotNext*). A small head on the final `[CLS]` vector says which. Segment embeddings (A = 0, "
+        "B = 1) tell the model where B starts."
+    )
+    bundle = ui.need_model(bundle)
+    if not bundle.info.has_nsp:
+        st.warning(f"The checkpoint '{bundle.info.name}' has no NSP head, so it cannot score pairs. The pair builder below "
+                   "still works; pick a checkpoint with an NSP head (e.g. the embedded one) to see the scores.")
+    return bundle
 
 
-bundle = ui.setup("Next sentence prediction", ":material/join:")
-st.title("Next sentence prediction")
-st.markdown(
-    "BERT's second pre-training task. The input is a pair, `[CLS] A [SEP] B [SEP]`: half the time **B is the text "
-    "that really follows A** in its document (*IsNext*), half the time B comes from a **different, randomly chosen "
-    "document** (*NotNext*). A small head on the final `[CLS]` vector says which. Segment embeddings (A = 0, "
-    "B = 1) tell the model where B starts."
-)
-bundle = ui.need_model(bundle)
-ckpt, dev = ui.checkpoint_name(), ui.device_name()
-if not bundle.info.has_nsp:
-    st.warning(f"The checkpoint '{bundle.label}' has no NSP head, so it cannot score pairs. The pair builder below "
-               "still works; pick a checkpoint with an NSP head (e.g. the embedded one) to see the scores.")
+def source_ui(bundle) -> tuple[str, int, str | None]:
+    """(source, token budget of a drawn pair, pasted documents or None)."""
+    source = st.radio("Pair source", SOURCES, key="nsp_source", horizontal=True)
+    seq_len = st.select_slider("Length of drawn pairs (tokens, [CLS] and [SEP] included)", [32, 64, 128, 256, 512],
+                               value=128, key="nsp_len")
+    pasted = None
+    if source == SOURCES[1]:
+        pasted = st.text_area("Your documents: one per paragraph, separated by a blank line", EXAMPLE_DOCS,
+                              key="nsp_corpus", height=160)
+    return source, nsp.pair_budget(bundle, seq_len), pasted
 
-source = st.radio("Pair source", SOURCES, key="nsp_source", horizontal=True)
-seq_len = st.select_slider("Length of drawn pairs (tokens, [CLS] and [SEP] included)", [32, 64, 128, 256, 512],
-                           value=128, key="nsp_len")
-budget = nsp.pair_budget(bundle, seq_len)
-pasted = None
-if source == SOURCES[1]:
-    pasted = st.text_area("Your documents: one per paragraph, separated by a blank line", EXAMPLE_DOCS,
-                          key="nsp_corpus", height=160)
-pair, text_a, text_b = None, "", ""
-with ui.user_errors():
-    if source == SOURCES[2]:
-        c1, c2 = st.columns(2)
-        text_a = c1.text_area("Sentence A", "I put the kettle on and took two cups from the shelf.", key="nsp_a")
-        text_b = c2.text_area("Sentence B", "A few minutes later the tea was ready.", key="nsp_b")
-        st.caption("A typed pair has no true label: you decide whether B follows A, the model gives its view.")
-    else:
-        docs, tdocs = corpus(ckpt, dev, pasted)
-        for note in nsp.corpus_notes(docs):
-            st.warning(note)
-        c1, c2 = st.columns([3, 1])
-        is_next = c1.toggle("IsNext: B really follows A (off: NotNext, B from another document)", True,
-                            key="nsp_is_next")
-        c2.button("Resample", key="nsp_resample", on_click=resample, icon=":material/casino:")
-        pair = pairs.draw_pair(tdocs, random.Random(st.session_state.get("nsp_seed", 0)), budget, is_next)
-        st.caption(nsp.pair_origin(docs, pair))
-        st.text("A: " + nsp.pair_text(bundle.tokenizer, pair.a))
-        st.text("B: " + nsp.pair_text(bundle.tokenizer, pair.b))
-        st.markdown(f"True label: **{'IsNext' if pair.is_next else 'NotNext'}**")
 
-    packed, score = packed_and_score(ckpt, dev, pair, text_a, text_b)
+def typed_pair_ui() -> tuple[str, str]:
+    c1, c2 = st.columns(2)
+    text_a = c1.text_area("Sentence A", "I put the kettle on and took two cups from the shelf.", key="nsp_a")
+    text_b = c2.text_area("Sentence B", "A few minutes later the tea was ready.", key="nsp_b")
+    st.caption("A typed pair has no true label: you decide whether B follows A, the model gives its view.")
+    return text_a, text_b
+
+
+def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
+    """A pair from the package's pair builder, with where it comes from and its true label."""
+    c = corpus(ckpt, dev, pasted)
+    notices(c.notices)
+    c1, c2 = st.columns([3, 1])
+    is_next = c1.toggle("IsNext: B really follows A (off: NotNext, B from another document)", True, key="nsp_is_next")
+    c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",), icon=":material/casino:")
+    pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next)
+    st.caption(nsp.pair_origin(c.documents, pair))
+    st.text("A: " + nsp.pair_text(bundle.tokenizer, pair.a))
+    st.text("B: " + nsp.pair_text(bundle.tokenizer, pair.b))
+    st.markdown(f"True label: **{'IsNext' if pair.is_next else 'NotNext'}**")
+    return pair
+
+
+def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
     if packed.truncated:
         st.warning(f"The pair had {packed.full_length} tokens; {len(packed)} fit the sequence length, so it was cut "
                    "(the longer side first: A loses its start, B its end). The model sees what is shown below.")
@@ -102,34 +103,57 @@ with ui.user_errors():
         g2.caption(f"P(IsNext) = {score.is_next_probability:.3f} (IsNext above 0.5). NSP logits: IsNext "
                    f"{score.head_output[0]:.2f}, NotNext {score.head_output[1]:.2f}; softmax of the two gives P.")
 
-st.subheader("Batch view: 100 pairs")
-st.caption("100 pairs drawn from the " + ("pasted documents" if pasted is not None else "demo corpus") +
-           " with the same pair builder (labels 50/50), scored in a few forward passes. Pre-training pairs are "
-           "about 128 tokens of Wikipedia; short everyday pairs are further from what a small model saw, so expect "
-           "a lower accuracy here than on held-out Wikipedia (BERT mixed 10% shorter pairs into pre-training).")
-if st.button("Draw 100 pairs and score them", key="nsp_batch_go", icon=":material/bar_chart:"):
-    st.session_state["nsp_batch_seed"] = st.session_state.get("nsp_batch_seed", -1) + 1
-if "nsp_batch_seed" in st.session_state:
+
+def pair_ui(bundle, source: str, budget: int, pasted: str | None):
+    ckpt, dev = ui.checkpoint_name(), ui.device_name()
+    with ui.user_errors():
+        pair, text_a, text_b = None, "", ""
+        if source == SOURCES[2]:
+            text_a, text_b = typed_pair_ui()
+        else:
+            pair = drawn_pair_ui(bundle, ckpt, dev, pasted, budget)
+        score_ui(*packed_and_score(ckpt, dev, pair, text_a, text_b))
+
+
+def batch_ui(bundle, budget: int, pasted: str | None):
+    st.subheader("Batch view: 100 pairs")
+    st.caption("100 pairs drawn from the " + ("pasted documents" if pasted is not None else "demo corpus") +
+               " with the same pair builder (labels 50/50), scored in a few forward passes. Pre-training pairs are "
+               "about 128 tokens of Wikipedia; short everyday pairs are further from what a small model saw, so expect "
+               "a lower accuracy here than on held-out Wikipedia (BERT mixed 10% shorter pairs into pre-training).")
+    st.button("Draw 100 pairs and score them", key="nsp_batch_go", icon=":material/bar_chart:",
+              on_click=bump, args=("nsp_batch_seed", -1))
+    if "nsp_batch_seed" not in st.session_state:
+        return
     with ui.user_errors():
         if not bundle.info.has_nsp:
             st.info("The batch view needs an NSP head.")
-        else:
-            res = batch(ckpt, dev, pasted, 1000 + st.session_state["nsp_batch_seed"], budget)
-            m1, m2, m3 = st.columns(3)
-            m1.metric("Accuracy", f"{res.accuracy:.1%}")
-            m2.metric("True IsNext pairs", sum(res.labels))
-            m3.metric("True NotNext pairs", len(res) - sum(res.labels))
-            h1, h2 = st.columns(2)
-            h1.plotly_chart(charts.confusion_heatmap(res.confusion), key="nsp_confusion")
-            h2.plotly_chart(charts.probability_histogram(res.probabilities, res.labels), key="nsp_hist")
+            return
+        res = batch(ui.checkpoint_name(), ui.device_name(), pasted, 1000 + st.session_state["nsp_batch_seed"], budget)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Accuracy", f"{res.accuracy:.1%}")
+        m2.metric("True IsNext pairs", sum(res.labels))
+        m3.metric("True NotNext pairs", len(res) - sum(res.labels))
+        h1, h2 = st.columns(2)
+        h1.plotly_chart(charts.confusion_heatmap(res.confusion), key="nsp_confusion")
+        h2.plotly_chart(charts.probability_histogram(res.probabilities, res.labels), key="nsp_hist")
 
-st.subheader("Why RoBERTa dropped NSP")
-st.markdown(
-    "Liu et al. (2019, *RoBERTa*) retrained BERT with and without this task. **Removing NSP matched or slightly "
-    "improved** downstream results (SQuAD, MNLI, SST-2, RACE), provided each input was packed with **full "
-    "sentences of contiguous text** up to 512 tokens instead of two short segments. Part of the reason: a NotNext "
-    "B comes from another document, so it is often easy to spot by **topic alone** (cooking vs football) without "
-    "learning anything about coherence; and short pairs gave the model less context to learn long-range "
-    "dependencies. Later models replaced NSP with harder tasks (ALBERT's sentence-order prediction swaps two "
-    "consecutive segments of the same document) or dropped the second task altogether."
-)
+
+def roberta_ui():
+    st.subheader("Why RoBERTa dropped NSP")
+    st.markdown(
+        "Liu et al. (2019, *RoBERTa*) retrained BERT with and without this task. **Removing NSP matched or slightly "
+        "improved** downstream results (SQuAD, MNLI, SST-2, RACE), provided each input was packed with **full "
+        "sentences of contiguous text** up to 512 tokens instead of two short segments. Part of the reason: a NotNext "
+        "B comes from another document, so it is often easy to spot by **topic alone** (cooking vs football) without "
+        "learning anything about coherence; and short pairs gave the model less context to learn long-range "
+        "dependencies. Later models replaced NSP with harder tasks (ALBERT's sentence-order prediction swaps two "
+        "consecutive segments of the same document) or dropped the second task altogether."
+    )
+
+
+bundle = intro_ui(ui.setup("Next sentence prediction", ":material/join:"))
+source, budget, pasted = source_ui(bundle)
+pair_ui(bundle, source, budget, pasted)
+batch_ui(bundle, budget, pasted)
+roberta_ui()

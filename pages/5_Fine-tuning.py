@@ -4,9 +4,10 @@ import streamlit as st
 
 from playground_ui import ui
 from bert_playground import datasets as D
-from bert_playground import finetune as F
+from bert_playground import finetune
 from bert_playground.device import describe
 from bert_playground.jobs import Job
+from playground_ui import finetune_view as view
 from playground_ui.charts import finetune as charts
 
 SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
@@ -81,22 +82,22 @@ with ui.user_errors():
 if data is not None:
     train, test = data
     counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
-    pairs_note = " (sentence pairs)" if train.pairs is not None else ""
+    pairs_note = " (sentence pairs)" if train.text_pairs is not None else ""
     st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
     with st.expander("Preview the training data"):
         st.dataframe(pd.DataFrame(train.preview(20)), hide_index=True)
 
 st.subheader("Settings")
 c = st.columns(5)
-mode = c[0].selectbox("Mode", F.MODES, format_func=F.MODE_LABELS.get, key="ft_mode")
+mode = c[0].selectbox("Mode", finetune.MODES, format_func=view.MODE_LABELS.get, key="ft_mode")
 n_layers = bundle.info.layers if bundle is not None else 1
 layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", 1, n_layers, n_layers if mode == "frozen" else
                            min(2, n_layers), key=f"ft_layers_{mode}", disabled=mode == "baseline",
                            help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top layers: "
                                 "in low layers [CLS] has not yet gathered the sentence.")
-epochs = c[2].number_input("Epochs", *F.LIMITS["epochs"], value=3, key="ft_epochs")
+epochs = c[2].number_input("Epochs", *finetune.LIMITS["epochs"], value=3, key="ft_epochs")
 batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
-lr = c[4].select_slider("Learning rate", LRS, value=F.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
+lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
 c = st.columns([1, 1, 3])
 max_seconds = c[0].number_input("Time limit (s)", 5, 3600, 120, key="ft_max_seconds")
 early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better accuracy")
@@ -111,10 +112,10 @@ if no_model:
     st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
 if st.button("Start training", type="primary", key="ft_start", disabled=running or data is None or no_model):
     with ui.user_errors():
-        cfg = F.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else int(layers), epochs=int(epochs),
+        cfg = finetune.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else int(layers), epochs=int(epochs),
                                batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None)
-        F.validate(cfg, bundle, train, test)
-        job = Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: F.train(b, tr, te, cf, stop), "finetune").start()
+        finetune.validate(cfg, bundle, train, test)
+        job = Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop), "finetune").start()
         st.session_state["ft_job"] = job
         st.rerun()  # redraw with the button disabled and the live view ticking
 
@@ -126,7 +127,7 @@ def live():
         st.info("Pick the data and settings, then press **Start training**.")
         return
     done = job.done  # read before the events: once done, the snapshot below is complete
-    cur = F.curves(job.events())
+    cur = view.curves(job.events())
     st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
     if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
         job.stop()
@@ -141,7 +142,7 @@ def live():
         if cur.result is not None:
             st.session_state["ft_result"] = cur.result
             runs = st.session_state.setdefault("ft_runs", [])
-            runs.append({"Run": len(runs) + 1, **cur.result.row()})
+            runs.append({"Run": len(runs) + 1, **view.row(cur.result)})
         st.rerun()
 
 

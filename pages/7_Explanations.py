@@ -9,6 +9,7 @@ from bert_playground.mlm import normalise_masks
 from bert_playground.neuron import neuron_view
 from bert_playground.text import encode
 from playground_ui import ui
+from playground_ui.widgets import notices
 from playground_ui.charts import explain as charts
 
 KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / NotNext)",
@@ -115,7 +116,7 @@ def label_ui():
             return None, None
     text = st.text_input("Text", "I think I left my card in the taxi.", key="xp_clf_text")
     pair = st.text_input("Second sentence", key="xp_clf_pair") if clf.pair else None
-    return ("label", id(clf.model), text, pair), lambda: A.label_target(clf, text, pair)
+    return ("label", id(clf), text, pair), lambda: A.label_target(clf, text, pair)
 
 
 def settings_ui(target: A.Target, layers: int, heads: int) -> dict:
@@ -150,17 +151,13 @@ def prediction_ui(e: A.Explanation):
     t = e.target
     what = {"mask": f"at the mask (position {t.position})", "nsp": "for this pair", "label": "for this text"}[t.kind]
     st.markdown(f"**Prediction {what}: `{ui.md_escape(t.prediction)}`**, probability {t.probability:.1%}.")
-    for note in t.notes:
-        st.warning(note)
+    notices(e.notices)
     c = st.columns(4)
     c[0].metric("f(input)", f"{t.probability:.4f}")
     c[1].metric(f"f(baseline: {BASELINE_NAMES[e.ig.baseline]})", f"{e.ig.baseline_probability:.4f}")
     c[2].metric("Sum of IG attributions", f"{float(e.scores['integrated_gradients'].sum()):.4f}")
     c[3].metric("Convergence delta", f"{e.ig.delta:.2g}")
-    if e.delta_large:
-        st.warning(f"IG's convergence delta ({e.ig.delta:.2g}) is large next to f(input) − f(baseline) "
-                   f"({e.change:.2g}): the attributions do not add up yet. Raise the number of steps.")
-    else:
+    if not e.delta_large:
         st.caption(f"Completeness: the IG attributions add up to f(input) − f(baseline) = {e.change:.4f} within "
                    f"{abs(e.ig.delta):.1e}.")
 

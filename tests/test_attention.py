@@ -34,7 +34,7 @@ def test_shape_tokens_and_rows_sum_to_one(tiny, pair):
     assert single.sentence_b_start is None and pair.sentence_b_start == 9
     assert pair.tokens[0] == "[CLS]" and pair.tokens[8] == "[SEP]" and pair.tokens[9] == "it"
     assert pair.cls_index == 0 and pair.sep_indices == (8, len(pair.tokens) - 1)
-    assert not pair.causal and not pair.truncated and pair.notes == ()
+    assert not pair.causal and not pair.truncated and pair.notices == ()
     assert (pair.layers, pair.heads, pair.length) == (2, 4, len(pair.tokens))
 
 
@@ -58,8 +58,20 @@ def test_result_pickles_for_the_cache(pair):
         pair.tokens = ()  # frozen
 
 
+def mean_over_heads(a: np.ndarray) -> np.ndarray:
+    """(L, H, T, T) -> (L, T, T)."""
+    return a.mean(axis=1)
+
+
+def assemble(parts: dict) -> np.ndarray:
+    """The inverse of `att.blocks`."""
+    top = np.concatenate([parts["A->A"], parts["A->B"]], axis=-1)  # (..., Ta, T)
+    bottom = np.concatenate([parts["B->A"], parts["B->B"]], axis=-1)  # (..., Tb, T)
+    return np.concatenate([top, bottom], axis=-2)  # (..., T, T)
+
+
 def test_mean_over_heads_and_view(pair):
-    mean = att.mean_over_heads(pair.attentions)
+    mean = mean_over_heads(pair.attentions)
     assert mean.shape == (2, pair.length, pair.length)
     np.testing.assert_allclose(mean.sum(-1), 1.0, atol=1e-5)
     v = att.view(pair, 1, None)
@@ -83,7 +95,7 @@ def test_blocks_reassemble(tiny, pair):
     ta, tb = 9, pair.length - 9
     assert parts["A->A"].shape == (2, 4, ta, ta) and parts["A->B"].shape == (2, 4, ta, tb)
     assert parts["B->A"].shape == (2, 4, tb, ta) and parts["B->B"].shape == (2, 4, tb, tb)
-    assert np.array_equal(att.assemble(parts), pair.attentions)
+    assert np.array_equal(assemble(parts), pair.attentions)
     one = att.blocks(pair.attentions[0, 0], pair.sentence_b_start)
     np.testing.assert_allclose(one["A->A"].sum(-1) + one["A->B"].sum(-1), 1.0, atol=1e-5)
     with pytest.raises(PlaygroundError, match="pair"):
@@ -175,14 +187,14 @@ def test_bad_input(tiny):
     with pytest.raises(PlaygroundError, match="empty"):
         att.compute(tiny, "  \t ")
     empty_b = att.compute(tiny, A, "   ")
-    assert empty_b.sentence_b_start is None and any("Sentence B is empty" in n for n in empty_b.notes)
+    assert empty_b.sentence_b_start is None and any("Sentence B is empty" in n for n in empty_b.notices)
     assert empty_b.tokens == att.compute(tiny, A).tokens
     one = att.compute(tiny, "hello")
-    assert one.tokens == ("[CLS]", "hello", "[SEP]") and any("single token" in n for n in one.notes)
+    assert one.tokens == ("[CLS]", "hello", "[SEP]") and any("single token" in n for n in one.notices)
     np.testing.assert_allclose(one.attentions.sum(-1), 1.0, atol=1e-5)
     long = att.compute(tiny, "word " * 600)
     assert long.length == 512 and long.truncated and long.full_length == 602
-    assert any("602 tokens" in n for n in long.notes)
+    assert any("602 tokens" in n for n in long.notices)
     np.testing.assert_allclose(long.attentions.sum(-1), 1.0, atol=1e-5)
 
 

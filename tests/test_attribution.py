@@ -205,7 +205,7 @@ def test_a_512_token_input_is_bounded(tiny):
     with pytest.raises(PlaygroundError, match=r"no \[MASK\] anywhere in the first 512"):
         A.mask_target(tiny, long)
     t = A.mask_target(tiny, "[MASK] " + " ".join(["word"] * 600))
-    assert len(t) == 512 and t.notes
+    assert len(t) == 512 and t.notices and t.notices[0].level == "warning"
     with pytest.raises(PlaygroundError, match=f"at most {A.MAX_WORK // 512} steps"):
         A.integrated_gradients(t, steps=200)
     ig = A.integrated_gradients(t, steps=2)  # within the budget: it runs

@@ -165,47 +165,130 @@ def _table(key):
     return go
 
 
-OK = None  # expected: no error
+# ---- what a user checks when a hostile input "simply works" ---------------------------------
+
+VOCAB = 30522  # the tiny checkpoints use bert-base-uncased's vocabulary (conftest)
+
+
+def _framed(tokens, max_len=512):
+    """[CLS] ... [SEP], something in between, within the model's maximum length."""
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and 2 < len(tokens) <= max_len, tokens[:8]
+
+
+def _rep(*words, cut=False, pair=False):
+    """A representation: framed, one row per token with positions 0..T-1, the typed words among the tokens,
+    cut to 512 exactly when the input was longer, segment B only for a pair (starting after the first [SEP])."""
+    def check(rep):
+        e, rows = rep.encoding, rep.rows()
+        _framed(e.tokens)
+        assert [r["position"] for r in rows] == list(range(len(e))) and [r["token"] for r in rows] == list(e.tokens)
+        assert e.truncated == cut and (len(e) == 512 and e.full_length > 512 if cut else e.full_length == len(e))
+        assert all(w in e.tokens for w in words), (words, e.tokens)
+        segs = list(e.token_type_ids)
+        b = segs.index(1) if 1 in segs else None
+        assert (b is not None) == pair and (b is None or (e.tokens[b - 1] == "[SEP]" and 0 not in segs[b:]))
+    return check
+
+
+def _fill_ok(n_masks, k=5, notice=None):
+    """Fill results: one prediction list of k per mask, most probable first, the best guess in the filled text,
+    and the expected notice (or none)."""
+    def check(res):
+        assert len(res.masks) == n_masks
+        for m in res.masks:
+            probs = [p.probability for p in m.predictions]
+            assert len(probs) == k and probs == sorted(probs, reverse=True) and 0 < probs[0] <= 1
+            assert res.tokens[m.position] == res.mask_token
+        assert all(m.predictions[0].token.removeprefix("##") in res.filled for m in res.masks)
+        assert (notice is None and res.notices == ()) or any(notice in n for n in res.notices), res.notices
+    return check
+
+
+def _fill_all_vocab(res):
+    """top-k above the vocabulary: the whole vocabulary, once each, summing to 1."""
+    (m,) = res.masks
+    assert len(m.predictions) == VOCAB and len({p.token_id for p in m.predictions}) == VOCAB
+    assert sum(p.probability for p in m.predictions) == pytest.approx(1.0, abs=1e-3)
+
+
+def _nsp_ok(cut=False):
+    """An NSP score: [CLS] A [SEP] B [SEP] within 512 tokens, P(IsNext) = softmax of the two logits."""
+    def check(s):
+        import math
+        p = s.packed
+        _framed(p.tokens)
+        assert p.tokens.count("[SEP]") == 2 and p.tokens[p.b_start - 1] == "[SEP]" and 1 < p.b_start < len(p) - 1
+        assert p.truncated == cut and (len(p) == 512 if cut else True)
+        a, b = s.head_output
+        assert s.is_next_probability == pytest.approx(1 / (1 + math.exp(b - a)), abs=1e-5)
+        assert s.prediction == ("IsNext" if s.is_next_probability >= 0.5 else "NotNext")
+    return check
+
+
+def _attention_ok(cut=False, pair=False):
+    """Attention maps: (L, H, T, T) over the tokens shown, every row a distribution, a notice when cut."""
+    def check(maps):
+        import numpy as np
+        L, H, T, T2 = maps.attentions.shape
+        assert T == T2 == len(maps.tokens) and (T == 512 if cut else T < 512)
+        assert np.allclose(maps.attentions.sum(-1), 1, atol=1e-4) and (maps.attentions >= 0).all()
+        assert (maps.sentence_b_start is not None) == pair
+        assert any("cut" in n and n.level == "warning" for n in maps.notices) == cut
+    return check
+
+
+def _masked_ok(rate=0.15):
+    """BERT masking of a long text: every token kept (no length limit), the chosen share within 3 sigma."""
+    def check(m):
+        import math
+        n = len(m.tokens) - 2
+        chosen = sum(lab is not None for lab in (r["label"] for r in m.rows()))
+        assert len(m.input_tokens) == len(m.tokens) == len(m.rows()) and n == 10_000
+        assert abs(chosen - rate * n) <= 3 * math.sqrt(n * rate * (1 - rate)), chosen
+    return check
+
+
+OK = None  # expected: no error (a case with a check function asserts what the user would check too)
 PACKAGE = [
     # text, every entry point
     ("represent empty", _represent(""), "empty"),
     ("represent whitespace", _represent(HOSTILE["whitespace"]), "empty"),
     ("represent None", _represent(None), "empty"),
     ("represent not a string", _represent(12345), "must be a string"),
-    ("represent 50k chars", _represent(LONG), OK),
-    ("represent 50k chars pair", _represent(LONG, LONG), OK),
-    ("represent NUL/control", _represent(HOSTILE["NUL and control"]), OK),
+    ("represent 50k chars", _represent(LONG), _rep("word", cut=True)),
+    ("represent 50k chars pair", _represent(LONG, LONG), _rep("word", cut=True, pair=True)),
+    ("represent NUL/control", _represent(HOSTILE["NUL and control"]), _rep("a", "b", "c", "zero")),
     ("represent only NUL", _represent("\x00\x01\x02"), "empty"),
-    ("represent emoji", _represent(HOSTILE["emoji"]), OK),
-    ("represent CJK", _represent(HOSTILE["CJK"]), OK),
-    ("represent RTL", _represent(HOSTILE["right-to-left"]), OK),
-    ("represent combining", _represent(HOSTILE["combining"]), OK),
-    ("represent script", _represent(HOSTILE["script tag"]), OK),
-    ("represent special tokens", _represent(HOSTILE["only special tokens"]), OK),
+    ("represent emoji", _represent(HOSTILE["emoji"]), _rep("love", "family", "[UNK]")),
+    ("represent CJK", _represent(HOSTILE["CJK"]), _rep("北", "京", "中", "国")),
+    ("represent RTL", _represent(HOSTILE["right-to-left"]), _rep("م", "evil")),
+    ("represent combining", _represent(HOSTILE["combining"]), _rep("ze", "cafe")),
+    ("represent script", _represent(HOSTILE["script tag"]), _rep("<", "script", "alert", ">")),
+    ("represent special tokens", _represent(HOSTILE["only special tokens"]), _rep("[PAD]", "[UNK]")),
     ("fill no mask", _fill("The cat sat on the mat."), "There is no [MASK]"),
     ("fill only special tokens", _fill(HOSTILE["only special tokens"]), "There is no [MASK]"),
-    ("fill mask spellings", _fill(HOSTILE["mask spellings"]), OK),
-    ("fill only masks", _fill("[MASK] [MASK] [MASK]"), OK),
+    ("fill mask spellings", _fill(HOSTILE["mask spellings"]), _fill_ok(4, notice="Read '[mask]'")),
+    ("fill only masks", _fill("[MASK] [MASK] [MASK]"), _fill_ok(3, notice="only masks")),
     ("fill mask after 512 tokens", _fill(LONG + " [MASK]"), "comes after the first"),
-    ("fill 50k with early mask", _fill("[MASK] " + LONG), OK),
+    ("fill 50k with early mask", _fill("[MASK] " + LONG), _fill_ok(1, notice="reads the first 512")),
     ("fill top-k 0", _fill("a [MASK] b", 0), "top-k"),
     ("fill top-k negative", _fill("a [MASK] b", -3), "top-k"),
     ("fill top-k not int", _fill("a [MASK] b", 2.5), "top-k"),
-    ("fill top-k huge", _fill("a [MASK] b", 10**9), OK),
-    ("fill emoji+mask", _fill("😀 [MASK] 🎉"), OK),
-    ("fill script+mask", _fill("<script>[MASK]</script>"), OK),
+    ("fill top-k huge", _fill("a [MASK] b", 10**9), _fill_all_vocab),
+    ("fill emoji+mask", _fill("😀 [MASK] 🎉"), _fill_ok(1, notice="only masks")),
+    ("fill script+mask", _fill("<script>[MASK]</script>"), _fill_ok(1)),
     ("nsp empty B", _nsp("A sentence.", ""), "empty"),
-    ("nsp both 50k", _nsp(LONG, LONG), OK),
+    ("nsp both 50k", _nsp(LONG, LONG), _nsp_ok(cut=True)),
     ("nsp control chars", _nsp("\x00\x1b", "B"), "empty"),
-    ("nsp CJK/RTL", _nsp(HOSTILE["CJK"], HOSTILE["right-to-left"]), OK),
+    ("nsp CJK/RTL", _nsp(HOSTILE["CJK"], HOSTILE["right-to-left"]), _nsp_ok()),
     ("attention empty", _attention("   "), "empty"),
-    ("attention 50k", _attention(LONG), OK),
-    ("attention emoji pair", _attention(HOSTILE["emoji"], HOSTILE["combining"]), OK),
+    ("attention 50k", _attention(LONG), _attention_ok(cut=True)),
+    ("attention emoji pair", _attention(HOSTILE["emoji"], HOSTILE["combining"]), _attention_ok(pair=True)),
     ("mask rate negative", _mask("some words here", -0.1), "between 0 and 1"),
     ("mask rate 2", _mask("some words here", 2.0), "between 0 and 1"),
     ("mask rate NaN", _mask("some words here", float("nan")), "between 0 and 1"),
     ("mask empty text", _mask(""), "empty"),
-    ("mask 50k", _mask(LONG), OK),
+    ("mask 50k", _mask(LONG), _masked_ok()),
     # hyper-parameters
     ("finetune epochs negative", _ft(epochs=-1), "epochs"),
     ("finetune epochs huge", _ft(epochs=10**9), "epochs"),
@@ -224,8 +307,10 @@ PACKAGE = [
 
 @pytest.mark.parametrize("case, call, expect", PACKAGE, ids=[c[0] for c in PACKAGE])
 def test_package(tiny, case, call, expect):
-    if expect is OK:
-        call(tiny)
+    if expect is OK or callable(expect):
+        result = call(tiny)
+        if callable(expect):
+            expect(result)
     else:
         with pytest.raises(PlaygroundError) as info:
             call(tiny)

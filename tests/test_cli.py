@@ -43,3 +43,69 @@ def test_errors_are_one_line_and_nonzero(tiny_dir, args, message):
     assert r.returncode != 0
     assert message in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_command_table_names_every_command_and_its_functions():
+    """Every command is reachable from COMMANDS (no lookups by name): a reader can follow the table."""
+    from bert_playground import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == list(cli.COMMANDS)
+    for name, command in cli.COMMANDS.items():
+        assert command.add.__name__ == f"_add_{name}" and command.run.__name__ == f"_run_{name}"
+        assert command.text is None or command.text.__name__ == f"_text_{name}"
+    assert "globals()" not in (ROOT / "bert_playground" / "cli.py").read_text()
+
+
+def test_defaults_and_choices_come_from_the_package():
+    import dataclasses
+
+    from bert_playground import cli, finetune, masking, pretrain
+
+    def parsed(*argv):
+        return vars(cli.build_parser().parse_args(list(argv)))
+
+    def defaults(cls):
+        return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+
+    pre = parsed("pretrain", "--corpus", "c", "--out", "o")
+    assert {k: v for k, v in defaults(pretrain.PretrainConfig).items() if k in pre} == \
+        {k: pre[k] for k in defaults(pretrain.PretrainConfig) if k in pre}
+    assert len([k for k in defaults(pretrain.PretrainConfig) if k in pre]) >= 20
+    ft = parsed("finetune", "--train", "t.csv")
+    assert all(ft[k] == v for k, v in defaults(finetune.FinetuneConfig).items() if k in ft)
+    assert parsed("mask", "x")["rate"] == masking.MaskingConfig().rate
+    choices = {a.dest: a.choices for p in cli.build_parser()._subparsers._group_actions[0].choices.values()
+               for a in p._actions if a.choices}
+    assert tuple(choices["precision"]) == pretrain.PRECISIONS and tuple(choices["save_dtype"]) == pretrain.SAVE_DTYPES
+    assert tuple(choices["mode"]) == finetune.MODES
+
+
+@pytest.mark.parametrize("argv", [["--seq-len", "513"], ["--precision", "fp8"], ["--save-dtype", "int8"]])
+def test_pretrain_bad_settings_one_line_exit_2(tmp_path, argv):
+    r = cli("pretrain", "--corpus", str(tmp_path / "none.txt"), "--out", str(tmp_path / "out"), *argv)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error:"), r.stderr
+
+
+def test_classify_inputs(tmp_path):
+    from bert_playground import PlaygroundError
+    from bert_playground.datasets import classify_inputs
+
+    assert classify_inputs(["a", "b"], None, False) == (["a", "b"], None)
+    assert classify_inputs(["a\tb"], None, True) == (["a"], ["b"])
+    txt = tmp_path / "in.txt"
+    txt.write_text("one\n\n  \ntwo\n", encoding="utf-8")
+    assert classify_inputs(["typed"], str(txt), False) == (["typed", "one", "two"], None)
+    csv = tmp_path / "in.csv"
+    csv.write_text("premise,hypothesis,label\nA1,B1,x\nA2,B2,y\n", encoding="utf-8")
+    assert classify_inputs([], str(csv), True) == (["A1", "A2"], ["B1", "B2"])  # guessed columns
+    assert classify_inputs([], str(csv), False, {"text": "hypothesis"}) == (["B1", "B2"], None)  # saved columns
+    for args, message in [(([], None, False), "at least one"), ((["no tab"], None, True), "sentence A<TAB>"),
+                          (([], str(tmp_path / "missing.txt"), False), "does not exist")]:
+        with pytest.raises(PlaygroundError, match=message):
+            classify_inputs(*args)
+    single = tmp_path / "single.csv"
+    single.write_text("text,label\nhello,x\n", encoding="utf-8")
+    with pytest.raises(PlaygroundError, match="second-sentence column"):
+        classify_inputs([], str(single), True)

@@ -14,6 +14,7 @@ from bert_playground import PlaygroundError, load
 from bert_playground import datasets as D
 from bert_playground import finetune as F
 from bert_playground.jobs import Job
+from playground_ui import finetune_view as view
 from test_cli import cli
 
 POS = ["great", "wonderful", "lovely", "excellent", "happy", "superb"]
@@ -191,7 +192,7 @@ def test_job_runs_in_background_and_stops(tiny, data):
     assert not job.done, job.error
     job.stop()
     assert job.wait(60)
-    cur = F.curves(job.events())
+    cur = view.curves(job.events())
     assert job.error is None and cur.result.stopped == "stopped" and cur.fraction == 1.0
     assert cur.steps and len(cur.losses) == len(cur.steps) and cur.eval_steps
 
@@ -213,7 +214,7 @@ def test_cuda_out_of_memory_becomes_a_clear_message(tiny, data, monkeypatch):
     def oom(self, idx, y):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(F._FullTask, "loss", oom)
+    monkeypatch.setattr(F.HEADS["full"], "loss", oom)
     with pytest.raises(PlaygroundError, match="ran out of memory with batch size 8.*smaller batch size"):
         F.run(tiny, *data, fast())
 
@@ -483,8 +484,8 @@ def test_cli_classify_errors(tiny_dir, tmp_path):
 
 
 def test_progress_status_line_follows_the_events():
-    assert F.curves([]).status == "starting…" and F.curves([]).fraction == 0.0
-    assert F.curves([F.Prepare(3, 10)]).status == "computing [CLS] features: 3/10"
-    cur = F.curves([F.Prepare(10, 10), F.Step(5, 20, 0.25, 0.6931, 2e-5, 123.4, 1.5, "CPU (1 thread)")])
+    assert view.curves([]).status == "starting…" and view.curves([]).fraction == 0.0
+    assert view.curves([F.Prepare(3, 10)]).status == "computing [CLS] features: 3/10"
+    cur = view.curves([F.Prepare(10, 10), F.Step(5, 20, 0.25, 0.6931, 2e-5, 123.4, 1.5, "CPU (1 thread)")])
     assert cur.status == "step 5/20 · epoch 0.25 · loss 0.6931 · lr 2e-05 · 123 examples/s · 1.5 s · CPU (1 thread)"
     assert cur.fraction == 0.25

@@ -20,24 +20,29 @@ def demo_docs(tokenizer):
     return nsp.token_docs(tokenizer, nsp.demo_documents())
 
 
-def reference_probability(folder, a, b):
-    """P(IsNext) from a plain transformers forward pass, independent of the package."""
+def reference_logits(folder, a, b):
+    """The NSP head's (IsNext, NotNext) logits from a plain transformers forward pass, independent of the package."""
     from transformers import AutoTokenizer, BertForPreTraining
 
     tok = AutoTokenizer.from_pretrained(str(folder))
     model = BertForPreTraining.from_pretrained(str(folder), attn_implementation="eager").eval()
     with torch.no_grad():
-        logits = model(**tok(a, b, return_tensors="pt")).seq_relationship_logits
-    return torch.softmax(logits, dim=-1)[0, 0].item()
+        return model(**tok(a, b, return_tensors="pt")).seq_relationship_logits[0]  # (2,)
+
+
+def reference_probability(folder, a, b):
+    """P(IsNext) from a plain transformers forward pass, independent of the package."""
+    return torch.softmax(reference_logits(folder, a, b), dim=-1)[0].item()
 
 
 def test_score_text_matches_plain_transformers(tiny, tiny_dir):
     s = nsp.score_text(tiny, A, B)
     assert 0.0 <= s.is_next_probability <= 1.0
     assert s.is_next_probability == pytest.approx(reference_probability(tiny_dir, A, B), abs=1e-5)
-    assert s.is_next_probability == pytest.approx(torch.softmax(torch.tensor(s.head_output), 0)[0].item(), abs=1e-6)
-    assert s.prediction == ("IsNext" if s.is_next_probability >= 0.5 else "NotNext")
-    assert s.model == tiny.label and not s.identical and not s.packed.truncated
+    ref = reference_logits(tiny_dir, A, B)
+    assert s.head_output == pytest.approx(tuple(ref.tolist()), abs=1e-5)  # the head's own output, shown as is
+    assert s.prediction == ("IsNext", "NotNext")[int(ref.argmax())]  # BERT's convention: index 0 = IsNext
+    assert s.model == tiny.info.name and not s.packed.identical and not s.packed.truncated
 
 
 def test_packed_layout(tiny):
@@ -58,7 +63,7 @@ def test_symmetric_inputs_both_scored(tiny, tiny_dir):
 
 def test_identical_pair_scored_and_flagged(tiny):
     s = nsp.score_text(tiny, A, "  " + A)
-    assert s.identical and 0.0 <= s.is_next_probability <= 1.0
+    assert s.packed.identical and 0.0 <= s.is_next_probability <= 1.0
 
 
 def test_score_pair_equals_score_text(tiny):
@@ -109,7 +114,7 @@ def test_no_nsp_head_is_a_clear_error_but_packing_works(encoder_only_dir, demo_d
     ("", B, "Sentence A is empty"),
     (A, "   ", "Sentence B is empty"),
     (None, B, "two sentences"),
-    (A, "\u200b", "Sentence B has no tokens"),
+    (A, "\u200b", "Sentence B is empty"),  # zero-width only: nothing for the model to read
 ])
 def test_bad_text(tiny, a, b, message):
     with pytest.raises(PlaygroundError, match=message):
@@ -151,16 +156,22 @@ def test_demo_corpus_shape():
     assert len({s for d in docs for s in d.sentences}) == sum(len(d.sentences) for d in docs)
 
 
-def test_corpus_notes():
-    assert "empty" in nsp.corpus_notes([])[0]
-    one = nsp.corpus_notes(parse_pasted("First sentence. Second sentence."))
+def test_corpus_notices(tokenizer):
+    def notices(docs):
+        corpus = nsp.read_corpus(tokenizer, docs)
+        assert all(n.level == "warning" for n in corpus.notices)
+        assert corpus.token_docs == nsp.token_docs(tokenizer, docs)
+        return list(corpus.notices)
+
+    assert "empty" in notices([])[0]
+    one = notices(parse_pasted("First sentence. Second sentence."))
     assert len(one) == 1 and "NotNext pairs are impossible" in one[0]
-    singles = nsp.corpus_notes(parse_pasted("Only one.\n\nJust this."))
+    singles = notices(parse_pasted("Only one.\n\nJust this."))
     assert any("IsNext pairs are impossible" in n for n in singles)
-    mixed = nsp.corpus_notes(parse_pasted("One. Two.\n\nAlone."))
+    mixed = notices(parse_pasted("One. Two.\n\nAlone."))
     assert mixed == ["1 document(s) have a single sentence (Document 2): they can give NotNext sentences but "
                      "never an IsNext pair."]
-    assert nsp.corpus_notes(nsp.demo_documents()) == []
+    assert notices(nsp.demo_documents()) == []
 
 
 def test_pair_origin(demo_docs):

@@ -180,3 +180,33 @@ def test_encoder_only_checkpoint_keeps_pair_builder(app_env, encoder_only_dir, m
     assert not at.exception and packed_tokens(at)[0] == "[CLS]"
     at.button(key="nsp_batch_go").click().run()
     assert not at.exception and any("needs an NSP head" in i.value for i in at.info)
+
+
+def test_page_shows_the_package_sampled_pair(app_env, tiny):
+    """The drawn pair is the package's (`nsp.sample_pair` for the seed), packed and scored as the package does."""
+    import random
+
+    from bert_playground import pairs
+
+    at = run(PAGE)
+    corpus = nsp.read_corpus(tiny.tokenizer, nsp.demo_documents())
+    pair = nsp.sample_pair(corpus.token_docs, 0, nsp.pair_budget(tiny, 128), True)
+    assert pair == pairs.draw_pair(corpus.token_docs, random.Random(0), nsp.pair_budget(tiny, 128), True)
+    assert texts(at) == ["A: " + nsp.pair_text(tiny.tokenizer, pair.a), "B: " + nsp.pair_text(tiny.tokenizer, pair.b)]
+    assert packed_tokens(at) == nsp.pack_pair(tiny, pair).tokens
+    assert gauge_value(at) == pytest.approx(nsp.score_pair(tiny, pair).is_next_probability, abs=1e-6)
+
+
+def test_each_pair_is_packed_once(app_env, monkeypatch):
+    """Typed sentences are encoded once for the figure and the score, not a second time to score."""
+    import uuid
+
+    calls = []
+    real_encode = nsp.encode
+    monkeypatch.setattr(nsp, "encode", lambda *a, **k: calls.append(a) or real_encode(*a, **k))
+    at = run(PAGE)
+    at.radio(key="nsp_source").set_value("Type both sentences").run()
+    calls.clear()
+    at.text_area(key="nsp_a").set_value(f"A sentence nobody typed before {uuid.uuid4().hex[:6]}.").run()
+    assert not at.exception and charts_of(at, "indicator")
+    assert len(calls) == 1, len(calls)

@@ -168,3 +168,44 @@ def test_short_seq_prob_gives_short_pairs_within_bounds():
     for p in mixed:
         check_pair(docs, p, 100)
     assert within_3_sigma(sum(p.is_next for p in mixed), len(mixed))
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.7])
+def test_sentence_pair_share_is_within_3_sigma_of_the_setting(share):
+    docs = corpus(400, max_len=40)
+    ps = pairs.make_pairs(docs, random.Random(7), 100, short_seq_prob=0.1, sentence_pair_prob=share)
+    one = [p for p in ps if p.length == "sentence"]
+    assert within_3_sigma(len(one), len(ps), share)
+    for p in one:  # one whole sentence each side (nothing cut: these sentences fit the budget)
+        assert p.a_span[1] - p.a_span[0] == 1 and p.b_span[1] - p.b_span[0] == 1 and p.truncated == 0
+        assert p.a == list(docs[p.a_doc][p.a_span[0]]) and p.b == list(docs[p.b_doc][p.b_span[0]])
+        if p.is_next:
+            assert p.b_doc == p.a_doc and p.b_span[0] == p.a_span[1]  # the very next sentence
+        else:
+            assert p.b_doc != p.a_doc
+        check_pair(docs, p, 100)
+    assert within_3_sigma(sum(p.is_next for p in one), len(one))  # IsNext/NotNext stays 50/50 among them
+    others = [p for p in ps if p.length != "sentence"]
+    assert within_3_sigma(sum(p.length == "short" for p in others), len(others), 0.1)  # BERT's 10% on the rest
+
+
+def test_sentence_pairs_are_shorter_than_packed_ones():
+    docs = corpus(300, max_len=40)
+    ps = pairs.make_pairs(docs, random.Random(3), 100, sentence_pair_prob=0.5)
+    mean = lambda xs: sum(len(p.a) + len(p.b) for p in xs) / len(xs)  # noqa: E731
+    sentence_mean = sum(len(s) for d in docs for s in d) / sum(len(d) for d in docs)
+    one = mean([p for p in ps if p.length == "sentence"])
+    assert abs(one - 2 * sentence_mean) < 0.15 * 2 * sentence_mean  # two sentences' worth, not a packed budget
+    assert one < 0.75 * mean([p for p in ps if p.length == "full"])
+
+
+def test_zero_sentence_share_keeps_berts_pairs_exactly():
+    docs = corpus(200, max_len=40)
+    assert pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1, sentence_pair_prob=0.0) == \
+        pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1)
+
+
+@pytest.mark.parametrize("kw", [{"sentence_pair_prob": 1.5}, {"short_seq_prob": -0.1}])
+def test_pair_shares_outside_0_1_are_a_clear_error(kw):
+    with pytest.raises(PlaygroundError, match="between 0 and 1"):
+        pairs.make_pairs(corpus(5), random.Random(0), 50, **kw)

@@ -47,6 +47,9 @@ def test_rows_segments_positions(tiny):
 def test_long_text_is_truncated_with_notice(tiny):
     rep = represent(tiny, "word " * 10_000)
     assert len(rep.encoding) == 512 and rep.encoding.truncated and rep.encoding.full_length > 10_000
+    (notice,) = rep.notices
+    assert notice.level == "warning" and f"{rep.encoding.full_length} tokens" in notice and "at most 512" in notice
+    assert represent(tiny, "word").notices == ()
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\x00\x01\t\n", None])

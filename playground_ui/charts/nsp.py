@@ -6,7 +6,6 @@ import html
 import plotly.graph_objects as go
 
 SEGMENT_COLORS = {0: "#bfdbfe", 1: "#fed7aa"}  # segment A blue, segment B orange
-SPECIAL_COLOR = "#e5e7eb"
 SPECIALS = {"[CLS]", "[SEP]", "[PAD]"}
 
 

@@ -1,0 +1,76 @@
+"""What a fine-tuning run reports as it goes (Start, Prepare, Step, Evaluation, Done) and its result."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ..classifier import Classifier, Metrics
+from .config import FinetuneConfig
+
+
+@dataclass(frozen=True)
+class Start:
+    total_steps: int
+    n_train: int
+    n_eval: int
+    trainable: int  # parameters that train
+    parameters: int  # parameters in the classifier
+    device: str
+
+
+@dataclass(frozen=True)
+class Prepare:  # frozen mode: [CLS] vectors computed once
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int
+    total_steps: int
+    epoch: float  # fractional: 1.5 = half-way through the second epoch
+    loss: float  # mean training loss since the previous Step event
+    lr: float
+    examples_per_s: float
+    elapsed: float
+    device: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    step: int
+    epoch: float
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    classifier: Classifier
+    config: FinetuneConfig
+    metrics: Metrics
+    data_name: str
+    n_train: int
+    n_eval: int
+    layers: int | None  # encoder layers kept (None for the baseline)
+    steps: int
+    epochs: float
+    seconds: float  # wall time of the whole run
+    examples_per_s: float  # training throughput (evaluations excluded)
+    stopped: str | None  # None, 'stopped', 'time limit' or 'early stopping'
+    device: str
+    history: tuple[dict, ...] = field(default=())
+
+    def summary(self) -> dict:
+        """The run as plain JSON-ready values (the CLI's output and metrics.json)."""
+        m = self.metrics
+        return {"data": self.data_name, "mode": self.config.mode, "layers": self.layers, "n_train": self.n_train,
+                "n_eval": self.n_eval, "labels": list(self.classifier.label_names), "pair": self.classifier.pair,
+                "accuracy": m.accuracy, "macro_f1": m.macro_f1, "eval_loss": m.loss, "confusion": [list(r) for r in m.confusion],
+                "f1_per_class": list(m.f1), "steps": self.steps, "epochs": round(self.epochs, 3),
+                "seconds": round(self.seconds, 2), "examples_per_s": round(self.examples_per_s, 1),
+                "stopped": self.stopped, "device": self.device, "max_length": self.classifier.max_length,
+                "config": asdict(self.config)}
+
+
+@dataclass(frozen=True)
+class Done:
+    result: FinetuneResult

@@ -1,0 +1,170 @@
+"""The fine-tuning loop: validate, then a generator of events that the UI draws live.
+
+It honours a stop flag (threading.Event), a time limit and early stopping; the head (`heads.py`) decides what
+trains and how a batch becomes a loss; `training.py` holds the optimiser, schedule, precision and step.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import time
+from typing import Iterator
+
+import torch
+
+from .. import training
+from ..datasets import LabelledData
+from ..device import choose_device, configure_cpu_threads, describe
+from ..errors import PlaygroundError
+from .config import FinetuneConfig, validate
+from .events import Done, Evaluation, FinetuneResult, Start, Step
+from .heads import HEADS
+
+
+def lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
+    """Linear warm-up over `warmup` of the steps, then linear decay to zero."""
+    warm = max(1, round(cfg.warmup * total)) if cfg.warmup > 0 else 0
+    return cfg.learning_rate * training.lr_factor(step, warm, (step - warm) / max(1, total - warm))
+
+
+def train(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: FinetuneConfig = FinetuneConfig(),
+          stop: threading.Event | None = None) -> Iterator:
+    """Validate now (raising PlaygroundError), then return the generator of training events."""
+    if bundle is None and cfg.mode != "baseline":
+        raise PlaygroundError(f"Mode '{cfg.mode}' fine-tunes a BERT checkpoint: load one first.")
+    validate(cfg, bundle, train_data, eval_data)
+    return _guarded(bundle, train_data, eval_data, cfg, stop)
+
+
+def run(bundle, train_data, eval_data, cfg: FinetuneConfig = FinetuneConfig(), stop=None, on_event=None) -> FinetuneResult:
+    """Train to the end and return the result (CLI, tests, benchmarks); `on_event` sees every event."""
+    for ev in train(bundle, train_data, eval_data, cfg, stop):
+        if on_event is not None:
+            on_event(ev)
+        if isinstance(ev, Done):
+            return ev.result
+    raise PlaygroundError("Training ended without a result.")
+
+
+def _guarded(bundle, train_data, eval_data, cfg, stop):
+    try:
+        yield from _loop(bundle, train_data, eval_data, cfg, stop)
+        return
+    except torch.cuda.OutOfMemoryError:
+        pass  # leave the except block first, so the traceback (and the model it holds) can be freed
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    raise PlaygroundError(f"The GPU ran out of memory with batch size {cfg.batch_size} and up to {cfg.max_length} "
+                          f"tokens per example: try a smaller batch size (e.g. {max(1, cfg.batch_size // 2)}), "
+                          "fewer layers or a shorter maximum length.") from None
+
+
+# ---- tiny helpers -----------------------------------------------------------------------------
+
+def _device(cfg: FinetuneConfig, bundle) -> torch.device:
+    return torch.device(cfg.device) if cfg.device else (bundle.device if bundle is not None else choose_device())
+
+
+def _count(params) -> int:
+    return sum(p.numel() for p in params)
+
+
+def _stop_reason(stop, cfg: FinetuneConfig, t0: float) -> str | None:
+    if stop is not None and stop.is_set():
+        return "stopped"
+    if cfg.max_seconds and time.perf_counter() - t0 >= cfg.max_seconds:
+        return "time limit"
+    return None
+
+
+class _Clock:
+    """Wall time since the start, and the training throughput with evaluations left out."""
+
+    def __init__(self, t0: float):
+        self.t0, self.t_train, self.aside = t0, time.perf_counter(), 0.0
+
+    def rate(self, seen: int, now: float) -> float:
+        return seen / max(now - self.t_train - self.aside, 1e-9)
+
+    def aside_from_training(self, fn, *args):
+        te = time.perf_counter()
+        out = fn(*args)
+        self.aside += time.perf_counter() - te
+        return out
+
+
+class _EarlyStop:
+    """Stop after `patience` evaluations without a better accuracy (never when patience is None)."""
+
+    def __init__(self, patience: int | None):
+        self.patience, self.best, self.bad = patience, -1.0, 0
+
+    def should_stop(self, accuracy: float) -> bool:
+        if not self.patience:
+            return False
+        self.best, self.bad = (accuracy, 0) if accuracy > self.best + 1e-9 else (self.best, self.bad + 1)
+        return self.bad >= self.patience
+
+
+# ---- the loop ---------------------------------------------------------------------------------
+
+def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: FinetuneConfig, stop) -> Iterator:
+    t0 = time.perf_counter()
+    configure_cpu_threads()
+    device = _device(cfg, bundle)
+    label = describe(device)
+    torch.manual_seed(cfg.seed)
+    task = HEADS[cfg.mode](bundle, train_data, eval_data, cfg, device)
+    n, bs = len(train_data), min(cfg.batch_size, len(train_data))
+    total = cfg.epochs * math.ceil(n / bs)
+    yield Start(total, n, len(eval_data), _count(task.params), _count(task.model.parameters()), label)
+    yield from task.prepare(stop)
+    opt = training.adamw(task.params, cfg.learning_rate, cfg.weight_decay, device)
+    y_train = torch.tensor(train_data.labels, dtype=torch.long)  # (N,)
+    y_eval = torch.tensor(eval_data.labels, dtype=torch.long)  # (M,)
+    n_labels = len(train_data.label_names)
+    log_every = cfg.log_every or max(1, total // 300)
+    eval_every = cfg.eval_every or max(1, math.ceil(total / 8))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    losses, early, clock = training.RunningMean(1, device), _EarlyStop(cfg.patience), _Clock(t0)
+    step = seen = 0
+    stopped, metrics, history = None, None, []
+    for epoch in range(cfg.epochs):
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, bs):
+            if stopped := _stop_reason(stop, cfg, t0):
+                break
+            idx = perm[i:i + bs]
+            lr = lr_at(step, total, cfg)
+            training.set_lr(opt, lr)
+            loss = task.loss(idx, y_train[idx].to(device, non_blocking=True))
+            training.step(opt, loss, task.params, task.clip)
+            step, seen = step + 1, seen + len(idx)
+            losses.add(loss)
+            at = epoch + (i + len(idx)) / n  # fractional epoch
+            if step % log_every == 0 or step == total:
+                now = time.perf_counter()
+                ev = Step(step, total, at, losses.read()[0], lr, clock.rate(seen, now), now - t0, label)
+                history.append({"step": step, "epoch": round(at, 4), "loss": ev.loss, "lr": lr})
+                yield ev
+            if step % eval_every == 0 or step == total:
+                metrics = clock.aside_from_training(task.evaluate, y_eval, n_labels)
+                history.append({"step": step, "epoch": round(at, 4),
+                                "eval_accuracy": metrics.accuracy, "eval_macro_f1": metrics.macro_f1})
+                yield Evaluation(step, at, metrics)
+                if early.should_stop(metrics.accuracy):
+                    stopped = "early stopping"
+                    break
+        if stopped:
+            break
+    if metrics is None or history[-1].get("eval_accuracy") is None:  # stopped between evaluations
+        metrics = task.evaluate(y_eval, n_labels)
+        yield Evaluation(step, step * bs / n, metrics)
+    yield Done(FinetuneResult(
+        classifier=task.classifier(train_data.label_names, train_data.text_pairs is not None), config=cfg, metrics=metrics,
+        data_name=train_data.name, n_train=n, n_eval=len(eval_data),
+        layers=None if cfg.mode == "baseline" else (cfg.layers or bundle.info.layers), steps=step,
+        epochs=min(step * bs / n, cfg.epochs), seconds=time.perf_counter() - t0,
+        examples_per_s=clock.rate(seen, time.perf_counter()), stopped=stopped, device=label, history=tuple(history)))

@@ -1,0 +1,60 @@
+"""The fine-tuning page's presentation of a run: mode labels, live curves from the events, a table row."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bert_playground.finetune import Done, Evaluation, FinetuneResult, Prepare, Start, Step
+
+MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)", "baseline": "Bag-of-words baseline"}
+
+
+def row(result: FinetuneResult) -> dict:
+    """One line of the page's comparison table."""
+    m = result.metrics
+    return {"Data": result.data_name, "Mode": MODE_LABELS[result.config.mode], "Layers": str(result.layers or "–"),
+            "Epochs": round(result.epochs, 2), "Time (s)": round(result.seconds, 1),
+            "Examples/s": round(result.examples_per_s), "Accuracy": round(m.accuracy, 4),
+            "Macro-F1": round(m.macro_f1, 4), "Device": result.device, "Stopped": result.stopped or ""}
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The curves and the progress line drawn from the events seen so far."""
+
+    steps: list[int]
+    losses: list[float]
+    eval_steps: list[int]
+    accuracies: list[float]
+    macro_f1s: list[float]
+    last: Step | None
+    start: Start | None
+    prepare: Prepare | None
+    result: FinetuneResult | None
+
+    @property
+    def fraction(self) -> float:
+        if self.result is not None:
+            return 1.0
+        if self.last is not None:
+            return min(1.0, self.last.step / max(self.last.total_steps, 1))
+        return 0.0
+
+    @property
+    def status(self) -> str:
+        """One line for a progress bar: the latest step, or the feature pass of frozen mode."""
+        if (s := self.last) is not None:
+            return (f"step {s.step}/{s.total_steps} · epoch {s.epoch:.2f} · loss {s.loss:.4f} · lr {s.lr:.2g} · "
+                    f"{s.examples_per_s:,.0f} examples/s · {s.elapsed:.1f} s · {s.device}")
+        if self.prepare is not None:
+            return f"computing [CLS] features: {self.prepare.done}/{self.prepare.total}"
+        return "starting…"
+
+
+def curves(events: list) -> Curves:
+    steps = [e for e in events if isinstance(e, Step)]
+    evals = [e for e in events if isinstance(e, Evaluation)]
+    pick = lambda kind: next((e for e in reversed(events) if isinstance(e, kind)), None)  # noqa: E731
+    done = pick(Done)
+    return Curves([e.step for e in steps], [e.loss for e in steps], [e.step for e in evals],
+                  [e.metrics.accuracy for e in evals], [e.metrics.macro_f1 for e in evals],
+                  steps[-1] if steps else None, pick(Start), pick(Prepare), done.result if done else None)
