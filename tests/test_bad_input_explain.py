@@ -35,3 +35,24 @@ def test_new_widgets_take_hostile_text(app_env, widget, hostile):
     getattr(at, kind)(key=widget).set_value(valid).run()
     page_ok(at)
     assert not at.error, [e.value for e in at.error]
+
+
+def test_explanations_page_with_a_missing_checkpoint(app_env, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from apphelp import ROOT
+
+    monkeypatch.setenv("BERT_PLAYGROUND_MODEL", "/no/such/checkpoint")
+    at = AppTest.from_file(str(ROOT / P7), default_timeout=180)
+    at.run()
+    page_ok(at)
+    assert any("does not exist" in e.value for e in at.sidebar.error)
+
+
+def test_classroom_mode_offers_no_classifier_folder(app_env, monkeypatch):
+    """A classroom server never reads local folders: no classifier-folder field (the embedded model is allowed)."""
+    monkeypatch.setenv("BERT_PLAYGROUND_MODEL", "embedded")
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded")
+    at = _open(P7, {"xp_kind": "label"})
+    assert any("Fine-tune a BERT classifier" in i.value for i in at.info)
+    assert "xp_clf_folder" not in [w.key for w in at.text_input]
