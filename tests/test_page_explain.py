@@ -116,3 +116,19 @@ def test_neuron_view_is_the_models_attention(app_env, tiny):
     assert any("differ by at most" in c.value for c in at.caption)
     at.text_input(key="xp_n_text").set_value("").run()
     assert any("empty" in e.value for e in at.error) and not at.exception
+
+
+def test_classifier_label_from_a_folder(app_env, tiny, tmp_path):
+    from bert_playground.classifier import load_classifier, save_classifier
+    from bert_playground.finetune import build_classifier
+
+    model = build_classifier(tiny, ["neg", "pos"], device="cpu").eval()
+    save_classifier(Classifier("bert", model, tiny.tokenizer, ("neg", "pos"), torch.device("cpu")), tmp_path / "clf")
+    at = run(PAGE)
+    at.radio(key="xp_kind").set_value("label").run()
+    at.text_input(key="xp_clf_folder").set_value(str(tmp_path / "clf")).run()
+    assert not at.exception and not at.error
+    t = A.label_target(load_classifier(tmp_path / "clf"), "I think I left my card in the taxi.")
+    assert _metric(at, "f(input)") == f"{t.probability:.4f}"
+    at.text_input(key="xp_clf_folder").set_value(str(tmp_path / "nothing")).run()
+    assert any("not a folder" in e.value for e in at.error) and not at.exception
