@@ -1,5 +1,7 @@
-# The two set-up commands from the README.
-.PHONY: app test bench
+# The set-up commands from the README.
+.PHONY: app test bench classroom
+REPLICAS ?= 4
+PORT ?= 8080
 
 app:  ## install (once) and run the app at http://localhost:8501
 	bash scripts/setup.sh
@@ -8,6 +10,10 @@ app:  ## install (once) and run the app at http://localhost:8501
 test:  ## install (once, with Chromium) and run all tests
 	bash scripts/setup.sh --dev
 	cd tests && HF_HUB_OFFLINE=1 ../.venv/bin/python -m pytest -q -p no:cacheprovider
+
+classroom:  ## a lecture hall: REPLICAS app processes behind nginx at http://THIS-HOST:PORT (Ctrl-C stops)
+	bash scripts/setup.sh --nginx
+	bash scripts/classroom.sh --replicas $(REPLICAS) --port $(PORT)
 
 bench:  ## print the benchmark table (see bench/run_all.py)
 	bash scripts/setup.sh --dev

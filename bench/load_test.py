@@ -17,6 +17,13 @@ errors: must be 0; error messages on the page are counted too), p50/p95 rerun ti
 action, and the server's memory before and after (RSS, peak VmHWM). Usage:
 
     .venv/bin/python bench/load_test.py [--sessions 20] [--seconds 120] [--model embedded] [--json]
+
+Through a load balancer: `--hall N` starts a lecture hall on loopback (scripts/classroom.sh: N replicas behind
+nginx, sticky sessions) and drives it through nginx, reporting memory and sessions per replica (sessions counted
+from nginx's access log: websocket upgrades per replica) and nginx's 5xx answers; `--url URL` drives a server or
+hall that is already running (with `--pid PID` for each replica whose memory should be reported).
+
+    .venv/bin/python bench/load_test.py --hall 2 --sessions 6 --seconds 60
 """
 from __future__ import annotations
 
@@ -25,9 +32,13 @@ import asyncio
 import json
 import os
 import random
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
+import tempfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,27 +293,102 @@ def wait_healthy(url: str, proc, limit: float = 180):
     raise RuntimeError(f"streamlit did not answer on {url} within {limit:.0f} s")
 
 
+def start_hall(replicas: int, model: str | None, env: dict | None, run_dir: Path, limit: float = 300):
+    """scripts/classroom.sh on loopback: `replicas` app processes behind nginx. Returns (process, url, {addr: pid})."""
+    port, first = cold_start.free_port(), cold_start.free_port()
+    while any(not _port_free(p) for p in range(first, first + replicas)) or port in range(first, first + replicas):
+        first = cold_start.free_port()
+    e = dict(os.environ, **(env or {}), CLASSROOM_START_TIMEOUT=str(int(limit)))
+    if model:
+        # classroom mode refuses local folders: a folder (the tests' tiny checkpoint) runs unrestricted
+        e.update(BERT_PLAYGROUND_MODEL=model, BERT_PLAYGROUND_ALLOWED_MODELS="" if os.path.isdir(model) else model)
+    out = open(run_dir / "classroom.out", "w")
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "classroom.sh"), "--replicas", str(replicas), "--port",
+                             str(port), "--address", "127.0.0.1", "--first-port", str(first), "--run", str(run_dir)],
+                            cwd=ROOT, env=e, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    t0 = time.time()
+    while "classroom: ready" not in (run_dir / "classroom.out").read_text():
+        if proc.poll() is not None or time.time() - t0 > limit + 30:
+            stop_hall(proc)
+            raise RuntimeError("the hall did not start:\n" + (run_dir / "classroom.out").read_text())
+        time.sleep(0.5)
+    pids = {f"127.0.0.1:{p}": int((run_dir / f"replica-{p}.pid").read_text()) for p in range(first, first + replicas)}
+    return proc, f"http://127.0.0.1:{port}", pids
+
+
+def stop_hall(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # the script's Ctrl-C: stops the replicas and nginx
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def hall_log(access_log: Path) -> tuple[dict, int]:
+    """From nginx's access log (deploy/nginx-classroom.conf.template's format): websocket sessions per replica, and
+    the number of answers with a 5xx status."""
+    sessions, errors = {}, 0
+    for line in access_log.read_text().splitlines() if access_log.exists() else []:
+        m = re.search(r'"(\S+) (\S+) [^"]*" (\d{3}) .*replica=(.+?) key=', line)
+        if not m:
+            continue
+        method, path, status, replica = m.groups()
+        errors += status.startswith("5")
+        if path.endswith("/_stcore/stream") and status == "101":
+            replica = replica.split(",")[-1].strip()  # after a fail-over nginx lists every replica it tried
+            sessions[replica] = sessions.get(replica, 0) + 1
+    return sessions, errors
+
+
 def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env: dict | None = None,
-        min_loops: int = 0) -> dict:
-    """Start a server, warm it up, drive it; `min_loops`: every session completes at least that many sequences
-    (even past `seconds`), so a slow machine still exercises every page."""
-    port = cold_start.free_port()
-    url = f"http://127.0.0.1:{port}"
-    saved = dict(os.environ)
-    os.environ.update(env or {})
-    try:
-        proc = cold_start.start_server(model, port)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        min_loops: int = 0, url: str | None = None, pids: list[int] | None = None, hall: int = 0) -> dict:
+    """Start a server (or, with `hall`, that many replicas behind nginx; with `url`, use a running one), warm it
+    up, drive it; `min_loops`: every session completes at least that many sequences (even past `seconds`), so a
+    slow machine still exercises every page."""
+    proc = hall_proc = run_dir = None
+    if hall:
+        run_dir = Path(tempfile.mkdtemp(prefix="bp-hall-"))
+        hall_proc, url, replicas = start_hall(hall, model, env, run_dir)
+        warm_urls = [f"http://{addr}" for addr in replicas]  # every replica loads its model before the clock
+    elif url:
+        url = url.rstrip("/")
+        replicas = {f"pid {p}": p for p in pids or []}
+        warm_urls = [url]
+    else:
+        port = cold_start.free_port()
+        url = f"http://127.0.0.1:{port}"
+        saved = dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            proc = cold_start.start_server(model, port)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        replicas = {f"127.0.0.1:{port}": proc.pid}
+        warm_urls = [url]
     stats = Stats()
+    rss = lambda: {a: cold_start.rss_mb(p) for a, p in replicas.items()}  # noqa: E731
     try:
-        wait_healthy(url, proc)
-        rss_start = cold_start.rss_mb(proc.pid)
-        asyncio.run(warm_up(url))
-        rss_before = cold_start.rss_mb(proc.pid)
+        if proc is not None:
+            wait_healthy(url, proc)
+        rss_start = rss()
+        for u in warm_urls:
+            asyncio.run(warm_up(u))
+        rss_before = rss()
         t0 = time.perf_counter()
-        server_cpu0 = cpu_seconds([proc.pid])
+        server_cpu0 = cpu_seconds(replicas.values())
         loop = {}
 
         async def drive_and_sample():  # the browsers' CPU, sampled while they run (they exit at the end)
@@ -317,44 +403,65 @@ def run(sessions: int = 20, seconds: float = 120, model: str | None = None, env:
 
         asyncio.run(drive_and_sample())
         wall = time.perf_counter() - t0
-        server_cpu = cpu_seconds([proc.pid]) - server_cpu0
-        rss_after = cold_start.rss_mb(proc.pid)
-        peak = cold_start.peak_rss_mb(proc.pid)
-        alive = proc.poll() is None
+        server_cpu = cpu_seconds(replicas.values()) - server_cpu0
+        rss_after = rss()
+        peak = {a: cold_start.peak_rss_mb(p) for a, p in replicas.items()}
+        alive = all(Path(f"/proc/{p}").exists() for p in replicas.values())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if hall_proc is not None:
+            stop_hall(hall_proc)
+    per_replica_sessions, nginx_5xx = hall_log(run_dir / "logs" / "access.log") if run_dir else ({}, 0)
+    if run_dir:
+        shutil.rmtree(run_dir, ignore_errors=True)
     reruns = [t for k, ts in stats.times.items() if k != "open the app" for t in ts]
     return {
         "sessions": sessions, "seconds": seconds, "wall_s": wall, "model": model or "embedded",
-        "actions": stats.actions, "errors": stats.exceptions + stats.timeouts + stats.js_errors + (0 if alive else 1),
+        "url": url if not (hall or proc) else None, "replicas": len(replicas) if (hall or pids) else 1,
+        "actions": stats.actions,
+        "errors": stats.exceptions + stats.timeouts + stats.js_errors + (0 if alive else 1) + nginx_5xx,
         "exceptions": stats.exceptions, "timeouts": stats.timeouts, "js_errors": stats.js_errors,
-        "error_messages": stats.error_messages, "server_alive": alive,
+        "error_messages": stats.error_messages, "server_alive": alive, "nginx_5xx": nginx_5xx,
         "rerun_p50_ms": percentile(reruns, 0.5), "rerun_p95_ms": percentile(reruns, 0.95),
         "per_action": {k: {"n": len(v), "p50_ms": percentile(v, 0.5), "p95_ms": percentile(v, 0.95)}
                        for k, v in sorted(stats.times.items())},
         "server_cpu_s": server_cpu, "browser_cpu_s": loop.get("browser_cpu", float("nan")),
-        "cores": os.cpu_count(), "rss_start_mb": rss_start, "rss_before_mb": rss_before, "rss_after_mb": rss_after, "peak_rss_mb": peak,
+        "cores": os.cpu_count(), "rss_start_mb": sum(rss_start.values()), "rss_before_mb": sum(rss_before.values()),
+        "rss_after_mb": sum(rss_after.values()), "peak_rss_mb": sum(peak.values()),
+        "per_replica": [{"replica": a, "pid": p, "sessions": per_replica_sessions.get(a, 0) if run_dir else None,
+                         "rss_before_mb": rss_before[a], "rss_after_mb": rss_after[a], "peak_rss_mb": peak[a]}
+                        for a, p in replicas.items()],
         "notes": stats.notes[:30],
     }
 
 
 def report(r: dict) -> str:
-    lines = [f"load test: {r['sessions']} browser sessions x {r['seconds']:.0f} s against one streamlit server "
+    target = (f"{r['replicas']} replicas behind nginx" if r["replicas"] > 1 else "one streamlit server") + \
+        (f" at {r['url']}" if r["url"] else "")
+    lines = [f"load test: {r['sessions']} browser sessions x {r['seconds']:.0f} s against {target} "
              f"(checkpoint {r['model']}); {r['actions']} actions in {r['wall_s']:.0f} s",
              f"errors: {r['errors']} (stException {r['exceptions']}, timeouts {r['timeouts']}, JS errors "
-             f"{r['js_errors']}, server {'alive' if r['server_alive'] else 'DIED'}); error messages shown: "
-             f"{r['error_messages']}",
+             f"{r['js_errors']}, nginx 5xx {r['nginx_5xx']}, server {'alive' if r['server_alive'] else 'DIED'}); "
+             f"error messages shown: {r['error_messages']}",
              f"CPU used during the run: server {r['server_cpu_s']:.0f} s, browsers {r['browser_cpu_s']:.0f} s, of "
              f"{r['wall_s'] * r['cores']:.0f} core-seconds ({r['cores']} cores; browsers and server share them here)",
              f"page rerun until the status widget is gone: p50 {r['rerun_p50_ms']:.0f} ms, p95 {r['rerun_p95_ms']:.0f} ms",
-             f"server RSS: {r['rss_start_mb']:.0f} MB at start, {r['rss_before_mb']:.0f} MB with the model loaded "
-             f"(before the load), {r['rss_after_mb']:.0f} MB after; peak {r['peak_rss_mb']:.0f} MB",
+             (f"server RSS{' (all replicas)' if len(r['per_replica']) > 1 else ''}: {r['rss_start_mb']:.0f} MB at "
+              f"start, {r['rss_before_mb']:.0f} MB with the model loaded (before the load), {r['rss_after_mb']:.0f} MB "
+              f"after; peak {r['peak_rss_mb']:.0f} MB" if r["per_replica"] else
+              "server memory: not measured (give --pid for each replica)"),
              f"{'action':<44}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}"]
     lines += [f"{k:<44}{v['n']:>6}{v['p50_ms']:>10.0f}{v['p95_ms']:>10.0f}" for k, v in r["per_action"].items()]
+    if len(r["per_replica"]) > 1:
+        lines.append(f"{'replica':<24}{'pid':>8}{'sessions':>10}{'RSS before':>12}{'RSS after':>11}{'peak':>8}  (MB)")
+        lines += [f"{p['replica']:<24}{p['pid']:>8}{p['sessions'] if p['sessions'] is not None else '-':>10}"
+                  f"{p['rss_before_mb']:>12.0f}{p['rss_after_mb']:>11.0f}{p['peak_rss_mb']:>8.0f}"
+                  for p in r["per_replica"]]
     lines += [f"  ! {n}" for n in r["notes"]]
     return "\n".join(lines)
 
@@ -365,9 +472,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--model", default=None, help="checkpoint (default: embedded)")
     ap.add_argument("--min-loops", type=int, default=0, help="every session completes at least N full sequences")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--hall", type=int, default=0, metavar="N",
+                       help="start N replicas behind nginx on loopback (scripts/classroom.sh) and go through nginx")
+    where.add_argument("--url", default=None, help="drive a server or hall that is already running at this URL")
+    ap.add_argument("--pid", type=int, action="append", default=[],
+                    help="with --url: a replica process whose memory to report (repeatable)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    r = run(args.sessions, args.seconds, args.model, min_loops=args.min_loops)
+    if args.pid and not args.url:
+        ap.error("--pid goes with --url")
+    r = run(args.sessions, args.seconds, args.model, min_loops=args.min_loops, url=args.url, pids=args.pid,
+            hall=args.hall)
     print(json.dumps(r, indent=1) if args.json else report(r))
     return 0 if r["errors"] == 0 else 1
 

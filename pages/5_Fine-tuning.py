@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import hall, ui
 from bert_playground import datasets as D
 from bert_playground import finetune
 from bert_playground.device import describe
@@ -57,9 +57,9 @@ def choose_data():
     if source == SOURCES[1]:
         c1, c2 = st.columns(2)
         up = c1.file_uploader(f"Training file (CSV or TSV with a header row, at most {D.MAX_MB} MB)",
-                              type=["csv", "tsv", "txt"], key="ft_upload")
+                              type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload"))
         up_eval = c2.file_uploader("Held-out file (optional; otherwise 20% of the training file is held out)",
-                                   type=["csv", "tsv", "txt"], key="ft_upload_eval")
+                                   type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload_eval"))
         if up is None:
             st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
             return None

@@ -13,6 +13,7 @@ import streamlit as st
 
 from bert_playground import PlaygroundError, models
 from bert_playground.device import choose_device, describe
+from playground_ui.hall import moved_session_notice
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -144,4 +145,5 @@ def need_model(bundle) -> models.Bundle:
 
 def setup(title: str, icon: str = ":material/science:") -> models.Bundle | None:
     st.set_page_config(page_title=f"{title} · BERT Playground", page_icon=icon, layout="wide")
+    moved_session_notice()  # a browser that came over from a stopped replica is told what it lost
     return sidebar()

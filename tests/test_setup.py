@@ -32,8 +32,8 @@ def run(checkout, *args):
 
 @pytest.mark.parametrize("args, requirements", [((), "requirements.txt"), (("--dev",), "requirements-dev.txt")])
 def test_setup_installs_the_pinned_requirements_once(checkout, args, requirements):
-    if args and not os.access("/usr/bin/chromium", os.X_OK):
-        pytest.skip("--dev would install chromium with apt")
+    if args and not (os.access("/usr/bin/chromium", os.X_OK) and os.access("/usr/sbin/nginx", os.X_OK)):
+        pytest.skip("--dev would install chromium and nginx with apt")
     r = run(checkout, *args)
     assert r.returncode == 0, r.stderr
     calls = (checkout / ".venv" / "calls.log").read_text().splitlines()
@@ -43,3 +43,17 @@ def test_setup_installs_the_pinned_requirements_once(checkout, args, requirement
     assert len(list((checkout / ".venv").glob(".installed-*"))) == 1
     assert run(checkout, *args).returncode == 0  # second run: nothing to install
     assert len((checkout / ".venv" / "calls.log").read_text().splitlines()) == 4
+
+
+def test_setup_refuses_unknown_options(checkout):
+    r = run(checkout, "--bogus")
+    assert r.returncode == 2 and "unknown option --bogus" in r.stderr
+
+
+def test_nginx_option_installs_only_the_runtime_requirements(checkout):
+    if not os.access("/usr/sbin/nginx", os.X_OK):
+        pytest.skip("--nginx would install nginx with apt")
+    r = run(checkout, "--nginx")
+    assert r.returncode == 0, r.stderr
+    calls = (checkout / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[2] == "-m pip install -q -r requirements.txt"
