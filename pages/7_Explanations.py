@@ -150,7 +150,7 @@ def run_ui(key: tuple, target: A.Target, s: dict) -> A.Explanation:
 def prediction_ui(e: A.Explanation):
     t = e.target
     what = {"mask": f"at the mask (position {t.position})", "nsp": "for this pair", "label": "for this text"}[t.kind]
-    st.markdown(f"**Prediction {what}: `{ui.md_escape(t.prediction)}`**, probability {t.probability:.1%}.")
+    st.markdown(f"**Prediction {what}: {ui.md_escape(t.prediction)}**, probability {t.probability:.1%}.")
     notices(e.notices)
     c = st.columns(4)
     c[0].metric("f(input)", f"{t.probability:.4f}")

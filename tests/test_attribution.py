@@ -210,3 +210,14 @@ def test_a_512_token_input_is_bounded(tiny):
         A.integrated_gradients(t, steps=200)
     ig = A.integrated_gradients(t, steps=2)  # within the budget: it runs
     assert ig.scores.shape == (512,)
+
+
+def test_a_large_delta_is_flagged(sharp):
+    t = A.nsp_target(sharp, *PAIR)
+    rough = A.explain(t, "pad", 1, k_max=2, orderings=2)
+    assert abs(rough.ig.delta) > max(A.DELTA_WARN * abs(rough.change), 1e-3)
+    assert rough.delta_large and rough.notices[-1].level == "warning" and "raise the steps" in rough.notices[-1]
+    fine = A.explain(t, "pad", 64, k_max=2, orderings=2, ig=None)
+    assert not fine.delta_large and fine.notices == ()
+    with pytest.raises(PlaygroundError, match="other settings"):
+        A.explain(t, "mask", 64, ig=fine.ig)
