@@ -47,6 +47,7 @@ PAGES = [  # (URL path, text that shows once the page has drawn)
     ("/Next_sentence_prediction", "Why RoBERTa dropped NSP"),
     ("/Attention", "Attention"),
     ("/Fine-tuning", "Settings"),
+    ("/Contextual_embeddings", "How alike are the uses, layer by layer?"),
 ]
 NSP_PAIRS = [
     ("I put the kettle on and took two cups from the shelf.", "A few minutes later the tea was ready."),
@@ -145,6 +146,8 @@ INTERACTIONS = {  # page -> (what the user does, rerun i -> the widget changes b
     "pages/4_Attention.py": ("move the layer slider (input already computed)",
                              lambda i: [("slider", "att_layer", i % 2 + 1)]),
     "pages/5_Fine-tuning.py": ("change the number of epochs", lambda i: [("number_input", "ft_epochs", 2 + i % 5)]),
+    "pages/6_Contextual_embeddings.py": ("move the similarity layer slider (sentences already computed)",
+                                         lambda i: [("slider", "ctx_sim_layer", i % 2)]),
 }
 
 

@@ -372,6 +372,130 @@ def _text_classify(res):
                      for r in res["predictions"])
 
 
+# ---- context / neighbours / probe (Contextual-embeddings page) ----------------------------
+
+def _add_context(sub):
+    from . import contextual as C
+
+    p = sub.add_parser("context", help="one word in several sentences: cosine similarity and 2-D PCA at every layer")
+    p.add_argument("word")
+    p.add_argument("sentences", nargs="+", metavar="SENTENCE", help="sentences that use the word ('sense | sentence' "
+                   "groups them by sense)")
+    p.add_argument("--pooling", choices=C.POOLINGS, default=C.POOLINGS[0],
+                   help="a word split into pieces: average them (default) or take the first")
+    p.add_argument("--projection", choices=C.PROJECTIONS, default=C.PROJECTIONS[0],
+                   help="PCA fitted on each layer (default) or on all layers together")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_context(args):
+    from .contextual import analyse, parse_lines, separation_summary
+
+    sentences, senses = parse_lines("\n".join(s.replace("\n", " ") for s in args.sentences))
+    res = analyse(_load(args), args.word, sentences, senses, args.pooling)
+    _notices(res.notices)
+    out = res.to_json(args.projection)
+    if args.json:
+        return out
+    curves = res.sense_curves()
+    return {**out, "labels": res.labels(), "summary": separation_summary(res),
+            "curves": [c.tolist() for c in curves] if curves else None}
+
+
+def _text_context(res):
+    labels = res["labels"]
+    lines = [f"'{res['word']}': {len(labels)} occurrences: " + ", ".join(
+        f"{lab} ({' '.join(o['pieces'])} at {','.join(map(str, o['positions']))})"
+        for lab, o in zip(labels, res["occurrences"]))]
+    for row in res["layers"]:
+        sim = row["similarity"]
+        n = len(sim)
+        off = [sim[i][j] for i in range(n) for j in range(i + 1, n)]
+        extra = ""
+        if res["curves"]:
+            extra = f"  same sense {res['curves'][0][row['layer']]:.3f}  different senses {res['curves'][1][row['layer']]:.3f}"
+        lines.append(f"layer {row['layer']}: mean cosine between occurrences {sum(off) / len(off):.3f}{extra}")
+    if res["summary"]:
+        lines.append(res["summary"])
+    return "\n".join(lines)
+
+
+def _add_neighbours(sub):
+    from . import contextual as C
+    from . import neighbours as N
+
+    p = sub.add_parser("neighbours", help="the corpus word occurrences whose vectors are nearest to WORD as used in SENTENCE")
+    p.add_argument("word")
+    p.add_argument("sentence")
+    p.add_argument("--corpus", default=None, help="a UTF-8 text file, one or more sentences per line "
+                   "(default: the shipped corpus, NSP demo + Wikipedia sample)")
+    p.add_argument("--layer", type=int, default=None, help="0 = embedding output ... L = last layer (default)")
+    p.add_argument("--k", type=int, default=10, help=f"how many neighbours (1 to {N.MAX_K})")
+    p.add_argument("--pooling", choices=C.POOLINGS, default=C.POOLINGS[0])
+    p.add_argument("--keep-stop-words", action="store_true", help="also return stop-words and punctuation")
+    p.add_argument("--keep-special", action="store_true", help="also return [CLS] and [SEP]")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_neighbours(args):
+    from . import neighbours as N
+
+    corpus = N.read_corpus_file(args.corpus) if args.corpus else N.shipped_corpus()
+    index, found = N.nearest(_load(args), args.word, args.sentence, corpus, args.layer, args.k, args.pooling,
+                             not args.keep_stop_words, not args.keep_special)
+    out = {"layer": index.layer, "neighbours": [n.to_json() for n in found]}
+    if args.json:
+        return out
+    return {**out, "corpus": f"{corpus.name}: {len(corpus):,} sentences, {len(index):,} rows, indexed in "
+                             f"{index.seconds:.1f} s"}
+
+
+def _text_neighbours(res):
+    lines = [res["corpus"], f"layer {res['layer']}"]
+    lines += [f"{n['similarity']:.3f}  {n['token']:<14} {n['sentence']}" for n in res["neighbours"]]
+    return "\n".join(lines)
+
+
+def _add_probe(sub):
+    p = sub.add_parser("probe", help="held-out accuracy of a linear probe on every layer's [CLS] / mean features")
+    p.add_argument("--data", default=None, help="labelled CSV/TSV (default: the shipped intents, train/test)")
+    p.add_argument("--eval", default=None, help="held-out CSV/TSV (default: hold out 20%% of --data)")
+    p.add_argument("--text-col", default=None)
+    p.add_argument("--text-pair-col", default=None)
+    p.add_argument("--label-col", default=None)
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_probe(args):
+    from . import datasets as D
+    from .probe import run
+
+    if args.data:
+        table = D.read_file(args.data)
+        text, _, label = D.guess_columns(table)
+        train, held = D.train_and_holdout(table, args.text_col or text, args.label_col or label, args.text_pair_col,
+                                          D.read_file(args.eval) if args.eval else None)
+    else:
+        train, held = D.shipped()
+    res = run(_load(args), train, held)
+    _notices(res.notices)
+    out = res.to_json()
+    if args.json:
+        return out
+    return {**out, "majority": res.majority, "data": f"{res.data}: {res.n_train} train, {res.n_eval} held out, "
+                                                      f"{res.n_classes} classes"}
+
+
+def _text_probe(res):
+    lines = [res["data"], "layer  [CLS]   mean   (held-out accuracy of a linear probe)"]
+    lines += [f"{r['layer']:>5}  {r['cls']:.3f}  {r['mean']:.3f}" for r in res["layers"]]
+    lines.append(f"bag-of-words baseline {res['baseline']:.3f} · majority class {res['majority']:.3f}")
+    return "\n".join(lines)
+
+
 # ---- attribute / neuron / sides, and fill's extras (Explanations page, Masked-LM page) ---------
 
 def _fill_extras(args, out):
@@ -512,6 +636,9 @@ COMMANDS = {
     "attention": Command(_add_attention, _run_attention, _text_attention),
     "finetune": Command(_add_finetune, _run_finetune, _text_finetune),
     "classify": Command(_add_classify, _run_classify, _text_classify),
+    "context": Command(_add_context, _run_context, _text_context),
+    "neighbours": Command(_add_neighbours, _run_neighbours, _text_neighbours),
+    "probe": Command(_add_probe, _run_probe, _text_probe),
     "attribute": Command(_add_attribute, _run_attribute, _text_attribute),
     "neuron": Command(_add_neuron, _run_neuron, _text_neuron),
     "sides": Command(_add_sides, _run_sides, _text_sides),

@@ -8,3 +8,7 @@ ASSETS = ROOT / "assets"
 EMBEDDED_DIR = ASSETS / "model"  # the embedded checkpoint, its model card and training log
 NSP_DEMO_CORPUS = ASSETS / "nsp_demo_corpus.txt"  # the NSP page's shipped corpus
 FINETUNE_DIR = ASSETS / "finetune"  # the fine-tuning page's shipped dataset (train.csv, test.csv)
+CONTEXT_DIR = ASSETS / "contextual"  # the Contextual-embeddings page: shipped examples and corpus
+CONTEXT_EXAMPLES = CONTEXT_DIR / "examples.json"  # one word, several sentences grouped by sense
+CONTEXT_CORPUS = CONTEXT_DIR / "wikipedia_sentences.txt"  # Wikipedia sample, one sentence per line (CC BY-SA)
+CONTEXT_CORPUS_ATTRIBUTION = CONTEXT_DIR / "ATTRIBUTION.md"  # licence and source articles of that sample

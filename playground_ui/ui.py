@@ -33,6 +33,8 @@ PAGES = [
     ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
     ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
     ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
+    ("pages/6_Contextual_embeddings.py", "Contextual embeddings", "one word in many contexts, layer by layer; its "
+     "nearest uses in a corpus; which layer a linear probe reads best"),
     ("pages/7_Explanations.py", "Explanations", "why the model said that: attention, rollout and integrated gradients "
      "side by side, a deletion test, the neuron view"),
 ]

@@ -455,6 +455,7 @@ def test_cli_subprocess_one_line_error(tiny_dir):
 
 P1, P2, P3, P4, P5 = ("pages/1_Input_representation.py", "pages/2_Masked_LM.py", "pages/3_Next_sentence_prediction.py",
                       "pages/4_Attention.py", "pages/5_Fine-tuning.py")
+P6 = "pages/6_Contextual_embeddings.py"
 VALID = "The quick brown fox jumps over the lazy dog."
 # page, setup widgets (key -> value), the widget that gets the hostile text, its valid follow-up
 WIDGETS = {
@@ -468,13 +469,16 @@ WIDGETS = {
     "nsp_b": (P3, {"nsp_source": "Type both sentences"}, "The tea was ready soon."),
     "att_a": (P4, {}, VALID),
     "att_b": (P4, {}, "It lay down and slept."),
+    "ctx_sentences": (P6, {}, "river | We sat on the bank.\nmoney | The bank lent us money."),
+    "ctx_corpus_text": (P6, {"ctx_corpus_src": "Paste a corpus"}, "The bank approved the loan.\nA muddy river bank."),
 }
 # which hostile strings each widget gets: all of them for the main text of each page, a few for the others
 # (kept small: every case is three reruns of a page)
 ALL = list(HOSTILE)
 SOME = ["empty", "50k chars", "NUL and control", "emoji", "script tag", "markdown/html", "only special tokens"]
 FEW = ["empty", "50k chars", "markdown/html"]
-CHOICE = {"rep_a": SOME, "mlm_text": ALL, "fill_text": ALL, "nsp_corpus": SOME, "nsp_a": ALL, "att_a": ALL}
+CHOICE = {"rep_a": SOME, "mlm_text": ALL, "fill_text": ALL, "nsp_corpus": SOME, "nsp_a": ALL, "att_a": ALL,
+          "ctx_sentences": SOME}
 PAGE_CASES = [(w, h) for w in WIDGETS for h in CHOICE.get(w, FEW)]
 
 
@@ -530,7 +534,7 @@ def test_masked_lm_page_edge_widgets(app_env):
     assert any("only masks" in w.value for w in at.warning)
 
 
-@pytest.mark.parametrize("page", ["app.py", P1, P2, P3, P4, P5])
+@pytest.mark.parametrize("page", ["app.py", P1, P2, P3, P4, P5, P6])
 def test_every_page_with_a_missing_checkpoint(app_env, monkeypatch, page):
     monkeypatch.setenv("BERT_PLAYGROUND_MODEL", "/no/such/checkpoint")
     from streamlit.testing.v1 import AppTest

@@ -1,0 +1,63 @@
+"""Corpus indexes of the Contextual-embeddings page, shared by every session of the server.
+
+An index is built once per (checkpoint, device, corpus hash, layer, pooling) in a background thread (a `Job`
+that never calls Streamlit) and kept, least recently used first out, in one `st.cache_resource` object. A
+session that asks for an index another session is building watches the same job instead of starting one.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import streamlit as st
+
+from bert_playground import neighbours as N
+from bert_playground.jobs import Job
+
+MAX_INDEXES = 3  # the shipped corpus at one layer of the embedded checkpoint is about 67 MB (float16)
+
+
+class IndexStore:
+    def __init__(self, max_entries: int = MAX_INDEXES):
+        self.max_entries = max_entries
+        self._indexes: OrderedDict[tuple, N.CorpusIndex] = OrderedDict()
+        self._jobs: dict[tuple, Job] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> N.CorpusIndex | None:
+        with self._lock:
+            if key in self._indexes:
+                self._indexes.move_to_end(key)
+                return self._indexes[key]
+        return None
+
+    def _put(self, key: tuple, index: N.CorpusIndex) -> None:
+        with self._lock:
+            self._indexes[key] = index
+            while len(self._indexes) > self.max_entries:
+                self._indexes.popitem(last=False)
+
+    def job(self, key: tuple) -> Job | None:
+        with self._lock:
+            return self._jobs.get(key)
+
+    def start(self, key: tuple, bundle, corpus: N.Corpus, layer: int, pooling: str) -> Job:
+        """Start building (unless a build of the same key is running) and return the job."""
+        def events(stop):
+            for step in N.index_steps(bundle, corpus, layer, pooling, stop=stop):
+                if isinstance(step, N.CorpusIndex):
+                    self._put(key, step)
+                    yield N.Progress(len(corpus), len(corpus))
+                else:
+                    yield step
+
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.done:
+                job = self._jobs[key] = Job(events, "corpus-index").start()
+            return job
+
+
+@st.cache_resource(show_spinner=False)
+def shared_indexes() -> IndexStore:
+    return IndexStore()
