@@ -163,6 +163,13 @@ def _add_fill(sub):
     p.add_argument("--model", action="append", default=None,
                    help="'embedded' (default, or $BERT_PLAYGROUND_MODEL), a local folder, or a Hub id; "
                         "repeat it to compare checkpoints on the same text")
+    from .decoding import ORDERS
+
+    p.add_argument("--joint", action="store_true", help="also fill the masks jointly, one at a time (adds 'joint')")
+    p.add_argument("--order", choices=ORDERS, default=ORDERS[0],
+                   help="joint decoding order: most-confident-first (default) or left to right")
+    p.add_argument("--candidates", default=None, metavar="W1,W2",
+                   help="score these words at the first mask by pseudo-log-likelihood (adds 'candidates')")
     _json_arg(p)
 
 
@@ -173,9 +180,11 @@ def _run_fill(args):
     names = args.model or [None]
     results = []
     for name in names:
-        res = fill(load(name), args.text, args.top_k)
+        bundle = load(name)
+        res = fill(bundle, args.text, args.top_k)
         _notices(res.notices)
         out = res.to_json()  # exactly the documented fields with --json
+        _fill_extras(args, out, bundle)
         results.append(out if args.json else {**out, "filled": res.filled})
     return results[0] if len(results) == 1 else {"models": results}
 
@@ -187,6 +196,7 @@ def _text_fill(res):
         for m in one["masks"]:
             guesses = ", ".join(f"{p['token']} {p['probability']:.3f}" for p in m["predictions"])
             lines.append(f"mask at {m['position']}: {guesses}")
+        lines += _text_fill_extras(one)
     return "\n".join(lines)
 
 
@@ -503,6 +513,128 @@ def _text_probe(res):
     return "\n".join(lines)
 
 
+# ---- attribute / neuron / sides, and fill's extras (Explanations page, Masked-LM page) ---------
+
+def _fill_extras(args, out, bundle):
+    """`fill --joint` adds 'joint', `fill --candidates` adds 'candidates'; plain `fill` is unchanged."""
+    if not (args.joint or args.candidates is not None):
+        return
+    from .decoding import joint_fill, score_candidates
+
+    if args.joint:
+        out["joint"] = joint_fill(bundle, args.text, args.order).to_json()
+    if args.candidates is not None:
+        out["candidates"] = [c.to_json() for c in score_candidates(bundle, args.text, args.candidates)]
+
+
+def _text_fill_extras(res):
+    lines = []
+    if "joint" in res:
+        j = res["joint"]
+        lines.append(f"joint: {j['filled']}  (filled in the order of positions {', '.join(map(str, j['order']))})")
+    for c in res.get("candidates", []):
+        lines.append(f"candidate {c['word']:<16} PLL {c['pll']:8.3f}  pieces: {' '.join(c['pieces'])}")
+    return lines
+
+
+def _add_attribute(sub):
+    from . import attribution as A
+
+    p = sub.add_parser("attribute", help="why the model said that: attention, rollout, gradient x input and "
+                                         "integrated gradients for one prediction, and a deletion test")
+    p.add_argument("text")
+    p.add_argument("text_b", nargs="?", default=None)
+    p.add_argument("--target", choices=A.CLI_TARGETS, default=A.CLI_TARGETS[0],
+                   help="mask: the top guess at the first [MASK] (default); nsp: the IsNext/NotNext decision")
+    p.add_argument("--steps", type=int, default=A.DEFAULT_STEPS,
+                   help=f"integrated-gradients steps (default {A.DEFAULT_STEPS}, at most {A.MAX_STEPS})")
+    p.add_argument("--baseline", choices=A.BASELINES, default=A.DEFAULT_BASELINE,
+                   help="what IG starts from: every token as [MASK] (default), [PAD], or a zero embedding")
+    p.add_argument("--layer", type=int, default=None, help="raw attention: layer, 0-based (default: the last)")
+    p.add_argument("--head", type=int, default=None, help="raw attention: head, 0-based (default: mean over heads)")
+    p.add_argument("--k", type=int, default=10, help="deletion test: remove up to K tokens (default 10)")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_attribute(args):
+    from . import attribution as A
+
+    bundle = _load(args)
+    if args.target == "nsp":
+        if args.text_b is None:
+            raise PlaygroundError("--target nsp needs two sentences: TEXT and TEXT_B.")
+        target = A.nsp_target(bundle, args.text, args.text_b)
+    else:
+        target = A.mask_target(bundle, args.text, args.text_b)
+    e = A.explain(target, args.baseline, args.steps, args.layer, args.head, args.k)
+    _notices(e.notices)
+    out = e.to_json()
+    if args.json:
+        return out
+    return {**out, "baseline_probability": e.ig.baseline_probability, "areas": e.deletion.areas,
+            "candidates": target.candidates}
+
+
+def _text_attribute(res):
+    lines = [f"{res['target']}: {res['prediction']} (p = {res['probability']:.4f}); IG delta {res['ig_delta']:.2g}",
+             f"{'token':<16} {'attention':>9} {'rollout':>9} {'grad*in':>9} {'IG':>9}"]
+    s = res["scores"]
+    for i, t in enumerate(res["tokens"]):
+        lines.append(f"{t:<16} {s['attention'][i]:>9.4f} {s['rollout'][i]:>9.4f} {s['grad_x_input'][i]:>9.4f} "
+                     f"{s['integrated_gradients'][i]:>9.4f}")
+    lines.append("deletion test, area under the curve (lower = falls faster): "
+                 + ", ".join(f"{m} {v:.4f}" for m, v in res["areas"].items()))
+    return "\n".join(lines)
+
+
+def _add_neuron(sub):
+    p = sub.add_parser("neuron", help="the neuron view: query, keys, q*k, scores and softmax of one head")
+    p.add_argument("text")
+    p.add_argument("--layer", type=int, required=True, help="0-based")
+    p.add_argument("--head", type=int, required=True, help="0-based")
+    p.add_argument("--query", type=int, required=True, help="0-based index into the tokens ([CLS] is 0)")
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_neuron(args):
+    from .neuron import neuron_view
+
+    v = neuron_view(_load(args), args.text, args.layer, args.head, args.query)
+    out = v.to_json()
+    return out if args.json else {**out, "query_index": v.query_index, "max_difference": v.max_difference}
+
+
+def _text_neuron(res):
+    i = res["query_index"]
+    lines = [f"query token {i}: {res['tokens'][i]}  (softmax vs the model's attention: max gap "
+             f"{res['max_difference']:.1e})", f"{'key token':<16} {'q.k/sqrt(d)':>11} {'softmax':>9}"]
+    lines += [f"{t:<16} {s:>11.4f} {p:>9.4f}" for t, s, p in zip(res["tokens"], res["scores"], res["probabilities"])]
+    return "\n".join(lines)
+
+
+def _add_sides(sub):
+    p = sub.add_parser("sides", help="predictions at the first [MASK] with both sides, only the left, only the right")
+    p.add_argument("text")
+    p.add_argument("--top-k", type=int, default=5)
+    _model_arg(p)
+    _json_arg(p)
+
+
+def _run_sides(args):
+    from .decoding import sides
+
+    return sides(_load(args), args.text, args.top_k).to_json()
+
+
+def _text_sides(res):
+    lines = ["the other side is removed, not masked"]
+    for side in ("both", "left", "right"):
+        lines.append(f"{side:<6} " + ", ".join(f"{p['token']} {p['probability']:.3f}" for p in res[side]))
+    return "\n".join(lines)
+
+
 # ---- main ---------------------------------------------------------------------------------
 
 class Command(NamedTuple):
@@ -523,6 +655,9 @@ COMMANDS = {
     "context": Command(_add_context, _run_context, _text_context),
     "neighbours": Command(_add_neighbours, _run_neighbours, _text_neighbours),
     "probe": Command(_add_probe, _run_probe, _text_probe),
+    "attribute": Command(_add_attribute, _run_attribute, _text_attribute),
+    "neuron": Command(_add_neuron, _run_neuron, _text_neuron),
+    "sides": Command(_add_sides, _run_sides, _text_sides),
 }
 
 

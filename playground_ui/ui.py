@@ -35,6 +35,8 @@ PAGES = [
     ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
     ("pages/6_Contextual_embeddings.py", "Contextual embeddings", "one word in many contexts, layer by layer; its "
      "nearest uses in a corpus; which layer a linear probe reads best"),
+    ("pages/7_Explanations.py", "Explanations", "why the model said that: attention, rollout and integrated gradients "
+     "side by side, a deletion test, the neuron view"),
     ("pages/8_BERT_family.py", "The BERT family", "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
 ]
 

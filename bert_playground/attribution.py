@@ -1,0 +1,455 @@
+"""Why did the model say that: three rankings of the input tokens for one prediction, and a test of them.
+
+A *target* is one number the model computes: the probability of its top guess at a [MASK], of its NSP
+decision, or of a fine-tuned classifier's label. For it we rank the input tokens three ways:
+
+- raw attention from the prediction's position (the mask, or [CLS] for NSP and labels), one layer and head
+  or the mean over heads;
+- attention rollout (Abnar & Zuidema 2020, `attention.rollout`) up to the last layer, same row;
+- gradient x input and integrated gradients (Sundararajan et al. 2017) over the token embeddings, with
+  Captum. IG's attributions sum to f(x) - f(baseline) up to the reported convergence delta.
+
+Then a deletion test: replace the top-k tokens of each ranking by [MASK] and read the target's probability
+again, k = 1..K, against random orderings. The ranking whose curve falls fastest explains the prediction
+best, on this input.
+
+Why Captum's `IntegratedGradients` on the embedding vectors and not `LayerIntegratedGradients` on the
+embedding layer: they compute the same thing (LIG integrates the word-embedding layer's output, which is what
+we pass as `inputs_embeds`; tests check they agree), but LIG registers a forward hook on the model's
+embedding layer for the whole run, and the app's model is one object shared by every session: another
+session's forward pass during that time would read the hook's interpolated embeddings. Passing the
+embeddings ourselves needs no hook, and it allows the zero baseline, which LIG can only express through
+input ids.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .attention import rollout
+from .errors import PlaygroundError
+from .models import forward
+from .notices import Notice, warning
+from .text import clean_text, encode, encode_ids
+
+BASELINES = ("mask", "pad", "zero")
+# [MASK] by default: it is the token BERT was trained to read as "a word is here, but hidden", so the baseline
+# stays an input the model knows (a [PAD] is never attended to in training, and a zero vector is no token at
+# all), and it is what the deletion test puts in place of the tokens it removes.
+DEFAULT_BASELINE = "mask"
+DEFAULT_STEPS = 32
+MAX_STEPS = 500
+MAX_WORK = 32_768  # IG steps x tokens: 512 tokens at 64 steps, 128 at 256 (forward + backward passes)
+DELTA_WARN = 0.05  # warn when |delta| exceeds this share of |f(x) - f(baseline)|
+TARGETS = ("mask", "nsp", "label")
+CLI_TARGETS = ("mask", "nsp")  # a fine-tuned label needs a classifier folder: the page offers it
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """One prediction to explain: the function f(token embeddings) -> probability of the predicted class."""
+
+    kind: str  # 'mask' | 'nsp' | 'label'
+    model_name: str
+    tokens: tuple[str, ...]
+    input_ids: tuple[int, ...]
+    token_type_ids: tuple[int, ...]
+    position: int  # the token whose output is read: the mask, or [CLS] (0) for NSP and labels
+    index: int  # the class whose probability is f: a vocabulary id, an NSP label (0 = IsNext) or a label
+    prediction: str  # its name: the guessed token, 'IsNext'/'NotNext', the label
+    probability: float  # f(x)
+    fixed: tuple[int, ...]  # positions the baseline keeps ([CLS], [SEP], masks): attribution 0, never deleted
+    encoder: torch.nn.Module = field(repr=False)  # BertModel with eager attention
+    head: Callable = field(repr=False)  # encoder output -> (B, C) logits
+    mask_id: int = 0
+    pad_id: int = 0
+    bundle: object = field(default=None, repr=False)  # the checkpoint, for mask and NSP targets
+    notices: tuple[Notice, ...] = ()  # how the input was read (cut to the maximum length...)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def candidates(self) -> list[int]:
+        """Positions a ranking may put first and the deletion test may replace."""
+        fixed = set(self.fixed)
+        return [i for i in range(len(self)) if i not in fixed]
+
+
+# ---- the function f ---------------------------------------------------------------------
+
+def _device(target: Target) -> torch.device:
+    return next(target.encoder.parameters()).device
+
+
+def _extra(target: Target, batch: int) -> dict[str, torch.Tensor]:
+    dev = _device(target)
+    types = torch.tensor([target.token_type_ids], device=dev).expand(batch, -1)  # (B, T)
+    return {"token_type_ids": types, "attention_mask": torch.ones_like(types)}
+
+
+def word_embeddings(target: Target, ids: torch.Tensor | None = None) -> torch.Tensor:
+    """(1, T, D) token embeddings of the input (what BERT adds position and segment embeddings to)."""
+    ids = torch.tensor([target.input_ids], device=_device(target)) if ids is None else ids
+    return target.encoder.embeddings.word_embeddings(ids).detach()
+
+
+def probability_from_embeddings(target: Target, embeds: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) token embeddings -> (B,) probability of the target class (differentiable)."""
+    out = target.encoder(inputs_embeds=embeds, **_extra(target, embeds.shape[0]), return_dict=True)
+    return target.head(out).float().softmax(-1)[:, target.index]
+
+
+@torch.inference_mode()
+def probability_from_ids(target: Target, ids: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """(N, T) input ids -> (N,) probability of the target class, in batches."""
+    out = []
+    for s in range(0, ids.shape[0], batch_size):
+        chunk = ids[s:s + batch_size].to(_device(target))
+        res = target.encoder(input_ids=chunk, **_extra(target, chunk.shape[0]), return_dict=True)
+        out.append(target.head(res).float().softmax(-1)[:, target.index].cpu())
+    return torch.cat(out)
+
+
+# ---- targets ------------------------------------------------------------------------------
+
+def _special_ids(tokenizer) -> set[int]:
+    return {i for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id) if i is not None}
+
+
+def _predict(target_kwargs: dict, names) -> Target:
+    """Fill in the predicted class and its probability from one forward pass of f."""
+    t = Target(**target_kwargs, index=0, prediction="", probability=0.0)
+    with torch.inference_mode():
+        ids = torch.tensor([t.input_ids], device=_device(t))
+        res = t.encoder(input_ids=ids, **_extra(t, 1), return_dict=True)
+        probs = t.head(res).float().softmax(-1)[0]  # (C,)
+    best = int(probs.argmax())
+    return Target(**target_kwargs, index=best, prediction=names(best), probability=float(probs[best]))
+
+
+def mask_target(bundle, text_a: str, text_b: str | None = None, mask: int = 0) -> Target:
+    """The model's top guess at mask number `mask` (0 = the first) of a text or pair."""
+    from .mlm import EXAMPLE, normalise_masks, require_mlm
+
+    require_mlm(bundle)
+    tok = bundle.tokenizer
+    a, _ = normalise_masks(clean_text(text_a, "The text"), tok.mask_token)
+    b = normalise_masks(clean_text(text_b, "Sentence B"), tok.mask_token)[0] if text_b is not None else None
+    enc = encode(bundle, a, b)
+    masks = [i for i, t in enumerate(enc.input_ids) if t == tok.mask_token_id]
+    if not masks:
+        where = "anywhere in the first " + str(len(enc)) + " tokens" if enc.truncated else "in the text"
+        raise PlaygroundError(f"There is no {tok.mask_token} {where}: write {tok.mask_token} where the model should "
+                              f"guess a word, e.g. '{EXAMPLE.replace('[MASK]', tok.mask_token)}'.")
+    if not isinstance(mask, int) or not 0 <= mask < len(masks):
+        raise PlaygroundError(f"There is no mask number {mask + 1 if isinstance(mask, int) else mask}: "
+                              f"the text has {len(masks)}.")
+    fixed = tuple(i for i, t in enumerate(enc.input_ids) if t in _special_ids(tok) or t == tok.mask_token_id)
+    if len(fixed) == len(enc):
+        raise PlaygroundError(f"Every token is {tok.mask_token}: there is no context for the guess to come from, "
+                              "so there is nothing to attribute. Keep some words unmasked.")
+    pos = masks[mask]
+    head = bundle.model.cls.predictions
+    notes = [warning(f"The text has {enc.full_length} tokens; the model reads the first {len(enc)} (the rest is "
+                     "cut), so the explanation is of those.")] if enc.truncated else []
+    return _predict(dict(
+        kind="mask", model_name=bundle.info.name, tokens=tuple(enc.tokens), input_ids=tuple(enc.input_ids),
+        token_type_ids=tuple(enc.token_type_ids), position=pos, fixed=fixed, encoder=bundle.encoder,
+        head=lambda out: head(out.last_hidden_state[:, pos]), mask_id=tok.mask_token_id,
+        pad_id=tok.pad_token_id or 0, bundle=bundle, notices=tuple(notes),
+    ), lambda i: tok.convert_ids_to_tokens(i))
+
+
+def nsp_target(bundle, text_a: str, text_b: str) -> Target:
+    """The NSP head's decision (IsNext or NotNext) for a pair, read from [CLS]."""
+    from .nsp import LABELS, encode_pair, require_nsp
+
+    require_nsp(bundle)
+    tok = bundle.tokenizer
+    packed = encode_pair(bundle, text_a, text_b)
+    fixed = tuple(i for i, t in enumerate(packed.input_ids) if t in _special_ids(tok))
+    head = bundle.model.cls.seq_relationship
+    return _predict(dict(
+        kind="nsp", model_name=bundle.info.name, tokens=tuple(packed.tokens), input_ids=tuple(packed.input_ids),
+        token_type_ids=tuple(packed.segments), position=0, fixed=fixed, encoder=bundle.encoder,
+        head=lambda out: head(out.pooler_output), mask_id=tok.mask_token_id, pad_id=tok.pad_token_id or 0,
+        bundle=bundle, notices=(warning(f"The pair has {packed.full_length} tokens; the model reads {len(packed)} "
+                                        "(the longer sentence was cut first)."),) if packed.truncated else (),
+    ), lambda i: LABELS[i])
+
+
+_EAGER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_EAGER_LOCK = threading.Lock()
+
+
+def _eager_copy(model):
+    """A private copy of a classifier with eager attention (its own runs SDPA, which returns no maps)."""
+    with _EAGER_LOCK:
+        cp = _EAGER.get(model)
+        if cp is None:
+            cp = copy.deepcopy(model).eval()
+            cp.set_attn_implementation("eager")
+            for p in cp.parameters():
+                p.requires_grad_(False)
+            _EAGER[model] = cp
+    return cp
+
+
+def label_target(clf, text: str, pair: str | None = None) -> Target:
+    """A fine-tuned classifier's label (`classifier.Classifier`), read from [CLS]."""
+    if getattr(clf, "kind", None) != "bert":
+        raise PlaygroundError("The bag-of-words baseline has no embeddings to attribute: explain a fine-tuned "
+                              "BERT classifier (mode full or frozen).")
+    if clf.pair and pair is None:
+        raise PlaygroundError("This classifier was trained on sentence pairs: give a second sentence.")
+    model = _eager_copy(clf.model)
+    tok = clf.tokenizer
+    enc = encode_ids(tok, clean_text(text, "The text"),
+                     clean_text(pair, "The second sentence") if clf.pair else None, clf.max_length)
+    fixed = tuple(i for i, t in enumerate(enc.input_ids) if t in _special_ids(tok))
+    if len(fixed) == len(enc):
+        raise PlaygroundError("The text has no tokens this tokenizer keeps: type a sentence.")
+    return _predict(dict(
+        kind="label", model_name="fine-tuned classifier", tokens=tuple(enc.tokens), input_ids=tuple(enc.input_ids),
+        token_type_ids=tuple(enc.token_type_ids), position=0, fixed=fixed, encoder=model.bert,
+        head=lambda out: model.classifier(out.pooler_output), mask_id=tok.mask_token_id, pad_id=tok.pad_token_id or 0,
+        notices=(warning(f"The text was cut to the classifier's {clf.max_length} tokens."),) if enc.truncated else (),
+    ), lambda i: clf.label_names[i])
+
+
+# ---- attention and rollout ------------------------------------------------------------------
+
+def attentions(target: Target) -> np.ndarray:
+    """(L, H, T, T) attention maps of the target's input, from the model's own forward pass."""
+    ids = torch.tensor([target.input_ids])
+    batch = {"input_ids": ids, "token_type_ids": torch.tensor([target.token_type_ids]),
+             "attention_mask": torch.ones_like(ids)}
+    if target.bundle is not None:
+        att = forward(target.bundle, batch, attentions=True, mlm=False).attentions
+    else:
+        with torch.inference_mode():
+            att = target.encoder(**{k: v.to(_device(target)) for k, v in batch.items()}, output_attentions=True).attentions
+    return torch.stack([a[0] for a in att]).float().cpu().numpy()  # (L, H, T, T)
+
+
+def attention_scores(att: np.ndarray, position: int, layer: int | None = None, head: int | None = None) -> np.ndarray:
+    """(T,) attention from `position` to every token: `layer` (default: the last), `head` (None: mean)."""
+    n_layers, n_heads = att.shape[:2]
+    layer = n_layers - 1 if layer is None else layer
+    if not 0 <= layer < n_layers:
+        raise PlaygroundError(f"Layer {layer + 1} does not exist: the model has {n_layers}.")
+    if head is not None and not 0 <= head < n_heads:
+        raise PlaygroundError(f"Head {head + 1} does not exist: the model has {n_heads} per layer.")
+    rows = att[layer, :, position] if head is None else att[layer, head, position][None]  # (H', T)
+    return rows.mean(0)
+
+
+def rollout_scores(att: np.ndarray, position: int) -> np.ndarray:
+    """(T,) attention rollout through every layer, the row of `position`."""
+    return rollout(att)[-1][position]
+
+
+# ---- gradients --------------------------------------------------------------------------------
+
+def baseline_embeddings(target: Target, baseline: str = DEFAULT_BASELINE) -> torch.Tensor:
+    """(1, T, D) baseline: every candidate token's embedding replaced by [MASK]'s, [PAD]'s or zeros;
+    the fixed positions ([CLS], [SEP], the masks) keep theirs."""
+    if baseline not in BASELINES:
+        raise PlaygroundError(f"Unknown baseline '{baseline}': use one of {', '.join(BASELINES)}.")
+    x = word_embeddings(target)  # (1, T, D)
+    cand = torch.tensor(target.candidates, dtype=torch.long, device=x.device)
+    b = x.clone()
+    if baseline == "zero":
+        b[0, cand] = 0.0
+    else:
+        tid = target.mask_id if baseline == "mask" else target.pad_id
+        b[0, cand] = word_embeddings(target, torch.tensor([[tid]], device=x.device))[0, 0]
+    return b
+
+
+def grad_x_input(target: Target) -> np.ndarray:
+    """(T,) gradient x input: d f / d e_t . e_t for each token embedding e_t (Captum's InputXGradient)."""
+    from captum.attr import InputXGradient
+
+    x = word_embeddings(target).requires_grad_(True)
+    attr = InputXGradient(lambda e: probability_from_embeddings(target, e)).attribute(x)  # (1, T, D)
+    return attr.sum(-1)[0].detach().float().cpu().numpy()
+
+
+def check_ig(target: Target, steps: int) -> None:
+    """Refuse runs that would take minutes: steps in 1..MAX_STEPS, steps x tokens <= MAX_WORK."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise PlaygroundError(f"IG steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}.")
+    if steps * len(target) > MAX_WORK:
+        most = max(1, MAX_WORK // len(target))
+        raise PlaygroundError(
+            f"{steps} IG steps on {len(target)} tokens is {steps * len(target):,} forward and backward passes of one "
+            f"token, more than the {MAX_WORK:,} allowed here: use at most {most} steps for this input, "
+            "or shorten the text.")
+
+
+def _batch_size(tokens: int) -> int:
+    return max(1, min(64, 4096 // tokens))  # about 4k tokens per forward/backward pass
+
+
+@dataclass(frozen=True)
+class IG:
+    scores: np.ndarray  # (T,) attribution per token (sum over the embedding dimensions)
+    delta: float  # sum(attributions) - (f(x) - f(baseline)), Captum's convergence delta
+    baseline_probability: float  # f(baseline)
+    steps: int
+    baseline: str
+
+
+def integrated_gradients(target: Target, baseline: str = DEFAULT_BASELINE, steps: int = DEFAULT_STEPS,
+                         on_progress: Callable[[float], None] | None = None) -> IG:
+    """Integrated gradients over the token embeddings, from `baseline` to the input (Captum, Gauss-Legendre)."""
+    from captum.attr import IntegratedGradients
+
+    check_ig(target, steps)
+    x, b = word_embeddings(target), baseline_embeddings(target, baseline)  # (1, T, D) each
+    size = _batch_size(len(target))
+    total, done = math.ceil(steps / size) + 2, [0]  # gradient batches, then f(x) and f(baseline) for delta
+
+    def f(e):
+        out = probability_from_embeddings(target, e)
+        done[0] += 1
+        if on_progress is not None:
+            on_progress(min(1.0, done[0] / total))
+        return out
+
+    attr, delta = IntegratedGradients(f).attribute(x, baselines=b, n_steps=steps, internal_batch_size=size,
+                                                   return_convergence_delta=True)  # (1, T, D), (1,)
+    with torch.inference_mode():
+        fb = float(probability_from_embeddings(target, b)[0])
+    return IG(attr.sum(-1)[0].detach().float().cpu().numpy(), float(delta[0]), fb, steps, baseline)
+
+
+# ---- the deletion test -------------------------------------------------------------------------
+
+def ranking(scores: np.ndarray, candidates: list[int]) -> list[int]:
+    """Candidate positions, highest score first (ties: the earlier position first)."""
+    return sorted(candidates, key=lambda i: (-float(scores[i]), i))
+
+
+def auc(probability: float, curve) -> float:
+    """Area under the deletion curve from k = 0 (the input) to K, divided by K: lower falls faster."""
+    y = np.concatenate([[probability], np.asarray(curve, dtype=np.float64)])
+    return float(((y[1:] + y[:-1]) / 2).mean())
+
+
+@dataclass(frozen=True, eq=False)
+class Deletion:
+    k: list[int]  # 1..K
+    curves: dict[str, list[float]]  # method -> f after deleting its top k tokens, k = 1..K
+    random_mean: list[float]
+    random_low: list[float]  # 10th percentile over the random orderings
+    random_high: list[float]  # 90th percentile
+    orderings: int  # number of random orderings
+    areas: dict[str, float]  # method (and 'random') -> area under its curve (see `auc`)
+
+
+def deletion_test(target: Target, rankings: dict[str, list[int]], k_max: int = 10, orderings: int = 20,
+                  seed: int = 0) -> Deletion:
+    """Replace the top-k tokens of each ranking (and of random orderings) by [MASK]; f for k = 1..K."""
+    cand = target.candidates
+    if not cand:
+        raise PlaygroundError("There is no token to delete: the input is only special tokens and masks.")
+    if isinstance(k_max, bool) or not isinstance(k_max, int) or k_max < 1:
+        raise PlaygroundError(f"K must be a positive whole number, got {k_max!r}.")
+    big_k = min(k_max, len(cand))
+    rng = np.random.default_rng(seed)
+    orders = dict(rankings)
+    randoms = [list(rng.permutation(cand)) for _ in range(orderings)]
+    rows, keys = [], []
+    base = torch.tensor(target.input_ids)
+    for name, order in list(orders.items()) + [(f"random{r}", o) for r, o in enumerate(randoms)]:
+        for k in range(1, big_k + 1):
+            ids = base.clone()
+            ids[list(order[:k])] = target.mask_id
+            rows.append(ids)
+            keys.append(name)
+    probs = probability_from_ids(target, torch.stack(rows), _batch_size(len(target))).numpy()  # (N,)
+    curves, at = {}, 0
+    for name in keys[::big_k]:
+        curves[name] = probs[at:at + big_k].astype(float).tolist()
+        at += big_k
+    rand = np.array([curves.pop(f"random{r}") for r in range(orderings)]) if orderings else np.full((1, big_k), np.nan)
+    mean = rand.mean(0)
+    areas = {name: auc(target.probability, c) for name, c in curves.items()}
+    areas["random"] = float(np.mean([auc(target.probability, r) for r in rand])) if orderings else float("nan")
+    return Deletion(list(range(1, big_k + 1)), curves, mean.tolist(), np.percentile(rand, 10, axis=0).tolist(),
+                    np.percentile(rand, 90, axis=0).tolist(), orderings, areas)
+
+
+# ---- all of it ---------------------------------------------------------------------------------
+
+METHODS = ("attention", "rollout", "grad_x_input", "integrated_gradients")
+DELETION_METHODS = ("attention", "rollout", "integrated_gradients")
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    target: Target
+    scores: dict[str, np.ndarray]  # METHODS -> (T,)
+    ig: IG
+    deletion: Deletion
+    layer: int  # of the raw attention (0-based)
+    head: int | None  # None = mean over heads
+
+    @property
+    def change(self) -> float:
+        """f(x) - f(baseline): what IG's attributions should add up to."""
+        return self.target.probability - self.ig.baseline_probability
+
+    @property
+    def delta_large(self) -> bool:
+        return abs(self.ig.delta) > max(DELTA_WARN * abs(self.change), 1e-3)
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        out = list(self.target.notices)
+        if self.delta_large:
+            out.append(warning(f"IG's convergence delta ({self.ig.delta:.2g}) is large next to f(input) - "
+                               f"f(baseline) ({self.change:.2g}): the attributions do not add up yet; raise the steps."))
+        return tuple(out)
+
+    def to_json(self) -> dict:
+        d = self.deletion
+        return {
+            "target": self.target.kind, "prediction": self.target.prediction, "probability": self.target.probability,
+            "tokens": list(self.target.tokens),
+            "scores": {m: [float(v) for v in self.scores[m]] for m in METHODS},
+            "ig_delta": self.ig.delta,
+            "deletion": {"k": d.k, **{m: d.curves[m] for m in DELETION_METHODS}, "random": d.random_mean},
+        }
+
+
+def explain(target: Target, baseline: str = DEFAULT_BASELINE, steps: int = DEFAULT_STEPS, layer: int | None = None,
+            head: int | None = None, k_max: int = 10, orderings: int = 20, seed: int = 0,
+            on_progress: Callable[[float], None] | None = None, ig: IG | None = None) -> Explanation:
+    """Attention, rollout, gradient x input and IG for one target, and the deletion test of three of them.
+    `ig`: integrated gradients already computed for this target (with this baseline and steps)."""
+    check_ig(target, steps)
+    if baseline not in BASELINES:
+        raise PlaygroundError(f"Unknown baseline '{baseline}': use one of {', '.join(BASELINES)}.")
+    if ig is not None and (ig.baseline, ig.steps, len(ig.scores)) != (baseline, steps, len(target)):
+        raise PlaygroundError("The integrated gradients given were computed with other settings or another input.")
+    att = attentions(target)  # (L, H, T, T)
+    layer = att.shape[0] - 1 if layer is None else layer
+    scores = {"attention": attention_scores(att, target.position, layer, head),
+              "rollout": rollout_scores(att, target.position),
+              "grad_x_input": grad_x_input(target)}
+    ig = ig if ig is not None else integrated_gradients(target, baseline, steps, on_progress)
+    scores["integrated_gradients"] = ig.scores
+    cand = target.candidates
+    deletion = deletion_test(target, {m: ranking(scores[m], cand) for m in DELETION_METHODS}, k_max, orderings, seed)
+    return Explanation(target, scores, ig, deletion, layer, head)
