@@ -8,3 +8,29 @@ ASSETS = ROOT / "assets"
 EMBEDDED_DIR = ASSETS / "model"  # the embedded checkpoint, its model card and training log
 NSP_DEMO_CORPUS = ASSETS / "nsp_demo_corpus.txt"  # the NSP page's shipped corpus
 FINETUNE_DIR = ASSETS / "finetune"  # the fine-tuning page's shipped dataset (train.csv, test.csv)
+
+
+def files_in(folder: Path, suffix: str) -> list[Path]:
+    """The files of `folder` whose name ends with `suffix`, sorted. The folder's path is data, never a glob
+    pattern: a folder named 'bert[v2]' or 'NLP course [2025]' is read as written."""
+    try:
+        return sorted(p for p in Path(folder).iterdir() if p.name.endswith(suffix) and p.is_file())
+    except OSError:  # missing, not a folder, unreadable
+        return []
+
+
+def expand_pattern(pattern: str) -> list[str]:
+    """Files matching a user's glob, where only what follows the longest existing folder is a pattern
+    ('NLP course [2025]/data/wiki_*.xz' matches inside that folder); an existing file is taken as written."""
+    import glob
+
+    path = Path(pattern).expanduser()
+    if path.is_file():
+        return [str(path)]
+    base = path
+    while not base.is_dir() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        return sorted(glob.glob(str(path)))
+    rest = path.relative_to(base) if path != base else Path()
+    return sorted(glob.glob(glob.escape(str(base)) + ("/" + str(rest) if str(rest) != "." else "")))

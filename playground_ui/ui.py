@@ -46,10 +46,36 @@ def allowed() -> list[str] | None:
     return models.allowed_models(extra)
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def served_to_others() -> bool:
+    """A server for others: classroom mode, or bound to an address other than loopback (the repository's
+    .streamlit/config.toml binds to localhost; `--server.address 0.0.0.0` opens it). Local folders are then read only
+    below $BERT_PLAYGROUND_CHECKPOINT_ROOT."""
+    if allowed() is not None:
+        return True
+    address = st.get_option("server.address")
+    if address:
+        return address not in LOOPBACK and not address.startswith("127.")
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and os.environ.get("BERT_PLAYGROUND_LOCAL_ONLY") != "1"  # unset: every interface
+
+
 def cached_bundle(name: str, device: str) -> models.Bundle:
-    """One load per (checkpoint, device) per process, shared by all sessions: never mutate it."""
-    return models.load(name, device, allowed=allowed())
+    """The loaded checkpoint, shared by all sessions (never mutate it), from the process-wide cache keyed by the
+    resolved folder: './assets/model', 'assets/model/' and 'embedded' are one entry, loaded once."""
+    return _loaded(models.cache_key(name, allowed(), served_to_others()), device, name)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
+def _loaded(key: str, device: str, _name: str) -> models.Bundle:
+    """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded."""
+    return models.load(_name, device, allowed=allowed(), shared=served_to_others())
+
+
+cached_bundle.clear = _loaded.clear  # tests empty the cache
 
 
 def device_name() -> str:
