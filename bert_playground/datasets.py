@@ -240,9 +240,12 @@ def split_holdout(data: LabelledData, fraction: float = 0.2, seed: int = 0) -> t
     for y in range(len(data.label_names)):
         idx = [i for i, v in enumerate(data.labels) if v == y]
         rng.shuffle(idx)
-        k = round(len(idx) * fraction) if len(idx) > 1 else 0
+        k = max(1, round(len(idx) * fraction)) if len(idx) > 1 else 0  # every class with 2+ rows is held out once
         held += idx[:k]
         train += idx[k:]
+    if not held:
+        raise PlaygroundError(f"'{data.name}' has a single row per class, so nothing can be held out for evaluation: "
+                              "add rows or upload a held-out file.")
     return data.subset(sorted(train), f"{data.name} (train)"), data.subset(sorted(held), f"{data.name} (held out)")
 
 

@@ -17,12 +17,15 @@ from bert_playground.device import choose_device, describe
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: app.py and pages/
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|])")  # what makes links, images, emphasis, code, maths
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|:@])")  # links, images, emphasis, code, maths, :emoji:, e-mail links
+_BARE_LINK = re.compile(r"(?i)\b(www)\.")  # GFM turns 'www.x.y' into a link; 'https\://' is already broken by ':'
 
 
 def md_escape(text: str) -> str:
-    """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup: no link,
+    no emoji shortcode, no colour directive."""
+    return _BARE_LINK.sub(r"\1\\.", _MARKDOWN.sub(r"\\\1", str(text)))
+
 
 
 SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
