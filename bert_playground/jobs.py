@@ -87,15 +87,13 @@ class Job:
         return self.finished is not None
 
     def wait(self, timeout: float | None = None) -> bool:
-        if self.queued:  # a queued job has no thread yet: wait for its turn, then for the thread
-            end = None if timeout is None else time.monotonic() + timeout
-            while self.queued and (end is None or time.monotonic() < end):
+        """Block until the job ends (a queued one first waits for its turn); True when it has ended."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.done and (end is None or time.monotonic() < end):
+            if self._thread.ident is not None:  # started: join what is left of the timeout
+                self._thread.join(None if end is None else max(0.0, end - time.monotonic()))
+            else:
                 time.sleep(0.02)
-            if self.queued:
-                return self.done
-            timeout = None if end is None else max(0.0, end - time.monotonic())
-        if self.started is not None:
-            self._thread.join(timeout)
         return self.done
 
 

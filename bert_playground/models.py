@@ -170,9 +170,9 @@ def _shared_path(name: str, root: Path | None) -> bool:
     """On a shared server a name is a path by its spelling (never by whether it exists), or a folder in the root."""
     if name.startswith((".", "/", "~", "\\")) or os.sep in name.strip("/") and name.count("/") != 1:
         return True
-    try:
-        return root is not None and (root / name).is_dir() and _below_root(name, root) is not None
-    except (OSError, ValueError, CheckpointError):
+    try:  # an entry of the root (a folder or a link): revealing what the root holds is allowed
+        return root is not None and os.path.lexists(root / name)
+    except (OSError, ValueError):
         return False
 
 
