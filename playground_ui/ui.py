@@ -154,11 +154,17 @@ def sidebar() -> models.Bundle | None:
 
 
 @contextmanager
-def user_errors():
-    """Show a PlaygroundError as a clear message instead of a traceback; the input stays as typed."""
+def user_errors(shown: set | None = None):
+    """Show a PlaygroundError as a clear message instead of a traceback; the input stays as typed. `shown`: the
+    messages already on the page in this run (one set per run), so one problem is said once, not once per view."""
     try:
         yield
     except PlaygroundError as exc:
+        if shown is not None and str(exc) in shown:
+            st.caption("Same problem as above.")
+            return
+        if shown is not None:
+            shown.add(str(exc))
         st.error(md_escape(exc))
 
 

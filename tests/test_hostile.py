@@ -416,3 +416,14 @@ def test_all_mask_text_gets_advice_that_can_help(app_env):
     page_ok(at)
     assert any("type some words" in i.value for i in at.info), [i.value for i in at.info]
     assert not any("raise the rate" in i.value for i in at.info)
+
+
+def test_nsp_page_says_a_corpus_error_once(app_env):
+    at = _page("pages/3_Next_sentence_prediction.py")
+    at.radio(key="nsp_source").set_value("Your documents").run()
+    at.text_area(key="nsp_corpus").set_value("One document. It has two sentences.").run()
+    at.toggle(key="nsp_is_next").set_value(False).run()
+    at.button(key="nsp_batch_go").click().run()
+    page_ok(at)
+    assert len(at.error) == 1 and "only one document" in at.error[0].value, [e.value for e in at.error]
+    assert any("Same problem as above" in c.value for c in at.caption)
