@@ -69,7 +69,7 @@ def _ready(page, timeout=90_000):
 
 
 def _use_checkpoint(page, spelling: str):
-    page.get_by_text("Local folder").first.click()
+    page.get_by_text("Local folder", exact=True).first.click()
     box = page.get_by_placeholder("bert-base-uncased or /path/to/checkpoint")
     box.fill(spelling)
     page.get_by_role("button", name="Use this checkpoint").click()
@@ -81,6 +81,7 @@ def attack(browser, url: str, n: int, log: list):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url + "/Attention")
+        page.get_by_text("Sentence A").first.wait_for(timeout=120_000)
         _ready(page)
         for spelling in ("./assets/model", "assets/model/", "/etc"):
             _use_checkpoint(page, spelling)
@@ -136,6 +137,8 @@ def main(argv=None) -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             warm = browser.new_page()
             warm.goto(url + "/Attention")  # the model loaded: "before" is a warm server
+            warm.get_by_text("Sentence A").first.wait_for(timeout=120_000)
+            warm.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=120_000)
             _ready(warm)
             warm.close()
             time.sleep(2)
