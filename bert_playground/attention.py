@@ -16,7 +16,7 @@ import torch
 from .errors import PlaygroundError
 from .notices import Notice, warning
 from .models import forward
-from .text import Encoding, clean_text, encode_ids, max_length
+from .text import Encoding, clean_text, encode_ids, max_length, typed_specials, typed_specials_notice
 
 BLOCKS = ("A->A", "A->B", "B->A", "B->B")
 
@@ -64,6 +64,8 @@ def read_input(bundle, text_a: str, text_b: str | None = None) -> tuple[Encoding
                 raise
             notes.append(Notice("Sentence B is empty, so the input is read as a single text (no A/B blocks)."))
     enc = encode_ids(bundle.tokenizer, a, b, max_length(bundle))
+    if typed := typed_specials_notice(typed_specials(bundle.tokenizer, a, b)):
+        notes.append(warning(typed))
     if enc.truncated:
         notes.append(warning(f"The input has {enc.full_length} tokens; this model reads at most {len(enc)}, so it was cut "
                      f"to {len(enc)} (the longer sentence first). The maps are those of the tokens kept."))

@@ -17,6 +17,7 @@ from transformers import AutoTokenizer
 from .bow import CONFIG_FILE as BOW_FILE, BowClassifier
 from .families import FAMILIES
 from .errors import PlaygroundError
+from .paths import files_in
 from .training import autocast
 from .text import clean_text, encode_batch
 
@@ -163,7 +164,7 @@ def load_classifier(folder: str | Path, device: str | torch.device | None = None
         model, names = BowClassifier.load(folder)
         return Classifier("baseline", model.to(device), None, tuple(names), device, max_length, pair)
     cfg_file = folder / "config.json"
-    if not cfg_file.is_file() or not list(folder.glob("*.safetensors")):
+    if not cfg_file.is_file() or not files_in(folder, ".safetensors"):
         raise PlaygroundError(f"'{folder}' is not a fine-tuned checkpoint: it needs config.json and *.safetensors.")
     arch = json.loads(cfg_file.read_text()).get("architectures") or []
     known = [a for a in arch if a in CLASSIFIER_CLASSES]

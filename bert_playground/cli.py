@@ -288,6 +288,8 @@ def _add_finetune(sub):
     p.add_argument("--max-length", type=int, default=d["max_length"], help="tokens per example")
     p.add_argument("--max-seconds", type=float, default=d["max_seconds"], help="stop training after this wall time")
     p.add_argument("--eval-every", type=int, default=d["eval_every"], help="steps between evaluations")
+    p.add_argument("--eval-rows", type=int, default=d["eval_rows"],
+                   help="held-out rows scored per evaluation (a larger held-out set is sampled, and said so)")
     p.add_argument("--patience", type=int, default=d["patience"],
                    help="early stopping after N evaluations without progress")
     p.add_argument("--seed", type=int, default=d["seed"])
@@ -309,10 +311,12 @@ def _run_finetune(args):
     device = choose_device(args.device)
     cfg = F.FinetuneConfig(mode=args.mode, layers=args.layers, epochs=args.epochs, batch_size=args.batch_size,
                            lr=args.lr, max_length=args.max_length, max_seconds=args.max_seconds,
-                           eval_every=args.eval_every, patience=args.patience, seed=args.seed, device=str(device))
+                           eval_every=args.eval_every, patience=args.patience, seed=args.seed, device=str(device),
+                           eval_rows=args.eval_rows)
     F.validate(cfg)
     bundle = None if args.mode == "baseline" else _load_on(args.model, device)
     result = F.run(bundle, train, held, cfg, on_event=_log_event)
+    _notices(result.notices)
     out = result.summary()
     out["columns"] = {"text": text, "text_pair": pair, "label": label}
     if args.save:

@@ -1,14 +1,13 @@
 """Reading documents: WikiExtractor dumps (plain or .xz) and pasted text, split into sentences."""
 from __future__ import annotations
 
-import glob
 import lzma
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import PlaygroundError
+from .paths import expand_pattern
 
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "e.g", "i.e", "no", "vol",
@@ -75,7 +74,7 @@ def _open_text(path: str):
 
 
 def corpus_files(pattern: str) -> list[str]:
-    files = sorted(p for part in pattern.split(",") for p in glob.glob(str(Path(part).expanduser())))
+    files = sorted(p for part in pattern.split(",") for p in expand_pattern(part.strip()))
     if not files:
         raise PlaygroundError(f"No corpus file matches '{pattern}'.")
     return files

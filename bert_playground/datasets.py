@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import io
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,17 +176,26 @@ def guess_columns(table: Table) -> tuple[str, str | None, str]:
 
 # ---- labels ---------------------------------------------------------------------------------
 
+MISSING_LABELS = ("nan",)  # spellings of a missing value (any case) that spreadsheets and pandas write
+
+
 def _canonical(label: str) -> str:
-    """'1', '1.0' and ' 1 ' are the same label; other strings are kept as written."""
-    try:
-        f = float(label)
-    except ValueError:
+    """'1', '1.0' and ' 1 ' are the same label; 'NaN'/'nan' is a missing value (''); other text is kept as written."""
+    if label.strip().lower() in MISSING_LABELS:
+        return ""
+    if not _INTEGER.fullmatch(label.strip()) and not _DECIMAL.fullmatch(label.strip()):
         return label
+    f = float(label)
     return str(int(f)) if f.is_integer() else label
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: '²' and '٣' are text, not numbers
+_DECIMAL = re.compile(r"[+-]?[0-9]+\.[0-9]*")
+
+
 def _label_order(values: set[str]) -> tuple[str, ...]:
-    if all(v.lstrip("-").isdigit() for v in values):
+    """Integer labels in numeric order, anything else in text order."""
+    if all(_INTEGER.fullmatch(v) for v in values):
         return tuple(sorted(values, key=int))
     return tuple(sorted(values))
 
@@ -200,8 +210,10 @@ def to_labelled(table: Table, text_col: str, label_col: str, pair_col: str | Non
     for what, values in (("no label", labels), (f"an empty '{text_col}'", texts), (f"an empty '{pair_col}'", seconds or [])):
         empty = [i + 2 for i, v in enumerate(values) if not v.strip()]
         if empty:
+            why = " ('NaN' and empty labels are missing values)" if values is labels else ""
             raise PlaygroundError(f"'{table.name}': {len(empty)} row(s) have {what} (line(s) "
-                                  f"{', '.join(map(str, empty[:5]))}{', …' if len(empty) > 5 else ''}). Fix or remove them.")
+                                  f"{', '.join(map(str, empty[:5]))}{', …' if len(empty) > 5 else ''}){why}. "
+                                  "Fix or remove them.")
     seen = set(labels)
     if label_names is None:
         if len(seen) < 2:
@@ -228,9 +240,12 @@ def split_holdout(data: LabelledData, fraction: float = 0.2, seed: int = 0) -> t
     for y in range(len(data.label_names)):
         idx = [i for i, v in enumerate(data.labels) if v == y]
         rng.shuffle(idx)
-        k = round(len(idx) * fraction) if len(idx) > 1 else 0
+        k = max(1, round(len(idx) * fraction)) if len(idx) > 1 else 0  # every class with 2+ rows is held out once
         held += idx[:k]
         train += idx[k:]
+    if not held:
+        raise PlaygroundError(f"'{data.name}' has a single row per class, so nothing can be held out for evaluation: "
+                              "add rows or upload a held-out file.")
     return data.subset(sorted(train), f"{data.name} (train)"), data.subset(sorted(held), f"{data.name} (held out)")
 
 

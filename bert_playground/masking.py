@@ -47,12 +47,22 @@ class MaskedBatch:
 
 def epoch_seed(seed: int, epoch: int, dynamic: bool) -> int:
     """Static masking: one draw for all epochs. Dynamic (RoBERTa-style): a new draw per epoch."""
-    return int(seed) + (1_000_003 * int(epoch) if dynamic else 0)
+    return (check_seed(seed) + (1_000_003 * int(epoch) if dynamic else 0)) % (MAX_SEED + 1)
+
+
+MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds; the epoch offset must fit too
+
+
+def check_seed(seed) -> int:
+    """A seed is a whole number from 0 to 2**63 - 1; anything else is a PlaygroundError, never an overflow."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) <= MAX_SEED:
+        raise PlaygroundError(f"The seed must be a whole number from 0 to {MAX_SEED}, not {str(seed)[:30]}.")
+    return int(seed)
 
 
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     g = torch.Generator(device=device)
-    g.manual_seed(int(seed))
+    g.manual_seed(check_seed(seed) % 2**64)
     return g
 
 

@@ -15,7 +15,7 @@ from .notices import Notice, warning
 from .families import word_start_marker
 from .masking import IGNORE, MaskedText, special_ids
 from .models import forward, submodule
-from .text import clean_text, max_length, pad_batch, token_ids, truncate_ids
+from .text import clean_text, max_length, pad_batch, token_ids, truncate_ids, typed_specials, typed_specials_notice
 
 # '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
 MASK_SPELLING = re.compile(r"[\[<]\s*mask\s*[\]>]", re.IGNORECASE)
@@ -53,6 +53,7 @@ class FillResult:
     full_length: int  # tokens before the cut
     masks_dropped: int  # masks after the cut, not predicted
     context_tokens: int  # tokens that are neither special nor masks
+    typed_specials: tuple[str, ...] = ()  # special tokens other than the mask typed in the text (read as the real ones)
 
     def to_json(self) -> dict:
         return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
@@ -61,6 +62,8 @@ class FillResult:
     def notices(self) -> tuple[Notice, ...]:
         """How the text was read and what weakens the guesses, for the user (page and CLI show them)."""
         out = []
+        if typed := typed_specials_notice(self.typed_specials):
+            out.append(warning(typed))
         if self.normalised:
             out.append(Notice(f"Read {', '.join(repr(s) for s in self.normalised)} as {self.mask_token}, "
                               "this tokenizer's mask token."))
@@ -189,6 +192,7 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
         filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks], tok),
         mask_token=tok.mask_token, normalised=spellings, truncated=truncated, full_length=len(full),
         masks_dropped=max(0, typed - len(positions)), context_tokens=sum(i not in specials for i in ids),
+        typed_specials=typed_specials(tok, text),
     )
 
 

@@ -9,7 +9,6 @@ is loaded with the family's class that holds exactly the heads its weights have 
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
 import os
 from dataclasses import dataclass
@@ -21,17 +20,19 @@ import transformers
 from transformers import AutoTokenizer, PretrainedConfig
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
+from transformers import CONFIG_MAPPING
 from transformers.utils import logging as hf_logging
 
 from .device import choose_device
 from .errors import CheckpointError
 from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
-from .paths import EMBEDDED_DIR
+from .paths import EMBEDDED_DIR, files_in
 
 hf_logging.disable_progress_bar()
 EMBEDDED = "embedded"
 ENV_MODEL = "BERT_PLAYGROUND_MODEL"
 ENV_ALLOWED = "BERT_PLAYGROUND_ALLOWED_MODELS"  # server mode: comma-separated names; local paths refused
+ENV_ROOT = "BERT_PLAYGROUND_CHECKPOINT_ROOT"  # a server for others reads local checkpoints only below this folder
 OFFLINE_HINT = (
     "Offline alternatives: the 'embedded' checkpoint shipped in assets/model/, "
     "or a local checkpoint folder (config.json, *.safetensors and the tokenizer files)."
@@ -127,7 +128,7 @@ def _check_allowed(name: str, allowed: list[str] | None) -> None:
 
 
 def _safetensors_files(folder: Path) -> list[str]:
-    return sorted(glob.glob(str(folder / "*.safetensors")))
+    return [str(p) for p in files_in(folder, ".safetensors")]  # the folder's name is data, never a glob pattern
 
 
 def _weight_keys(files: list[str]) -> tuple[set[str], str]:
@@ -155,7 +156,7 @@ def _check_folder(folder: Path, name: str) -> list[str]:
         raise CheckpointError(f"'{name}' is not a checkpoint folder: it has no config.json.")
     files = _safetensors_files(folder)
     if not files:
-        pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt")]
+        pickled = [p.name for p in files_in(folder, ".bin") + files_in(folder, ".pt")]
         if pickled:
             raise CheckpointError(
                 f"'{name}' has only pickle weights ({', '.join(sorted(pickled))}); "
@@ -181,9 +182,42 @@ def _looks_like_path(name: str) -> bool:
         return False
 
 
-def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, str, Path | None]:
+def checkpoint_root() -> Path | None:
+    """The folder of checkpoints a server for others may read ($BERT_PLAYGROUND_CHECKPOINT_ROOT), resolved."""
+    raw = (os.environ.get(ENV_ROOT) or "").strip()
+    return Path(raw).expanduser().resolve() if raw else None
+
+
+def _below_root(name: str, root: Path | None) -> Path:
+    """A shared server's local folder: only below `root` (symlinks resolved, '..' cannot escape). Relative names are
+    read inside the root. The refusal never depends on whether the path exists, so it reveals nothing."""
+    if root is None:
+        raise CheckpointError("This server is shared: it does not read local folders (the administrator can name a "
+                              f"folder of checkpoints with {ENV_ROOT}). Use 'embedded' or a Hub id.")
+    try:
+        folder = (root / Path(name).expanduser()).resolve()
+    except (OSError, ValueError, RuntimeError):  # a symlink loop, a name too long
+        folder = None
+    if folder is None or not folder.is_relative_to(root):
+        raise CheckpointError("This server is shared: it reads local checkpoints only inside its checkpoint folder "
+                              f"({ENV_ROOT}); give a folder name relative to it.")
+    return folder
+
+
+def _shared_path(name: str, root: Path | None) -> bool:
+    """On a shared server a name is a path by its spelling (never by whether it exists), or a folder in the root."""
+    if name.startswith((".", "/", "~", "\\")) or os.sep in name.strip("/") and name.count("/") != 1:
+        return True
+    try:  # an entry of the root (a folder or a link): revealing what the root holds is allowed
+        return root is not None and os.path.lexists(root / name)
+    except (OSError, ValueError):
+        return False
+
+
+def resolve(name: str | None, allowed: list[str] | None = None, shared: bool = False) -> tuple[str, str, Path | None]:
     """(name, source, local folder or None for the Hub). `allowed` (default: server mode's list, if any)
-    restricts the names; in server mode local paths are never read."""
+    restricts the names. `shared` (a server for others; always so in classroom mode): local folders are read
+    only below $BERT_PLAYGROUND_CHECKPOINT_ROOT, and refused otherwise."""
     name = (name or default_name()).strip()
     if not name:
         raise CheckpointError("No checkpoint named. Use 'embedded', a local folder or a Hub id.")
@@ -192,8 +226,7 @@ def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, st
                               "(it is too long or contains control characters).")
     allowed = allowed if allowed is not None else allowed_models()
     _check_allowed(name, allowed)
-    if allowed is not None and name != EMBEDDED and _looks_like_path(name):
-        raise CheckpointError("Loading from local folders is disabled on this server (classroom mode).")
+    shared = shared or allowed is not None
     if name == EMBEDDED:
         if not (EMBEDDED_DIR / "config.json").is_file() or not _safetensors_files(EMBEDDED_DIR):
             raise CheckpointError(
@@ -202,11 +235,27 @@ def resolve(name: str | None, allowed: list[str] | None = None) -> tuple[str, st
                 "or pick a local checkpoint folder or a Hub id."
             )
         return name, "embedded", EMBEDDED_DIR
-    if _looks_like_path(name):
+    if shared:
+        root = checkpoint_root()
+        if _shared_path(name, root):
+            if allowed is not None and root is None:
+                raise CheckpointError("Loading from local folders is disabled on this server (classroom mode).")
+            return name, "local", _below_root(name, root)
+    elif _looks_like_path(name):
         return name, "local", Path(name).expanduser().resolve()
     if name.count("/") > 1 or any(c in name for c in ' \\:*?"<>|'):
         raise CheckpointError(f"'{name}' is neither an existing folder nor a valid Hugging Face Hub id.")
     return name, "hub", None
+
+
+def cache_key(name: str | None, allowed: list[str] | None = None, shared: bool = False) -> str:
+    """One key per checkpoint, whatever its spelling: 'embedded' for the embedded folder (also when typed as
+    './assets/model' or 'assets/model/'), the resolved folder for a local one, the id for the Hub. The app's model
+    cache is keyed by it, so each checkpoint is loaded once per process."""
+    name, source, folder = resolve(name, allowed, shared)
+    if folder is not None and folder.resolve() == EMBEDDED_DIR.resolve():
+        return EMBEDDED
+    return str(folder) if folder is not None else name
 
 
 def _hub_folder(name: str) -> Path:
@@ -229,30 +278,32 @@ def _hub_folder(name: str) -> Path:
 def check_model_type(raw: dict, name: str) -> Family:
     """The checkpoint's family, or a clear refusal: remote-code-only and unsupported model types."""
     mt = raw.get("model_type")
-    if mt in FAMILIES:
+    if isinstance(mt, str) and mt in FAMILIES:
         return FAMILIES[mt]
+    # the model_type is named only when it is a known transformers type: never echo a file's content
+    kind = f"'{mt}'" if isinstance(mt, str) and mt in CONFIG_MAPPING else "an unknown"
     if raw.get("auto_map"):
         raise CheckpointError(
-            f"'{name}' needs its own Python code (config.json has auto_map for model_type '{mt}'); BERT Playground "
+            f"'{name}' needs its own Python code (config.json has auto_map for {kind} model_type); BERT Playground "
             f"never runs remote code. Supported families: {SUPPORTED}.")
     raise CheckpointError(
-        f"'{name}' is a '{mt}' checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
+        f"'{name}' is {kind} checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
 
 
 def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, PretrainedConfig]:
     files = _check_folder(folder, name)
     try:
         raw = json.loads((folder / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"'{name}' has an unreadable config.json ({exc}).") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:  # the message could quote the file: not shown
+        raise CheckpointError(f"'{name}' has an unreadable config.json ({type(exc).__name__}).") from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{name}' has a config.json that is not a JSON object.")
     fam = check_model_type(raw, name)
     try:
         config = CONFIG_MAPPING[fam.model_type].from_dict({k: v for k, v in raw.items() if k != "auto_map"})
         keys, dtype = _weight_keys(files)
-    except Exception as exc:  # a corrupt or truncated file, a config with the wrong types
-        raise CheckpointError(f"'{name}' could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    except Exception as exc:  # a corrupt or truncated file, a config with the wrong types (message not shown: it can
+        raise CheckpointError(f"'{name}' could not be read ({type(exc).__name__}).") from None  # quote the file)
     layers = getattr(config, "num_hidden_layers", None)
     heads = getattr(config, "num_attention_heads", None)
     if not (isinstance(layers, int) and layers >= 1 and isinstance(heads, int) and heads >= 1):
@@ -281,9 +332,9 @@ def _check_weights_fit(model, loading: dict, info: CheckpointInfo) -> None:
 
 
 def load(name_or_path: str | None = None, device: str | torch.device | None = None,
-         allowed: list[str] | None = None) -> Bundle:
+         allowed: list[str] | None = None, shared: bool = False) -> Bundle:
     """Load a checkpoint for inspection: eval mode, eager attention, float32 weights on every device."""
-    name, source, folder = resolve(name_or_path, allowed)
+    name, source, folder = resolve(name_or_path, allowed, shared)
     if folder is None:
         folder = _hub_folder(name)
     info, config = read_info(folder, name, source)

@@ -13,3 +13,29 @@ CONTEXT_EXAMPLES = CONTEXT_DIR / "examples.json"  # one word, several sentences 
 CONTEXT_CORPUS = CONTEXT_DIR / "wikipedia_sentences.txt"  # Wikipedia sample, one sentence per line (CC BY-SA)
 CONTEXT_CORPUS_ATTRIBUTION = CONTEXT_DIR / "ATTRIBUTION.md"  # licence and source articles of that sample
 CLOZE_SHEET = ASSETS / "cloze_sheet.csv"  # the Masked LM page's shipped experiment sheet (sentence, answer)
+
+
+def files_in(folder: Path, suffix: str) -> list[Path]:
+    """The files of `folder` whose name ends with `suffix`, sorted. The folder's path is data, never a glob
+    pattern: a folder named 'bert[v2]' or 'NLP course [2025]' is read as written."""
+    try:
+        return sorted(p for p in Path(folder).iterdir() if p.name.endswith(suffix) and p.is_file())
+    except OSError:  # missing, not a folder, unreadable
+        return []
+
+
+def expand_pattern(pattern: str) -> list[str]:
+    """Files matching a user's glob, where only what follows the longest existing folder is a pattern
+    ('NLP course [2025]/data/wiki_*.xz' matches inside that folder); an existing file is taken as written."""
+    import glob
+
+    path = Path(pattern).expanduser()
+    if path.is_file():
+        return [str(path)]
+    base = path
+    while not base.is_dir() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        return sorted(glob.glob(str(path)))
+    rest = path.relative_to(base) if path != base else Path()
+    return sorted(glob.glob(glob.escape(str(base)) + ("/" + str(rest) if str(rest) != "." else "")))

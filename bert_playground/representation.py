@@ -11,13 +11,14 @@ import torch
 
 from .families import tokenizer_kind, word_start_marker
 from .notices import Notice, warning
-from .text import Encoding, encode
+from .text import Encoding, encode, typed_specials, typed_specials_notice
 
 
 @dataclass(frozen=True)
 class Representation:
     model: str
     encoding: Encoding
+    typed_specials: tuple[str, ...] = ()  # special tokens the user typed (read as the real ones)
 
     def rows(self) -> list[dict]:
         e = self.encoding
@@ -30,9 +31,11 @@ class Representation:
     def notices(self) -> tuple[Notice, ...]:
         """How the input was read, for the user (page and CLI show them)."""
         e = self.encoding
+        typed = typed_specials_notice(self.typed_specials)
+        out = (warning(typed),) if typed else ()
         if not e.truncated:
-            return ()
-        return (warning(f"The input has {e.full_length} tokens; this model takes at most {len(e)}, "
+            return out
+        return out + (warning(f"The input has {e.full_length} tokens; this model takes at most {len(e)}, "
                         "so it was cut (the longer sentence first). The table shows what the model sees."),)
 
 
@@ -59,7 +62,8 @@ class EmbeddingParts:
 
 
 def represent(bundle, text_a: str, text_b: str | None = None) -> Representation:
-    return Representation(model=bundle.info.name, encoding=encode(bundle, text_a, text_b))
+    return Representation(model=bundle.info.name, encoding=encode(bundle, text_a, text_b),
+                          typed_specials=typed_specials(bundle.tokenizer, text_a, text_b))
 
 
 def family_notices(bundle) -> tuple[Notice, ...]:

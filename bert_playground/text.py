@@ -45,6 +45,21 @@ def clean_text(text, what: str = "The text") -> str:
     return text
 
 
+def typed_specials(tokenizer, *texts) -> tuple[str, ...]:
+    """Special tokens other than the mask (e.g. [SEP], [CLS]) typed literally in the texts. The tokenizer reads them
+    as the real special tokens (as BERT's does); the pages and the CLI say so with `typed_specials_notice`."""
+    found = [t for t in getattr(tokenizer, "all_special_tokens", []) if t != getattr(tokenizer, "mask_token", None)
+             and any(isinstance(s, str) and t in s for s in texts)]
+    return tuple(dict.fromkeys(found))
+
+
+def typed_specials_notice(found) -> str | None:
+    if not found:
+        return None
+    return (f"{', '.join(found)} in your text is read as the model's own special token, not as words "
+            "(BERT's tokenizer does the same): the model sees an extra segment boundary or marker there.")
+
+
 @dataclass(frozen=True)
 class Encoding:
     input_ids: list[int]

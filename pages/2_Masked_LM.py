@@ -12,6 +12,7 @@ from bert_playground import decoding
 from playground_ui.charts import explain as xcharts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
+MAX_FILL_CHARTS = 24  # bar charts drawn in "Fill in the blanks" (600 masks would draw 512 charts)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -83,11 +84,15 @@ def token_table_ui(masked) -> pd.DataFrame:
     return table
 
 
-def chosen_positions_ui(score, has_mlm: bool):
+def chosen_positions_ui(score, has_mlm: bool, rows: list[dict] = (), specials: frozenset = frozenset()):
     """The MLM head's guess, probabilities and loss at each chosen position."""
     st.subheader("The model at the chosen positions")
     if score is None:
         st.info("No MLM head in this checkpoint: no predictions or loss." if not has_mlm else "")
+        return
+    if not score.rows and not any(r["original"] not in specials for r in rows):
+        st.info("Every token of this text is a special token (such as [MASK] typed in), and special tokens are never "
+                "chosen: type some words to mask.")
         return
     if not score.rows:
         st.info("No position was chosen, so there is no loss: raise the rate or resample.")
@@ -140,7 +145,7 @@ def masking_ui(bundle, ckpt: str, dev: str):
         with left:
             table = token_table_ui(masked)
         with right:
-            chosen_positions_ui(score, bundle.info.has_mlm)
+            chosen_positions_ui(score, bundle.info.has_mlm, masked.rows(), frozenset(bundle.tokenizer.all_special_tokens))
         epochs_ui(epochs, len(table))
         statistics_ui(stats)
 
@@ -165,8 +170,11 @@ def fill_ui(bundle, ckpt: str, dev: str):
             notices(res.notices)
             st.caption("Filled in with the best guesses")
             st.code(res.filled, language=None, wrap_lines=True)
+            if len(res.masks) > MAX_FILL_CHARTS:
+                st.caption(f"Charts for the first {MAX_FILL_CHARTS} of the {len(res.masks)} masks (the filled text above "
+                           "uses every guess).")
             cols = st.columns(2)
-            for n, m in enumerate(res.masks):
+            for n, m in enumerate(res.masks[:MAX_FILL_CHARTS]):
                 cols[n % 2].plotly_chart(charts.prediction_bars([p.token for p in m.predictions], [p.probability for p in m.predictions],
                                                                 f"Mask {n + 1} (position {m.position})"), key=f"fill_bars_{n}")
         side_by_side_ui(bundle, ftext, int(k))

@@ -118,9 +118,9 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
                    f"{first} {score.head_output[0]:.2f}, {second} {score.head_output[1]:.2f}; softmax of the two gives P.")
 
 
-def pair_ui(bundle, source: str, budget: int, pasted: str | None):
+def pair_ui(bundle, source: str, budget: int, pasted: str | None, shown: set):
     ckpt, dev = ui.checkpoint_name(), ui.device_name()
-    with ui.user_errors():
+    with ui.user_errors(shown):
         pair, text_a, text_b = None, "", ""
         if source == SOURCES[2]:
             text_a, text_b = typed_pair_ui()
@@ -129,7 +129,7 @@ def pair_ui(bundle, source: str, budget: int, pasted: str | None):
         score_ui(*packed_and_score(ckpt, dev, pair, text_a, text_b))
 
 
-def batch_ui(bundle, budget: int, pasted: str | None):
+def batch_ui(bundle, budget: int, pasted: str | None, shown: set):
     st.subheader("Batch view: 100 pairs")
     st.caption("100 pairs drawn from the " + ("pasted documents" if pasted is not None else "demo corpus") +
                " with the same pair builder (labels 50/50), scored in a few forward passes. Pre-training pairs are "
@@ -139,7 +139,7 @@ def batch_ui(bundle, budget: int, pasted: str | None):
               on_click=bump, args=("nsp_batch_seed", -1))
     if "nsp_batch_seed" not in st.session_state:
         return
-    with ui.user_errors():
+    with ui.user_errors(shown):
         if not bundle.info.has_pair:
             st.info("The batch view needs an NSP head (or ALBERT's SOP head).")
             return
@@ -171,6 +171,7 @@ def roberta_ui():
 
 bundle = intro_ui(ui.setup("Next sentence prediction", ":material/join:"))
 source, budget, pasted = source_ui(bundle)
-pair_ui(bundle, source, budget, pasted)
-batch_ui(bundle, budget, pasted)
+errors = set()  # each problem is said once on the page
+pair_ui(bundle, source, budget, pasted, errors)
+batch_ui(bundle, budget, pasted, errors)
 roberta_ui()

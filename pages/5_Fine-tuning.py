@@ -4,9 +4,10 @@ import streamlit as st
 
 from playground_ui import hall, ui
 from bert_playground import datasets as D
-from bert_playground import finetune
+from bert_playground import PlaygroundError, finetune
 from bert_playground.device import describe
 from bert_playground.jobs import Job
+from playground_ui import jobs, widgets
 from playground_ui import finetune_view as view
 from playground_ui.charts import finetune as charts
 
@@ -91,15 +92,19 @@ st.subheader("Settings")
 c = st.columns(5)
 mode = c[0].selectbox("Mode", finetune.MODES, format_func=view.MODE_LABELS.get, key="ft_mode")
 n_layers = bundle.info.layers if bundle is not None else 1
-layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", 1, n_layers, n_layers if mode == "frozen" else
-                           min(2, n_layers), key=f"ft_layers_{mode}", disabled=mode == "baseline",
+layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", value=n_layers if mode == "frozen" else
+                           min(2, n_layers), step=1, key=f"ft_layers_{mode}", disabled=mode == "baseline",
                            help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top layers: "
                                 "in low layers [CLS] has not yet gathered the sentence.")
-epochs = c[2].number_input("Epochs", *finetune.LIMITS["epochs"], value=3, key="ft_epochs")
+# No min/max on the number boxes: the value typed is the value checked (an out-of-range one disables Start with the
+# reason), never a silently kept earlier value.
+epochs = c[2].number_input("Epochs", value=3, step=1, key="ft_epochs",
+                           help=f"{finetune.LIMITS['epochs'][0]}-{finetune.LIMITS['epochs'][1]}")
 batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
 lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
 c = st.columns([1, 1, 3])
-max_seconds = c[0].number_input("Time limit (s)", 5, 3600, 120, key="ft_max_seconds")
+max_seconds = c[0].number_input("Time limit (s)", value=120, step=1, key="ft_max_seconds",
+                                help="bounds the whole run, the final evaluation included (5-3600 s)")
 early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better accuracy")
 device = bundle.device if bundle is not None else ui.device_name()
 c[2].caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
@@ -110,12 +115,22 @@ running = job is not None and not job.done
 no_model = bundle is None and mode != "baseline"
 if no_model:
     st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
-if st.button("Start training", type="primary", key="ft_start", disabled=running or data is None or no_model):
+cfg, problem = None, None
+try:  # the run starts from exactly the values shown: an invalid one disables Start and says why
+    if not 5 <= max_seconds <= 3600:
+        raise PlaygroundError(f"time limit must be between 5 and 3600 s, not {max_seconds:g}.")
+    cfg = finetune.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else layers, epochs=epochs,
+                                  batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None)
+    cfg = finetune.validate(cfg, bundle if mode != "baseline" else None)
+except PlaygroundError as exc:
+    problem = str(exc)
+    st.warning(f"Start is disabled: {ui.md_escape(problem)}", icon=":material/block:")
+if st.button("Start training", type="primary", key="ft_start",
+             disabled=running or data is None or no_model or problem is not None):
     with ui.user_errors():
-        cfg = finetune.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else int(layers), epochs=int(epochs),
-                               batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None)
-        finetune.validate(cfg, bundle, train, test)
-        job = Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop), "finetune").start()
+        cfg = finetune.validate(cfg, bundle, train, test)
+        job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop),
+                              "finetune"))
         st.session_state["ft_job"] = job
         st.rerun()  # redraw with the button disabled and the live view ticking
 
@@ -128,9 +143,12 @@ def live():
         return
     done = job.done  # read before the events: once done, the snapshot below is complete
     cur = view.curves(job.events())
+    waiting = jobs.queue_note(job)
+    if waiting:
+        st.info(waiting, icon=":material/hourglass_top:")
     st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
     if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
-        job.stop()
+        jobs.stop(job)
     if job.error:
         st.error(ui.md_escape(job.error))
     total = cur.start.total_steps if cur.start else None
@@ -158,6 +176,7 @@ if result is not None:
     c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
     if result.stopped:
         st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
+    widgets.notices(result.notices)
     st.plotly_chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm")
     st.subheader("Try the fine-tuned model")
     text_a = st.text_input("Text", "I think I left my card in the taxi.", key="ft_try_a")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bert_playground.finetune import Done, Evaluation, FinetuneResult, Prepare, Start, Step
+from bert_playground.finetune import Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step
 
 MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)", "baseline": "Bag-of-words baseline"}
 
@@ -30,6 +30,7 @@ class Curves:
     start: Start | None
     prepare: Prepare | None
     result: FinetuneResult | None
+    phase: Phase | None = None  # the latest event when it says what the run is doing (tokenizing, evaluating)
 
     @property
     def fraction(self) -> float:
@@ -41,7 +42,11 @@ class Curves:
 
     @property
     def status(self) -> str:
-        """One line for a progress bar: the latest step, or the feature pass of frozen mode."""
+        """One line for a progress bar: what the run does now (tokenizing, evaluating), the latest step, or the
+        feature pass of frozen mode."""
+        if self.phase is not None:
+            at = f" · after step {self.last.step}/{self.last.total_steps}" if self.last is not None else ""
+            return f"{self.phase.text}{at}"
         if (s := self.last) is not None:
             return (f"step {s.step}/{s.total_steps} · epoch {s.epoch:.2f} · loss {s.loss:.4f} · lr {s.lr:.2g} · "
                     f"{s.examples_per_s:,.0f} examples/s · {s.elapsed:.1f} s · {s.device}")
@@ -57,4 +62,5 @@ def curves(events: list) -> Curves:
     done = pick(Done)
     return Curves([e.step for e in steps], [e.loss for e in steps], [e.step for e in evals],
                   [e.metrics.accuracy for e in evals], [e.metrics.macro_f1 for e in evals],
-                  steps[-1] if steps else None, pick(Start), pick(Prepare), done.result if done else None)
+                  steps[-1] if steps else None, pick(Start), pick(Prepare), done.result if done else None,
+                  events[-1] if events and isinstance(events[-1], Phase) else None)

@@ -18,12 +18,15 @@ from playground_ui.hall import moved_session_notice
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: app.py and pages/
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|])")  # what makes links, images, emphasis, code, maths
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|:@])")  # links, images, emphasis, code, maths, :emoji:, e-mail links
+_BARE_LINK = re.compile(r"(?i)\b(www)\.")  # GFM turns 'www.x.y' into a link; 'https\://' is already broken by ':'
 
 
 def md_escape(text: str) -> str:
-    """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup: no link,
+    no emoji shortcode, no colour directive."""
+    return _BARE_LINK.sub(r"\1\\.", _MARKDOWN.sub(r"\\\1", str(text)))
+
 
 
 SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
@@ -52,10 +55,36 @@ def allowed() -> list[str] | None:
     return models.allowed_models(extra)
 
 
-@st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def served_to_others() -> bool:
+    """A server for others: classroom mode, or bound to an address other than loopback (the repository's
+    .streamlit/config.toml binds to localhost; `--server.address 0.0.0.0` opens it). Local folders are then read only
+    below $BERT_PLAYGROUND_CHECKPOINT_ROOT."""
+    if allowed() is not None:
+        return True
+    address = st.get_option("server.address")
+    if address:
+        return address not in LOOPBACK and not address.startswith("127.")
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and os.environ.get("BERT_PLAYGROUND_LOCAL_ONLY") != "1"  # unset: every interface
+
+
 def cached_bundle(name: str, device: str) -> models.Bundle:
-    """One load per (checkpoint, device) per process, shared by all sessions: never mutate it."""
-    return models.load(name, device, allowed=allowed())
+    """The loaded checkpoint, shared by all sessions (never mutate it), from the process-wide cache keyed by the
+    resolved folder: './assets/model', 'assets/model/' and 'embedded' are one entry, loaded once."""
+    return _loaded(models.cache_key(name, allowed(), served_to_others()), device, name)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
+def _loaded(key: str, device: str, _name: str) -> models.Bundle:
+    """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded."""
+    return models.load(_name, device, allowed=allowed(), shared=served_to_others())
+
+
+cached_bundle.clear = _loaded.clear  # tests empty the cache
 
 
 def device_name() -> str:
@@ -131,11 +160,17 @@ def sidebar() -> models.Bundle | None:
 
 
 @contextmanager
-def user_errors():
-    """Show a PlaygroundError as a clear message instead of a traceback; the input stays as typed."""
+def user_errors(shown: set | None = None):
+    """Show a PlaygroundError as a clear message instead of a traceback; the input stays as typed. `shown`: the
+    messages already on the page in this run (one set per run), so one problem is said once, not once per view."""
     try:
         yield
     except PlaygroundError as exc:
+        if shown is not None and str(exc) in shown:
+            st.caption("Same problem as above.")
+            return
+        if shown is not None:
+            shown.add(str(exc))
         st.error(md_escape(exc))
 
 

@@ -29,6 +29,7 @@ HOSTILE = {
     "markdown/html": "**bold** [click](https://evil.example) ![img](https://evil.example/x.png) <b>hi</b> $x^2$",
     "only special tokens": "[CLS] [SEP] [PAD] [UNK]",
     "mask spellings": "[mask] <mask> [ MASK ] <MASK] and MASK",
+    "zero-width only": "\u200b\u200c\u200d\u2060\ufeff",  # issue 19: read as empty, never as a 2 x 2 map
 }
 INJECTIONS = {"<script>alert('pwned')</script>", "[click](https://evil.example)", "**bold**", "<b>hi</b>",
               "![img](https://evil.example/x.png)", "$x^2$"}
@@ -118,6 +119,9 @@ FILES = {
     "csv over the cap": ("big.csv", b"text,label\n" + b"x" * (10 * 2**20 + 1) + b",pos\n", "limit is 10 MB"),
     "csv too few rows": ("few.csv", ("text,label\n" + _rows(4)).encode(), "at least 10"),
     "csv empty label": ("nolabel.csv", ("text,label\n" + _rows(12) + "orphan,\n").encode(), "no label"),
+    "csv NaN label": ("nan.csv", ("text,label\n" + _rows(12) + "orphan,NaN\nstray,nan\n").encode(), "missing values"),
+    "csv 1 row per class": ("single.csv", ("text,label\n" + "".join(f"row {i},c{i}\n" for i in range(12))).encode(),
+                            "single row per class"),
 }
 
 
@@ -173,6 +177,10 @@ VOCAB = 30522  # the tiny checkpoints use bert-base-uncased's vocabulary (confte
 def _framed(tokens, max_len=512):
     """[CLS] ... [SEP], something in between, within the model's maximum length."""
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and 2 < len(tokens) <= max_len, tokens[:8]
+
+
+def _says(result, text):
+    assert any(text in n for n in result.notices), result.notices
 
 
 def _rep(*words, cut=False, pair=False):
@@ -265,6 +273,10 @@ PACKAGE = [
     ("represent combining", _represent(HOSTILE["combining"]), _rep("ze", "cafe")),
     ("represent script", _represent(HOSTILE["script tag"]), _rep("<", "script", "alert", ">")),
     ("represent special tokens", _represent(HOSTILE["only special tokens"]), _rep("[PAD]", "[UNK]")),
+    ("represent special tokens are said", _represent("a [SEP] b"),
+     lambda rep: _says(rep, "[SEP] in your text is read as the model's own special token")),
+    ("represent zero-width only", _represent(HOSTILE["zero-width only"]), "empty"),
+    ("attention zero-width only", _attention(HOSTILE["zero-width only"]), "empty"),
     ("fill no mask", _fill("The cat sat on the mat."), "There is no [MASK]"),
     ("fill only special tokens", _fill(HOSTILE["only special tokens"]), "There is no [MASK]"),
     ("fill mask spellings", _fill(HOSTILE["mask spellings"]), _fill_ok(4, notice="Read '[mask]'")),
@@ -367,7 +379,7 @@ def test_classroom_mode_refuses_paths_and_other_ids(monkeypatch, tiny_dir):
 def _cli_cases(tiny_dir, bad_dirs, tmp_path):
     m = ["--model", str(tiny_dir)]
     files = {}
-    for key in ("csv 0 rows", "csv non-UTF-8", "csv 1 class", "csv broken quoting"):
+    for key in ("csv 0 rows", "csv non-UTF-8", "csv 1 class", "csv broken quoting", "csv NaN label"):
         name, raw, _ = FILES[key]
         files[key] = tmp_path / name
         files[key].write_bytes(raw)
@@ -379,6 +391,11 @@ def _cli_cases(tiny_dir, bad_dirs, tmp_path):
         ("fill top-k 0", ["fill", "a [MASK]", "--top-k", "0", *m], "top-k"),
         ("fill top-k not a number", ["fill", "a [MASK]", "--top-k", "many", *m], "invalid int"),
         ("represent NUL only", ["represent", "\x01\x02", *m], "empty"),
+        ("attention zero-width only", ["attention", "\u200b\u200c", *m], "empty"),
+        ("mask huge seed", ["mask", "some text", "--seed", "99999999999999999999", *m], "seed must be"),
+        ("mask negative seed", ["mask", "some text", "--seed", "-1", *m], "seed must be"),
+        ("finetune NaN labels", ["finetune", "--train", str(files["csv NaN label"]), "--mode", "baseline"],
+         "missing values"),
         ("nsp empty B", ["nsp", "One.", "   ", *m], "empty"),
         ("attention whitespace", ["attention", " \t ", *m], "empty"),
         ("mask rate 5", ["mask", "some text", "--rate", "5", *m], "between 0 and 1"),
@@ -410,6 +427,7 @@ def cli_cases(tiny_dir, bad_dirs, tmp_path_factory):
 
 
 CLI_NAMES = ["fill empty", "fill no mask", "fill top-k 0", "fill top-k not a number", "represent NUL only",
+             "attention zero-width only", "mask huge seed", "mask negative seed", "finetune NaN labels",
              "nsp empty B", "attention whitespace", "mask rate 5", "nonexistent checkpoint", "pickle-only checkpoint",
              "folder without weights", "corrupt weights", "Hub id offline", "finetune csv 0 rows",
              "finetune non-UTF-8", "finetune 1 class", "finetune broken quoting", "finetune missing file",

@@ -17,7 +17,7 @@ of the encoder's config, into which the encoder weights are copied.
 from ..classifier import Classifier, Metrics, classification_metrics  # noqa: F401
 from ..classifier import ClassPrediction, load_classifier  # noqa: F401
 from .config import DEFAULT_LR, LIMITS, MODES, FinetuneConfig, validate  # noqa: F401
-from .events import Done, Evaluation, FinetuneResult, Prepare, Start, Step  # noqa: F401
+from .events import Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step  # noqa: F401
 from .heads import HEADS, Head, build_classifier, encoder_state  # noqa: F401
-from .loop import lr_at, run, train  # noqa: F401
+from .loop import eval_sample, lr_at, run, train  # noqa: F401
 from .persist import METRICS_FILE, save  # noqa: F401

@@ -11,7 +11,7 @@ DEFAULT_LR = {"full": 5e-4, "frozen": 2e-3, "baseline": 0.1}
 LIMITS = {  # (low, high), inclusive: the page's widgets use the same bounds
     "epochs": (1, 50), "batch_size": (1, 512), "lr": (1e-6, 1.0), "max_length": (8, 512),
     "max_seconds": (1.0, 24 * 3600.0), "eval_every": (1, 1_000_000), "patience": (1, 100),
-    "warmup": (0.0, 0.5), "weight_decay": (0.0, 1.0),
+    "warmup": (0.0, 0.5), "weight_decay": (0.0, 1.0), "eval_rows": (10, 10_000_000),
 }
 
 
@@ -30,6 +30,7 @@ class FinetuneConfig:
     warmup: float = 0.1  # share of the steps with a linear learning-rate warm-up (then linear decay)
     weight_decay: float = 0.01  # AdamW decay on weight matrices (not on biases and LayerNorm)
     seed: int = 0  # initial head weights, batch order and dropout
+    eval_rows: int | None = 2000  # held-out rows scored per evaluation: a larger set is sampled once (seed), and said so
     device: str | None = None  # None: the checkpoint's device
 
     @property
@@ -44,9 +45,11 @@ class FinetuneConfig:
             _check(name, getattr(self, name), True)
         for name in ("lr", "warmup", "weight_decay"):
             _check(name, self.learning_rate if name == "lr" else getattr(self, name), False)
-        for name, integer in (("max_seconds", False), ("eval_every", True), ("patience", True)):
+        for name, integer in (("max_seconds", False), ("eval_every", True), ("patience", True), ("eval_rows", True)):
             if getattr(self, name) is not None:
                 _check(name, getattr(self, name), integer)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise PlaygroundError(f"seed must be a whole number from 0 to {2**63 - 1}, not {str(self.seed)[:30]}.")
         if self.log_every is not None and (not isinstance(self.log_every, int) or self.log_every < 1):
             raise PlaygroundError("log every must be a whole number of steps >= 1.")
         return self

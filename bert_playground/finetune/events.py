@@ -18,6 +18,11 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Phase:  # what the run is doing when it is not stepping: 'tokenizing…', 'evaluating on 2,000 rows…'
+    text: str
+
+
+@dataclass(frozen=True)
 class Prepare:  # frozen mode: [CLS] vectors computed once
     done: int
     total: int
@@ -58,6 +63,7 @@ class FinetuneResult:
     stopped: str | None  # None, 'stopped', 'time limit' or 'early stopping'
     device: str
     history: tuple[dict, ...] = field(default=())
+    notices: tuple[str, ...] = field(default=())  # e.g. 'evaluated on a sample of 2,000 of the 30,000 held-out rows'
 
     def summary(self) -> dict:
         """The run as plain JSON-ready values (the CLI's output and metrics.json)."""
@@ -68,7 +74,7 @@ class FinetuneResult:
                 "f1_per_class": list(m.f1), "steps": self.steps, "epochs": round(self.epochs, 3),
                 "seconds": round(self.seconds, 2), "examples_per_s": round(self.examples_per_s, 1),
                 "stopped": self.stopped, "device": self.device, "max_length": self.classifier.max_length,
-                "config": asdict(self.config)}
+                "config": asdict(self.config), "notices": list(self.notices)}
 
 
 @dataclass(frozen=True)

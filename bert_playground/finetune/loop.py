@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 import threading
 import time
 from typing import Iterator
@@ -18,7 +19,7 @@ from ..datasets import LabelledData
 from ..device import choose_device, configure_cpu_threads, describe
 from ..errors import PlaygroundError
 from .config import FinetuneConfig, validate
-from .events import Done, Evaluation, FinetuneResult, Start, Step
+from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
 from .heads import HEADS
 
 
@@ -71,12 +72,34 @@ def _count(params) -> int:
     return sum(p.numel() for p in params)
 
 
-def _stop_reason(stop, cfg: FinetuneConfig, t0: float) -> str | None:
+def _stop_reason(stop, cfg: FinetuneConfig, t0: float, reserve: float = 0.0) -> str | None:
+    """`reserve`: seconds kept for the final evaluation, so the time limit bounds the whole run."""
     if stop is not None and stop.is_set():
         return "stopped"
-    if cfg.max_seconds and time.perf_counter() - t0 >= cfg.max_seconds:
+    if cfg.max_seconds and time.perf_counter() - t0 + reserve >= cfg.max_seconds:
         return "time limit"
     return None
+
+
+class _Deadline:
+    """A stop flag that is also set once the time limit has passed (for the [CLS] feature pass)."""
+
+    def __init__(self, stop, cfg: FinetuneConfig, t0: float):
+        self.stop, self.cfg, self.t0 = stop, cfg, t0
+
+    def is_set(self) -> bool:
+        return _stop_reason(self.stop, self.cfg, self.t0) is not None
+
+
+def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledData, tuple[str, ...]]:
+    """At most `cfg.eval_rows` held-out rows (a fixed random sample), with a notice when it is a sample."""
+    n = len(eval_data)
+    if cfg.eval_rows is None or n <= cfg.eval_rows:
+        return eval_data, ()
+    idx = sorted(random.Random(cfg.seed).sample(range(n), cfg.eval_rows))
+    note = (f"Evaluated on a random sample of {cfg.eval_rows:,} of the {n:,} held-out rows (seed {cfg.seed}), "
+            "so that evaluation fits in the time limit.")
+    return eval_data.subset(idx, f"{eval_data.name} (sample)"), (note,)
 
 
 class _Clock:
@@ -116,11 +139,16 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
     device = _device(cfg, bundle)
     label = describe(device)
     torch.manual_seed(cfg.seed)
+    eval_data, notices = eval_sample(eval_data, cfg)
+    yield Phase(f"tokenizing {len(train_data):,} training and {len(eval_data):,} held-out rows…")
     task = HEADS[cfg.mode](bundle, train_data, eval_data, cfg, device)
     n, bs = len(train_data), min(cfg.batch_size, len(train_data))
     total = cfg.epochs * math.ceil(n / bs)
     yield Start(total, n, len(eval_data), _count(task.params), _count(task.model.parameters()), label)
-    yield from task.prepare(stop)
+    yield from task.prepare(_Deadline(stop, cfg, t0))
+    if _stop_reason(stop, cfg, t0) is not None:
+        raise PlaygroundError("The run ended while computing the [CLS] features (stopped or out of time): "
+                              "raise the time limit or use less data.")
     opt = training.adamw(task.params, cfg.learning_rate, cfg.weight_decay, device)
     y_train = torch.tensor(train_data.labels, dtype=torch.long)  # (N,)
     y_eval = torch.tensor(eval_data.labels, dtype=torch.long)  # (M,)
@@ -130,11 +158,11 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
     gen = torch.Generator().manual_seed(cfg.seed)
     losses, early, clock = training.RunningMean(1, device), _EarlyStop(cfg.patience), _Clock(t0)
     step = seen = 0
-    stopped, metrics, history = None, None, []
+    stopped, metrics, history, eval_s = None, None, [], None  # eval_s: seconds of the last evaluation
     for epoch in range(cfg.epochs):
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, bs):
-            if stopped := _stop_reason(stop, cfg, t0):
+            if stopped := _stop_reason(stop, cfg, t0, _reserve(eval_s, len(eval_data), clock.rate(seen, time.perf_counter()))):
                 break
             idx = perm[i:i + bs]
             lr = lr_at(step, total, cfg)
@@ -150,7 +178,10 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
                 history.append({"step": step, "epoch": round(at, 4), "loss": ev.loss, "lr": lr})
                 yield ev
             if step % eval_every == 0 or step == total:
+                yield Phase(f"evaluating on {len(eval_data):,} held-out rows…")
+                te = time.perf_counter()
                 metrics = clock.aside_from_training(task.evaluate, y_eval, n_labels)
+                eval_s = time.perf_counter() - te
                 history.append({"step": step, "epoch": round(at, 4),
                                 "eval_accuracy": metrics.accuracy, "eval_macro_f1": metrics.macro_f1})
                 yield Evaluation(step, at, metrics)
@@ -160,6 +191,7 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         if stopped:
             break
     if metrics is None or history[-1].get("eval_accuracy") is None:  # stopped between evaluations
+        yield Phase(f"final evaluation on {len(eval_data):,} held-out rows…")
         metrics = task.evaluate(y_eval, n_labels)
         yield Evaluation(step, step * bs / n, metrics)
     yield Done(FinetuneResult(
@@ -167,4 +199,13 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         data_name=train_data.name, n_train=n, n_eval=len(eval_data),
         layers=None if cfg.mode == "baseline" else (cfg.layers or bundle.info.layers), steps=step,
         epochs=min(step * bs / n, cfg.epochs), seconds=time.perf_counter() - t0,
-        examples_per_s=clock.rate(seen, time.perf_counter()), stopped=stopped, device=label, history=tuple(history)))
+        examples_per_s=clock.rate(seen, time.perf_counter()), stopped=stopped, device=label, history=tuple(history),
+        notices=notices))
+
+
+def _reserve(eval_s: float | None, n_eval: int, train_rate: float) -> float:
+    """Seconds to keep for the final evaluation: the last one's duration, or an estimate from the training rate
+    (a forward pass costs about a third of a training step; count half, to be safe)."""
+    if eval_s is not None:
+        return eval_s
+    return n_eval / max(train_rate, 1.0) / 2 if train_rate > 0 else 0.0
