@@ -7,10 +7,10 @@ from /proc) before, every 50 queries and after, plus the peak (VmHWM). Then it a
 free memory back (malloc_trim) and prints RSS again: what remains is memory really held (a leak would
 stay), the rest is freed memory the allocator keeps for reuse. glibc keeps a lot of it for the large,
 varied tensors here ((1, T, 30522) MLM logits, (L, H, T, T) attention maps); a fixed mmap threshold
-(MALLOC_MMAP_THRESHOLD_=131072 in the environment) makes it return them at once. Usage:
+makes it return them at once: the app sets it at start-up (`bert_playground.memory.tune_allocator`, mallopt), and
+this bench does the same unless `--allocator default`. Usage:
 
-    .venv/bin/python bench/memory_growth.py [--model embedded] [--queries 500] [--json]
-    MALLOC_MMAP_THRESHOLD_=131072 .venv/bin/python bench/memory_growth.py
+    .venv/bin/python bench/memory_growth.py [--model embedded] [--queries 500] [--allocator app|default] [--json]
 """
 from __future__ import annotations
 
@@ -81,8 +81,11 @@ def run_query(bundle, kind: str, a: str, b: str | None):
     return representation.embedding_parts(bundle, rep.encoding)
 
 
-def measure(model: str = "embedded", queries: int = 500, report_every: int = 50, quiet: bool = False) -> dict:
-    from bert_playground import load
+def measure(model: str = "embedded", queries: int = 500, report_every: int = 50, quiet: bool = False,
+            allocator: str = "app") -> dict:
+    from bert_playground import load, memory
+
+    tuned = memory.tune_allocator() if allocator == "app" else False  # what the app does at start-up
 
     bundle = load(model)
     plan = query_plan(queries)
@@ -106,18 +109,21 @@ def measure(model: str = "embedded", queries: int = 500, report_every: int = 50,
     return {"model": bundle.info.name, "queries": len(plan), "rss_before_mb": before, "rss_after_mb": after,
             "growth_mb": after - before, "rss_after_trim_mb": trimmed, "growth_after_trim_mb": trimmed - before,
             "peak_mb": peak, "seconds": seconds, "marks": marks, "goal_mb": 50.0,
-            "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}}
+            "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
+            "allocator": allocator, "allocator_tuned": tuned}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="embedded")
     ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--allocator", choices=("app", "default"), default="app",
+                    help="app: the policy the app sets at start-up (memory.tune_allocator); default: glibc's own")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not args.json:
         print(f"memory growth: {args.queries} mixed queries (fill, nsp, attention, represent) on '{args.model}'")
-    res = measure(args.model, args.queries, quiet=args.json)
+    res = measure(args.model, args.queries, quiet=args.json, allocator=args.allocator)
     if args.json:
         print(json.dumps(res))
         return 0
@@ -125,7 +131,8 @@ def main(argv=None) -> int:
     print(f"RSS before {res['rss_before_mb']:.1f} MB, after {res['rss_after_mb']:.1f} MB: growth "
           f"{res['growth_mb']:+.1f} MB (goal <= 50 MB: {ok}); peak {res['peak_mb']:.1f} MB; "
           f"{res['queries']} queries in {res['seconds']:.1f} s"
-          + (f" [{' '.join(f'{k}={v}' for k, v in res['malloc_env'].items())}]" if res["malloc_env"] else ""))
+          + (f" [{' '.join(f'{k}={v}' for k, v in res['malloc_env'].items())}]" if res["malloc_env"] else "")
+          + f" [allocator: {res['allocator']}{', tuned by mallopt' if res['allocator_tuned'] else ''}]")
     print(f"after malloc_trim(0): RSS {res['rss_after_trim_mb']:.1f} MB, growth {res['growth_after_trim_mb']:+.1f} MB "
           "(memory really held; the rest was free memory kept by the allocator)")
     return 0

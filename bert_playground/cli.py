@@ -691,6 +691,8 @@ def main(argv=None) -> int:
     except Exception as exc:  # never a traceback for a user
         print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
+    if result is None:  # a torchrun rank other than 0: rank 0 prints the result
+        return 0
     if getattr(args, "json", False):
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,6 +332,9 @@ def _check_weights_fit(model, loading: dict, info: CheckpointInfo) -> None:
             f"{info.family.name} ({len(missing)} weights missing, e.g. {missing[0]}).")
 
 
+_LOAD_LOCK = threading.Lock()  # one model load at a time per process (the app loads from several threads)
+
+
 def load(name_or_path: str | None = None, device: str | torch.device | None = None,
          allowed: list[str] | None = None, shared: bool = False) -> Bundle:
     """Load a checkpoint for inspection: eval mode, eager attention, float32 weights on every device."""
@@ -344,10 +348,11 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
     # Weights load as float32 on every device, whatever the checkpoint stores (a float16 one included): what the
     # pages show (attention maps, probabilities) must not depend on the device; inference is cheap at this size.
     try:
-        model, loading = cls.from_pretrained(
-            str(folder), config=config, use_safetensors=True, dtype=torch.float32,
-            attn_implementation="eager", local_files_only=True, output_loading_info=True,
-        )
+        with _LOAD_LOCK:  # two from_pretrained calls at once in one process corrupt each other ("meta tensor")
+            model, loading = cls.from_pretrained(
+                str(folder), config=config, use_safetensors=True, dtype=torch.float32,
+                attn_implementation="eager", local_files_only=True, output_loading_info=True,
+            )
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:
         raise CheckpointError(f"'{name}' could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None

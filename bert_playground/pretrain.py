@@ -8,6 +8,9 @@ on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient
 autocast on CUDA, AdamW and counters read without a per-step GPU sync: all from `training.py`, the
 core fine-tuning uses too. `pretrain()` = `_setup`, then `_epoch` (each `_train_step`, `_log_line`,
 `_snapshot`), then `_finish`.
+
+Under `torchrun` (see `distributed.py`) the same loop runs on every rank: its own shard of the documents, its own
+pair and masking seed, the loss module wrapped in `DistributedDataParallel`; rank 0 alone evaluates, logs and saves.
 """
 from __future__ import annotations
 
@@ -23,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, BertConfig, BertForPreTraining
 
-from . import masking, pairs, text, training
+from . import distributed, masking, pairs, text, training
 from .corpus import Document, read_wikiextractor
 from transformers.utils import logging as hf_logging
 
-from .device import choose_device, describe
+from .device import describe
 from .errors import PlaygroundError
 from .training import PRECISIONS
 from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
@@ -127,11 +130,18 @@ def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_
                 sentence_pair_prob: float = 0.0) -> PackedPairs:
     """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
     `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
+    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob)
+    return pack_pairs(ps, tokenizer, seq_len)
+
+
+def epoch_pair_list(docs, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
+                    sentence_pair_prob: float = 0.0) -> list[pairs.Pair]:
+    """The shuffled pairs `epoch_pairs` packs (their document indices are positions in `docs`)."""
     rng = random.Random(seed * 7919 + epoch)
     ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
                           sentence_pair_prob=sentence_pair_prob)
     rng.shuffle(ps)
-    return pack_pairs(ps, tokenizer, seq_len)
+    return ps
 
 
 # ---- model --------------------------------------------------------------------------------
@@ -183,12 +193,24 @@ def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_la
     chosen = labels != masking.IGNORE  # (B, T)
     logits = model.cls.predictions(hidden[chosen])  # (n_chosen, V)
     target = labels[chosen]
-    mlm = F.cross_entropy(logits.float(), target) if target.numel() else hidden.sum() * 0
+    mlm = F.cross_entropy(logits.float(), target) if target.numel() else logits.sum() * 0  # every weight in the graph
     nsp_logits = model.cls.seq_relationship(pooled)  # (B, 2)
     nsp = F.cross_entropy(nsp_logits.float(), next_label)
     mlm_correct = (logits.argmax(-1) == target).sum()
     nsp_correct = (nsp_logits.argmax(-1) == next_label).sum()
     return mlm, nsp, mlm_correct, target.numel(), nsp_correct
+
+
+class PretrainLoss(torch.nn.Module):
+    """`losses` as a module, so that `DistributedDataParallel` can wrap it (its forward starts the gradient sync)."""
+
+    def __init__(self, model: BertForPreTraining):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, token_type_ids, attention_mask, labels, next_label):
+        batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask}
+        return losses(self.model, batch, labels, next_label)
 
 
 def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float) -> masking.MaskedBatch:
@@ -271,7 +293,8 @@ def _log(obj: dict) -> None:
     print(json.dumps(obj), file=sys.stderr, flush=True)
 
 
-def load_corpus(cfg: PretrainConfig, tokenizer):
+def load_corpus(cfg: PretrainConfig, tokenizer, world: distributed.World | None = None):
+    """(training documents, held-out documents) as token ids; the training ones are this rank's shard."""
     docs = read_wikiextractor(cfg.corpus)
     if cfg.max_docs:
         docs = docs[: cfg.max_docs + (0 if cfg.eval_corpus else cfg.eval_docs)]
@@ -281,17 +304,25 @@ def load_corpus(cfg: PretrainConfig, tokenizer):
         if len(docs) <= cfg.eval_docs + 1:
             raise PlaygroundError(f"The corpus has {len(docs)} documents; need more than {cfg.eval_docs + 1} to hold some out.")
         train_docs, eval_docs = docs[: -cfg.eval_docs], docs[-cfg.eval_docs:]
+    if world is not None and world.distributed:
+        train_docs = distributed.shard(train_docs, world)
+        if len(train_docs) < 2:
+            raise PlaygroundError(f"Rank {world.rank} got {len(train_docs)} training document(s): "
+                                  f"give at least 2 per rank ({2 * world.size} in all).")
     return tokenize_documents(tokenizer, train_docs), tokenize_documents(tokenizer, eval_docs)
 
 
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     """Pre-train on MLM + NSP until the step, time or epoch budget is spent; returns the run's figures."""
     run = _setup(cfg, resume)
-    epoch = run.state.epoch
-    for epoch in range(run.state.epoch, run.state.epoch + cfg.epochs):
-        if _epoch(run, epoch):
-            break
-    return _finish(run, epoch)
+    try:
+        epoch = run.state.epoch
+        for epoch in range(run.state.epoch, run.state.epoch + cfg.epochs):
+            if _epoch(run, epoch):
+                break
+        return _finish(run, epoch)
+    finally:
+        distributed.teardown(run.world)
 
 
 @dataclass
@@ -309,6 +340,8 @@ class _Run:
     params: list
     special: torch.Tensor  # ids never masked
     start_step: int
+    world: distributed.World  # rank and size (a world of one in a plain run)
+    loss_fn: torch.nn.Module  # PretrainLoss, inside DistributedDataParallel when there are several ranks
     start_time: float = field(default_factory=time.time)
     last_save: float = field(default_factory=time.time)
     last_log_t: float = field(default_factory=time.time)
@@ -323,54 +356,68 @@ class _Run:
 
 def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     """Model (fresh, from a checkpoint or resumed), tokenized corpus, held-out pairs and the optimiser."""
-    torch.manual_seed(cfg.seed)
-    device = choose_device(cfg.device)
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank (DDP also copies rank 0's)
+    world = distributed.setup(cfg.device)
+    device = world.device
     out = Path(cfg.out)
     init = str(out) if resume and (out / "config.json").is_file() else cfg.init
     model, tokenizer = build_model(init, cfg.preset, device)
     state = _load_state(out) if resume else TrainState()
     freeze_lower(model, cfg.train_layers)
     t0 = time.time()
-    train_ids, eval_ids = load_corpus(cfg, tokenizer)
+    train_ids, eval_ids = load_corpus(cfg, tokenizer, world)
     eval_packed = epoch_pairs(eval_ids, tokenizer, cfg.seq_len, seed=999, epoch=0)
     eval_packed = PackedPairs(*(t[: cfg.eval_pairs] for t in (eval_packed.input_ids, eval_packed.token_type_ids,
                                                              eval_packed.attention_mask, eval_packed.next_label)))
-    n_train_tokens = sum(len(s) for d in train_ids for s in d)
-    _log({"event": "data", "train_docs": len(train_ids), "train_tokens": n_train_tokens,
-          "eval_pairs": len(eval_packed.next_label), "seconds": round(time.time() - t0, 1), "device": describe(device)})
+    counts = distributed.sum_(torch.tensor([len(train_ids), sum(len(s) for d in train_ids for s in d)],
+                                           device=device), world).tolist()  # over all ranks
+    if world.main:
+        _log({"event": "data", "train_docs": counts[0], "train_tokens": counts[1],
+              "eval_pairs": len(eval_packed.next_label), "seconds": round(time.time() - t0, 1),
+              "device": describe(device), "world_size": world.size, "global_batch_size": cfg.batch_size * world.size})
     params = [p for p in model.parameters() if p.requires_grad]
     opt = training.adamw(params, cfg.lr, cfg.weight_decay, device, betas=(0.9, 0.98), eps=1e-6)
     special = torch.tensor(masking.special_ids(tokenizer), device=device)
     model.train()
+    loss_fn = distributed.wrap(PretrainLoss(model), world)
     return _Run(cfg, device, out, model, tokenizer, state, train_ids, eval_packed, opt, params, special, state.step,
-                tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device))
+                world, loss_fn, tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device))
 
 
 def _epoch(run: _Run, epoch: int) -> bool:
     """One pass over fresh pairs; True when a step or time budget ended the run."""
-    cfg = run.cfg
-    data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, cfg.seed, epoch, cfg.short_seq_prob,
+    cfg, world = run.cfg, run.world
+    seed = distributed.rank_seed(cfg.seed, world.rank)  # this rank's own pairs and masks
+    data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, seed, epoch, cfg.short_seq_prob,
                         cfg.sentence_pair_prob)
     data = PackedPairs(*(t.to(run.device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
-    gen = masking.make_generator(masking.epoch_seed(cfg.seed, epoch, dynamic=True), run.device)
-    for i in range(0, len(data.next_label) - cfg.batch_size + 1, cfg.batch_size):
+    gen = masking.make_generator(masking.epoch_seed(seed, epoch, dynamic=True), run.device)
+    n_batches = distributed.min_int(len(data.next_label) // cfg.batch_size, world)  # the same on every rank
+    for i in range(0, n_batches * cfg.batch_size, cfg.batch_size):
         step_local = run.state.step - run.start_step
-        if (cfg.max_steps and step_local >= cfg.max_steps) or (cfg.max_seconds and run.elapsed() >= cfg.max_seconds):
+        out_of_time, save_due = distributed.agree(
+            [bool(cfg.max_seconds and run.elapsed() >= cfg.max_seconds),
+             time.time() - run.last_save > cfg.save_every_seconds], world)
+        if (cfg.max_steps and step_local >= cfg.max_steps) or out_of_time:
             return True
+        if save_due:
+            _periodic_save(run, epoch)
         rows = slice(i, i + cfg.batch_size)
         batch = {"input_ids": data.input_ids[rows], "token_type_ids": data.token_type_ids[rows],
                  "attention_mask": data.attention_mask[rows]}
         _train_step(run, batch, data.next_label[rows], gen, step_local)
         if run.state.step % cfg.log_every == 0 or run.state.step % cfg.eval_every == 0:
             _log_line(run, epoch)
-        if time.time() - run.last_save > cfg.save_every_seconds:
-            t_save = time.time()
-            _snapshot(run, epoch)
-            run.last_save = time.time()
-            run.aside += run.last_save - t_save
-            run.last_log_t += run.last_save - t_save
     return False
+
+
+def _periodic_save(run: _Run, epoch: int) -> None:
+    t_save = time.time()
+    _snapshot(run, epoch)
+    run.last_save = time.time()
+    run.aside += run.last_save - t_save
+    run.last_log_t += run.last_save - t_save
 
 
 def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_local: int) -> None:
@@ -380,7 +427,8 @@ def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_loca
     batch = {**batch, "input_ids": mb.input_ids}
     training.set_lr(run.opt, cfg.lr * lr_factor(step_local, run.elapsed(), cfg))
     with training.autocast(run.device, cfg.precision):
-        mlm, nsp, *_ = losses(run.model, batch, mb.labels, next_label)
+        mlm, nsp, *_ = run.loss_fn(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
+                                   mb.labels, next_label)
     training.step(run.opt, mlm + nsp, run.params, clip=1.0)
     run.state.step += 1
     run.tokens += batch["attention_mask"].sum()
@@ -388,15 +436,21 @@ def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_loca
 
 
 def _log_line(run: _Run, epoch: int) -> None:
-    """One row of the training log (one device sync), with a held-out evaluation every `eval_every` steps."""
+    """One row of the training log (one device sync; losses and tokens over all ranks), with a held-out evaluation
+    every `eval_every` steps; rank 0 alone evaluates and writes it."""
     cfg, state = run.cfg, run.state
+    distributed.sum_(run.losses.sums, run.world)
     mlm, nsp = run.losses.read()
-    toks = int(run.tokens)
+    toks = _global_tokens(run)
     now = time.time()
+    if not run.world.main:
+        run.last_log_t, run.last_log_tokens = now, toks
+        return
     row = {"step": state.step, "epoch": epoch, "elapsed_s": round(state.elapsed + run.elapsed(), 1),
            "tokens_seen": state.tokens_seen + toks, "lr": run.opt.param_groups[0]["lr"],
            "mlm_loss": mlm, "nsp_loss": nsp,
-           "tokens_per_s": (toks - run.last_log_tokens) / max(now - run.last_log_t, 1e-9)}
+           "tokens_per_s": (toks - run.last_log_tokens) / max(now - run.last_log_t, 1e-9),
+           "world_size": run.world.size, "global_batch_size": cfg.batch_size * run.world.size}
     if state.step % cfg.eval_every == 0:
         row.update({f"eval_{k}": v for k, v in evaluate(run.model, run.tokenizer, run.eval_packed, run.device,
                                                           cfg.mask_rate).items()
@@ -407,15 +461,23 @@ def _log_line(run: _Run, epoch: int) -> None:
     run.aside += run.last_log_t - now
 
 
-def _finish(run: _Run, epoch: int) -> dict:
-    """Final held-out evaluation, the last checkpoint and pretrain_result.json."""
+def _global_tokens(run: _Run) -> int:
+    """Tokens trained on in this run by all ranks (a collective: every rank calls it at the same step)."""
+    return int(distributed.sum_(run.tokens.clone(), run.world))
+
+
+def _finish(run: _Run, epoch: int) -> dict | None:
+    """Final held-out evaluation, the last checkpoint and pretrain_result.json (rank 0; the other ranks get None)."""
     cfg = run.cfg
-    toks = int(run.tokens)
+    toks = _global_tokens(run)
+    if not run.world.main:
+        return None
     train_seconds = run.elapsed() - run.aside
     final_eval = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, cfg.mask_rate)
     wall = run.elapsed()
-    snap = _snapshot(run, epoch, wall, final=final_eval)
+    snap = _snapshot(run, epoch, wall, final=final_eval, tokens=toks)
     result = {"out": str(run.out), "device": describe(run.device), "precision": cfg.precision, "steps": snap.step,
+              "world_size": run.world.size, "global_batch_size": cfg.batch_size * run.world.size,
               "tokens_seen": snap.tokens_seen,
               "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
               "train_seconds": round(train_seconds, 1), "train_tokens_per_s": toks / max(train_seconds, 1e-9),
@@ -424,15 +486,19 @@ def _finish(run: _Run, epoch: int) -> dict:
     return result
 
 
-def _snapshot(run: _Run, epoch: int, run_seconds: float | None = None, final: dict | None = None) -> TrainState:
-    """Save the checkpoint as of now (the run's state is left as it is); returns the state saved."""
+def _snapshot(run: _Run, epoch: int, run_seconds: float | None = None, final: dict | None = None,
+              tokens: int | None = None) -> TrainState:
+    """Save the checkpoint as of now (the run's state is left as it is; rank 0 writes); returns the state saved.
+    Without `tokens` it counts them over all ranks, so every rank must call it."""
     state = run.state
-    snap = TrainState(step=state.step, epoch=epoch, tokens_seen=state.tokens_seen + int(run.tokens),
+    tokens = _global_tokens(run) if tokens is None else tokens
+    snap = TrainState(step=state.step, epoch=epoch, tokens_seen=state.tokens_seen + tokens,
                       elapsed=state.elapsed + (run.elapsed() if run_seconds is None else run_seconds),
                       history=list(state.history))
     if final is not None:
         snap.history.append({"step": state.step, "epoch": epoch, "elapsed_s": round(snap.elapsed, 1),
                              "tokens_seen": snap.tokens_seen,
                              "eval_mlm_accuracy": final["mlm_accuracy"], "eval_nsp_accuracy": final["nsp_accuracy"]})
-    save_checkpoint(run.model, run.tokenizer, run.out, snap, run.cfg)
+    if run.world.main:
+        save_checkpoint(run.model, run.tokenizer, run.out, snap, run.cfg)
     return snap

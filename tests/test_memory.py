@@ -1,0 +1,66 @@
+"""The allocator policy the app sets at start-up (bert_playground.memory): freed large blocks go back to the OS."""
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from bert_playground import memory
+
+GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+# Allocate and free one 8 MB block (glibc's dynamic threshold then keeps blocks up to 8 MB on its heap), then
+# 150 blocks of 1 MB, touched, each followed by a small live block, then freed; print the resident memory they leave behind, in MB.
+PROBE = r"""
+import ctypes, ctypes.util, os, sys
+sys.path.insert(0, {root!r})
+if {tune}:
+    from bert_playground import memory
+    assert memory.tune_allocator()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+p = libc.malloc(8 << 20); ctypes.memset(p, 1, 8 << 20); libc.free(p)
+before = rss()
+blocks, pins = [], []
+for _ in range(150):  # each block followed by a small live block: freed, it cannot merge into the heap top
+    blocks.append(libc.malloc(1 << 20))
+    ctypes.memset(blocks[-1], 1, 1 << 20)
+    pins.append(libc.malloc(4096))
+    ctypes.memset(pins[-1], 1, 4096)
+for b in blocks:
+    libc.free(b)
+print(rss() - before)
+"""
+
+
+def _left_behind(tune: bool) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("BERT_PLAYGROUND_MALLOC", None)
+    code = PROBE.format(root=str(memory.__file__).rsplit("/bert_playground/", 1)[0], tune=tune)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.strip())
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's mallopt")
+def test_tuned_allocator_returns_freed_blocks_to_the_os():
+    assert _left_behind(tune=False) > 100  # glibc's own policy keeps the 150 MB for reuse
+    assert _left_behind(tune=True) < 10  # the app's policy hands them back at once
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's mallopt")
+def test_the_app_sets_the_policy_on_import_and_the_user_can_opt_out():
+    check = "import playground_ui, bert_playground.memory as m; print(m._tuned)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    on = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
+    off = subprocess.run([sys.executable, "-c", check], env={**env, "BERT_PLAYGROUND_MALLOC": "default"},
+                         capture_output=True, text=True, timeout=60)
+    assert on.stdout.strip() == "True" and off.stdout.strip() == "False"
+    assert memory.tune_allocator() in (True, False) and memory.trim()
