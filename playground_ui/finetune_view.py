@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from bert_playground.finetune import Done, Evaluation, FinetuneResult, Prepare, Start, Step
 
-MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)", "baseline": "Bag-of-words baseline"}
+MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)",
+               "random": "Random initialisation (no pre-training)", "baseline": "Bag-of-words baseline"}
 
 
 def row(result: FinetuneResult) -> dict:
