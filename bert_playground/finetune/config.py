@@ -37,7 +37,7 @@ class FinetuneConfig:
     weight_decay: float = 0.01  # AdamW decay on weight matrices (not on biases and LayerNorm)
     seed: int = 0  # initial head weights, batch order and dropout
     device: str | None = None  # None: the checkpoint's device
-    stride: int = 128  # QA: tokens shared by consecutive windows over a long passage (the document stride)
+    stride: int = 64  # QA: tokens shared by consecutive windows over a long passage (the document stride)
     max_answer: int = 30  # QA: the longest answer span, in tokens
     snapshots: int = 0  # epoch snapshots of the model kept in memory (0: none) for the what-changed views
 
@@ -114,7 +114,7 @@ def _validate_span_task(cfg: FinetuneConfig, train, eval_data) -> FinetuneConfig
     if cfg.task == "tag" and train is not None and eval_data is not None and \
             tuple(eval_data.label_names) != tuple(train.label_names):
         raise PlaygroundError("The evaluation data's tags do not match the training data's tags.")
-    if cfg.task == "qa" and cfg.stride >= cfg.max_length // 2:
-        raise PlaygroundError(f"the document stride ({cfg.stride}) must be under half the maximum length "
+    if cfg.task == "qa" and cfg.stride > cfg.max_length // 2:
+        raise PlaygroundError(f"the document stride ({cfg.stride}) must be at most half the maximum length "
                               f"({cfg.max_length}) so that windows move forward.")
     return cfg
