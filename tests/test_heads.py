@@ -365,3 +365,42 @@ def test_cli_task_errors(tiny_dir, tmp_path):
     assert rc == 2 and "mode must be one of full, frozen, random" in err
     rc, _, err = cli("predict", "--model", str(tiny_dir), "x")
     assert rc == 2 and "not a tagger or a QA model" in err
+
+
+# ---- what fine-tuning changed -------------------------------------------------------------------
+
+def test_changes_views_read_the_snapshots(tiny, data_intents):
+    from bert_playground.finetune import changes
+    from transformers import BertModel
+
+    res = F.run(tiny, *data_intents, fast(epochs=2, snapshots=2, layers=2))
+    ch = changes.attention_change(res, 0, 2, "the card is lost")
+    assert ch.before.shape == ch.after.shape and ch.before.shape[:2] == (2, 4)
+    assert np.allclose(ch.before.sum(-1), 1, atol=1e-5) and np.abs(ch.difference).max() > 0
+    ref = BertModel.from_pretrained(str(tiny.info.path), attn_implementation="eager").eval()  # snapshot 0 = checkpoint
+    with torch.no_grad():
+        want = torch.stack(ref(**tiny.tokenizer("the card is lost", return_tensors="pt"), output_attentions=True).attentions)
+    assert np.allclose(ch.before, want[:, 0].numpy(), atol=1e-5)
+    vecs = changes.cls_vectors(res, 2, data_intents[1].texts)
+    pts = changes.project_2d(vecs)
+    assert pts.shape == (len(data_intents[1]), 2)
+    assert np.allclose(pts.mean(0), 0, atol=1e-4)
+    before, after = changes.cloze(res, 0, tiny), changes.cloze(res, 2, tiny)
+    assert len(before.tokens) == 5 and before.probabilities == sorted(before.probabilities, reverse=True)
+    assert before.probabilities != after.probabilities
+    with pytest.raises(PlaygroundError, match="kept no snapshots"):
+        changes.model_at(F.run(tiny, *data_intents, fast(epochs=1)), 0)
+
+
+def test_experiment_sheet_records_once_and_exports_csv(tiny, data_intents):
+    from bert_playground.finetune.sheet import Sheet
+
+    sheet, job = Sheet(), object()
+    res = F.run(tiny, *data_intents, fast(epochs=1, mode="random"))
+    assert sheet.record(job, res, "tiny") and not sheet.record(job, res, "tiny")
+    r = sheet.records[0]
+    assert (r.run, r.task, r.mode, r.metric, r.checkpoint) == (1, "classify", "random", "accuracy", "tiny")
+    assert r.score == res.metrics.accuracy and r.curve and r.curve[-1][1] == res.metrics.accuracy
+    csv_text = sheet.to_csv().splitlines()
+    assert csv_text[0].startswith("run,task,data,checkpoint,mode,pooling,layers,epochs,seconds,metric,score")
+    assert len(csv_text) == 2

@@ -152,7 +152,8 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
                 yield ev
             if step % eval_every == 0 or step == total:
                 metrics, evaluated = clock.aside_from_training(task.evaluate), step
-                history.append({"step": step, "epoch": round(at, 4), **metrics.row()})
+                history.append({"step": step, "epoch": round(at, 4), "seconds": round(time.perf_counter() - t0, 3),
+                                **metrics.row()})
                 yield Evaluation(step, at, metrics)
                 if early.should_stop(metrics.score):
                     stopped = "early stopping"
@@ -164,6 +165,8 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         snaps.add(round(step * bs / n, 2), task.model)  # where it stopped
     if metrics is None or evaluated != step:  # stopped between evaluations
         metrics = task.evaluate()
+        history.append({"step": step, "epoch": round(step * bs / n, 4), "seconds": round(time.perf_counter() - t0, 3),
+                        **metrics.row()})
         yield Evaluation(step, step * bs / n, metrics)
     yield Done(FinetuneResult(
         classifier=task.predictor(), config=cfg, metrics=metrics,
