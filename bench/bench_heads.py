@@ -46,7 +46,7 @@ def main():
     if "squad" in only:
         data = D.read_squad_file(shared / "squad/squad-v1.1-dev-articles-00-39.json.xz")
         train, held = data.articles(data.titles[:32]), data.articles(data.titles[32:])
-        res = F.run(bundle, train.head(5000), held.head(1000),
+        res = F.run(bundle, train.head(5000), held.head(500),
                     F.FinetuneConfig(task="qa", epochs=1, batch_size=32, lr=1e-4, max_length=192, stride=64, **cfg))
         report("squad 32 articles -> 8 held-out articles", res, held_out_articles=list(held.titles))
     if "rte" in only:

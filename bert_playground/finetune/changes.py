@@ -22,16 +22,25 @@ def epochs(result) -> list[float]:
     return [e for e, _ in result.snapshots]
 
 
+_BUILT: dict[tuple[int, int], torch.nn.Module] = {}  # (id of the snapshot's state dict, k) -> model; a few only
+
+
 def model_at(result, k: int) -> torch.nn.Module:
-    """The fine-tuned model as it was at snapshot k (0: before training), on the CPU, with eager attention."""
+    """The fine-tuned model as it was at snapshot k (0: before training), on the CPU, with eager attention.
+    Read-only: the last few rebuilt models are kept, so redrawing a view does not rebuild them."""
     if not result.snapshots:
         raise PlaygroundError("This run kept no snapshots: turn on 'keep a snapshot after each epoch' and train again.")
     if not 0 <= k < len(result.snapshots):
         raise PlaygroundError(f"Snapshot {k} does not exist; this run has {len(result.snapshots)}.")
-    live = result.classifier.model
-    model = type(live)._from_config(live.config, attn_implementation="eager", dtype=torch.float32)
-    model.load_state_dict(result.snapshots[k][1])
-    return model.eval()
+    key = (id(result.snapshots[k][1]), k)
+    if key not in _BUILT:
+        live = result.classifier.model
+        model = type(live)._from_config(live.config, attn_implementation="eager", dtype=torch.float32)
+        model.load_state_dict(result.snapshots[k][1])
+        while len(_BUILT) >= 4:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[key] = model.eval()
+    return _BUILT[key]
 
 
 def _inputs(tokenizer, text: str, text_b: str | None, max_length: int) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering, AutoModelForTokenClassification, AutoTokenizer
 
 from ..errors import PlaygroundError
 from ..text import clean_text
@@ -225,7 +225,10 @@ def load_predictor(folder: str | Path, device: str | torch.device | None = None)
         raise PlaygroundError(f"'{folder}' is not a model folder: give the folder written by `finetune --save`.")
     if not list(folder.glob("*.safetensors")):
         raise PlaygroundError(f"'{folder}' has no .safetensors weights (only safetensors are loaded).")
-    arch = (AutoConfig.from_pretrained(str(folder), local_files_only=True).architectures or [""])[0]
+    try:
+        arch = (json.loads((folder / "config.json").read_text()).get("architectures") or [""])[0]
+    except (ValueError, UnicodeDecodeError):
+        raise PlaygroundError(f"'{folder}/config.json' is not valid JSON.") from None
     meta = json.loads((folder / METRICS_FILE).read_text()) if (folder / METRICS_FILE).is_file() else {}
     device = torch.device(device or "cpu")
     tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
