@@ -78,3 +78,34 @@ def test_pairs_task_needs_pairs_and_bad_uploads_are_explained(app_env):
     at.radio(key="ft_task").set_value("qa").run()
     at.radio(key="ft_source_qa").set_value("Upload SQuAD JSON").run()
     assert any("SQuAD-format JSON" in i.value for i in at.info) and at.button(key="ft_start").disabled
+
+
+def _squad_bytes(context, text, start):
+    import json
+
+    return json.dumps({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
+        {"id": "1", "question": "q?", "answers": [{"text": text, "answer_start": start}]}]}]}]}).encode()
+
+
+def test_bad_conll_and_squad_uploads_get_clear_messages(app_env):
+    at = run(PAGE)
+    at.radio(key="ft_task").set_value("tag").run()
+    at.radio(key="ft_source_tag").set_value("Upload CoNLL").run()
+    cases = [(b"Paris\tB-location\nis\tO\textra\n", "different number of columns"),
+             (b"Paris\tLOCATION\nis\tO\n", "not BIO tags")]
+    for raw, expect in cases:
+        at.file_uploader(key="ft_upload_tag").set_value(("bad.conll", raw, "text/plain")).run()
+        assert not at.exception and any(expect in e.value for e in at.error), [e.value for e in at.error]
+        assert at.button(key="ft_start").disabled
+    good = b"\n\n".join(b"Paris\tB-location\nis\tO\nnice\tO" for _ in range(12))
+    at.file_uploader(key="ft_upload_tag").set_value(("good.conll", good, "text/plain")).run()
+    assert not at.error and any("held-out sentences" in c.value for c in at.caption)
+    at.radio(key="ft_task").set_value("qa").run()
+    at.radio(key="ft_source_qa").set_value("Upload SQuAD JSON").run()
+    cases = [(_squad_bytes("Rollo led them.", "Vikings", 0), "not in the passage"),
+             (_squad_bytes("word " * 20_000, "word", 0), "passage of 20,000 words"),
+             (b'{"data": [{"paragraphs": [{"qas": []}]}]}', "has no 'context' field")]
+    for raw, expect in cases:
+        at.file_uploader(key="ft_upload_qa").set_value(("bad.json", raw, "application/json")).run()
+        assert not at.exception and any(expect in e.value for e in at.error), [e.value for e in at.error]
+        assert at.button(key="ft_start").disabled
