@@ -371,7 +371,9 @@ def cloze_change_ui(result, k: int, bundle) -> None:
                                    "after": [f"{t} {p:.2f}" for t, p in zip(rows[1].tokens, rows[1].probabilities)]}),
                      hide_index=True, key="ft_chg_cloze_table")
         st.caption("The checkpoint's own MLM head, unchanged, reading the fine-tuned encoder: as the encoder "
-                   "specialises, its guesses drift (catastrophic forgetting).")
+                   "specialises, its guesses drift (catastrophic forgetting). With fewer layers kept than the "
+                   "checkpoint has, the head reads the last kept layer, so even 'before' differs from the Masked-LM "
+                   "page.")
 
 
 def changes_ui(bundle, data) -> None:
