@@ -33,6 +33,13 @@ class Metrics:
     f1: tuple[float, ...]  # per class
     n: int
 
+    @property
+    def score(self) -> float:  # what early stopping and the experiment sheet compare
+        return self.accuracy
+
+    def row(self) -> dict:
+        return {"eval_accuracy": self.accuracy, "eval_macro_f1": self.macro_f1}
+
 
 @dataclass(frozen=True)
 class ClassPrediction:
@@ -118,6 +125,28 @@ def by_length(enc: dict, batch_size: int):
         yield order[i:i + batch_size]
 
 
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str = "cls") -> torch.Tensor:
+    """(B, T, D) token vectors -> (B, D): the [CLS] vector (BERT's recipe) or the mean over the real tokens
+    (how sentence encoders such as MiniLM were trained)."""
+    if how == "cls":
+        return hidden[:, 0]
+    m = mask.to(hidden.dtype)[..., None]  # (B, T, 1)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def sequence_logits(model, inputs: dict) -> torch.Tensor:
+    """(B, C) logits of a sequence classifier; `config.pooling == 'mean'` feeds the mean token vector (instead of
+    [CLS]) to the same pooler dense + tanh and classifier."""
+    if getattr(model.config, "pooling", "cls") == "cls":
+        return model(**inputs).logits
+    base = model.base_model
+    if getattr(base, "pooler", None) is None or not hasattr(model, "classifier"):
+        raise PlaygroundError("Mean pooling needs a BERT-style classifier (a pooler and a linear classifier).")
+    h = pool(base(**inputs).last_hidden_state, inputs["attention_mask"], "mean")  # (B, D)
+    pooled = base.pooler.activation(base.pooler.dense(h))
+    return model.classifier(model.dropout(pooled))
+
+
 @torch.no_grad()
 def bert_logits(model, enc: dict, device, batch_size: int = 128) -> torch.Tensor:
     """(N, C) float logits on the CPU, in batches of similar length."""
@@ -125,7 +154,7 @@ def bert_logits(model, enc: dict, device, batch_size: int = 128) -> torch.Tensor
     out = torch.zeros((n, model.config.num_labels))
     for idx in by_length(enc, batch_size):
         with autocast(device):
-            out[idx] = model(**batch(enc, idx, device)).logits.float().cpu()
+            out[idx] = sequence_logits(model, batch(enc, idx, device)).float().cpu()
     return out
 
 

@@ -271,16 +271,25 @@ def _text_attention(res):
 # ---- finetune / classify (Fine-tuning page) -----------------------------------------------
 
 def _add_finetune(sub):
-    from .finetune import MODES, FinetuneConfig
+    from .finetune import MODES, POOLINGS, TASKS, FinetuneConfig
 
     d = _defaults(FinetuneConfig)
-    p = sub.add_parser("finetune", help="fine-tune a sequence classifier on a labelled CSV/TSV (progress on stderr)")
-    p.add_argument("--train", required=True, help="CSV or TSV with a header row")
-    p.add_argument("--eval", default=None, help="held-out CSV/TSV (default: hold out 20%% of --train)")
+    p = sub.add_parser("finetune", help="fine-tune a classifier, tagger or QA model on labelled data (progress on stderr)")
+    p.add_argument("--task", choices=TASKS, default=d["task"],
+                   help="classify: CSV/TSV texts | pairs: CSV/TSV sentence pairs | tag: CoNLL files (a BIO tag per "
+                        "word) | qa: SQuAD-format JSON")
+    p.add_argument("--train", required=True, help="CSV/TSV with a header row (classify, pairs), CoNLL (tag), JSON (qa)")
+    p.add_argument("--eval", default=None, help="held-out file of the same kind (default: hold out 20%% of --train; "
+                                                "qa: the last 20%% of its articles)")
+    p.add_argument("--max-train", type=int, default=None, help="use only the first N training rows (qa: questions)")
     p.add_argument("--text-col", default=None, help="text column (default: guessed, e.g. 'text' or 'sentence')")
     p.add_argument("--text-pair-col", default=None, help="second-sentence column for sentence-pair tasks")
     p.add_argument("--label-col", default=None, help="label column (default: guessed, e.g. 'label')")
-    p.add_argument("--mode", choices=MODES, default=d["mode"])
+    p.add_argument("--mode", choices=MODES, default=d["mode"], help="full | frozen | random (fresh weights) | baseline "
+                                                                    "(bag of words; classify and pairs only)")
+    p.add_argument("--pooling", choices=POOLINGS, default=d["pooling"], help="classify/pairs: [CLS] or mean token vector")
+    p.add_argument("--stride", type=int, default=d["stride"], help="qa: tokens shared by consecutive passage windows")
+    p.add_argument("--max-answer", type=int, default=d["max_answer"], help="qa: longest answer in tokens")
     p.add_argument("--layers", type=int, default=d["layers"], help="keep only the first K encoder layers (default: all)")
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
@@ -299,20 +308,38 @@ def _add_finetune(sub):
     _json_arg(p)
 
 
+def _task_data(args):
+    """(train, held-out) for --task tag (CoNLL) or qa (SQuAD JSON)."""
+    from . import datasets as D
+
+    if args.task == "tag":
+        train = D.read_conll_file(args.train)
+        train, held = (train, D.read_conll_file(args.eval, train.label_names)) if args.eval else D.split_tagged(train)
+        return (train.subset(list(range(min(args.max_train, len(train))))) if args.max_train else train), held
+    train = D.read_squad_file(args.train)
+    train, held = (train, D.read_squad_file(args.eval)) if args.eval else D.split_articles(train)
+    return (train.head(args.max_train) if args.max_train else train), held
+
+
 def _run_finetune(args):
     from . import datasets as D
     from . import finetune as F
     from .device import choose_device
 
+    if args.task in ("tag", "qa"):
+        return _run_span_task(args)
     table = D.read_file(args.train)
     text, _, label = D.guess_columns(table)
     text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col
+    if args.task == "pairs" and not pair:
+        pair = D.guess_columns(table)[1]
+        if pair is None:
+            raise PlaygroundError(f"--task pairs: '{args.train}' has no second-sentence column; name it with --text-pair-col.")
     train, held = D.train_and_holdout(table, text, label, pair, D.read_file(args.eval) if args.eval else None)
+    if args.max_train:
+        train = train.subset(list(range(min(args.max_train, len(train)))))
     device = choose_device(args.device)
-    cfg = F.FinetuneConfig(mode=args.mode, layers=args.layers, epochs=args.epochs, batch_size=args.batch_size,
-                           lr=args.lr, max_length=args.max_length, max_seconds=args.max_seconds,
-                           eval_every=args.eval_every, patience=args.patience, seed=args.seed, device=str(device),
-                           eval_rows=args.eval_rows)
+    cfg = _finetune_config(args, device)
     F.validate(cfg)
     bundle = None if args.mode == "baseline" else _load_on(args.model, device)
     result = F.run(bundle, train, held, cfg, on_event=_log_event)
@@ -321,6 +348,32 @@ def _run_finetune(args):
     out["columns"] = {"text": text, "text_pair": pair, "label": label}
     if args.save:
         F.save(result, args.save, extra={"columns": out["columns"]})
+        out["saved"] = str(args.save)
+    return out
+
+
+def _finetune_config(args, device):
+    from .finetune import FinetuneConfig
+
+    return FinetuneConfig(mode=args.mode, task=args.task, pooling=args.pooling, layers=args.layers, epochs=args.epochs,
+                          batch_size=args.batch_size, lr=args.lr, max_length=args.max_length,
+                          max_seconds=args.max_seconds, eval_every=args.eval_every, patience=args.patience,
+                          seed=args.seed, device=str(device), stride=args.stride, max_answer=args.max_answer,
+                          eval_rows=args.eval_rows)
+
+
+def _run_span_task(args):
+    """finetune --task tag|qa: JSON with entity_f1, precision, recall (tag) or exact_match, f1 (qa), all 0-1."""
+    from . import finetune as F
+    from .device import choose_device
+
+    device = choose_device(args.device)
+    cfg = F.validate(_finetune_config(args, device))
+    train, held = _task_data(args)
+    result = F.run(_load_on(args.model, device), train, held, cfg, on_event=_log_event)
+    out = result.summary()
+    if args.save:
+        F.save(result, args.save)
         out["saved"] = str(args.save)
     return out
 
@@ -338,6 +391,9 @@ def _log_event(ev):
         row = {"event": "step", "step": ev.step, "of": ev.total_steps, "epoch": round(ev.epoch, 3),
                "loss": round(ev.loss, 5), "lr": ev.lr, "examples_per_s": round(ev.examples_per_s, 1),
                "elapsed_s": round(ev.elapsed, 2), "device": ev.device}
+    elif isinstance(ev, F.Evaluation) and not isinstance(ev.metrics, F.Metrics):  # tagging, QA
+        row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3),
+               **{k: v for k, v in ev.metrics.summary().items() if k != "per_type"}}
     elif isinstance(ev, F.Evaluation):
         row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3), "accuracy": ev.metrics.accuracy,
                "macro_f1": ev.metrics.macro_f1, "loss": ev.metrics.loss}
@@ -350,10 +406,13 @@ def _log_event(ev):
 
 
 def _text_finetune(res):
+    score = {"tag": lambda r: f"entity F1 {r['entity_f1']:.4f} · precision {r['precision']:.4f} · recall {r['recall']:.4f}",
+             "qa": lambda r: f"exact match {r['exact_match']:.4f} · F1 {r['f1']:.4f}"}.get(
+        res.get("task"), lambda r: f"accuracy {r['accuracy']:.4f} · macro-F1 {r['macro_f1']:.4f}")
     lines = [f"{res['mode']} · layers {res['layers'] or '-'} · {res['steps']} steps in {res['seconds']} s "
              f"({res['examples_per_s']} examples/s, {res['device']})"
              + (f" · {res['stopped']}" if res["stopped"] else ""),
-             f"accuracy {res['accuracy']:.4f} · macro-F1 {res['macro_f1']:.4f} on {res['n_eval']} held-out examples"]
+             f"{score(res)} on {res['n_eval']} held-out examples"]
     if res.get("saved"):
         lines.append(f"saved to {res['saved']}")
     return "\n".join(lines)
@@ -637,6 +696,48 @@ def _text_sides(res):
     for side in ("both", "left", "right"):
         lines.append(f"{side:<6} " + ", ".join(f"{p['token']} {p['probability']:.3f}" for p in res[side]))
     return "\n".join(lines)
+def _add_predict(sub):
+    p = sub.add_parser("predict", help="tag a sentence or answer a question with a folder written by "
+                                       "`finetune --task tag|qa --save`")
+    p.add_argument("--model", required=True, help="the fine-tuned tagger or QA folder")
+    p.add_argument("text", nargs="?", default=None, metavar="TEXT", help="tagger: the sentence to tag")
+    p.add_argument("--question", default=None, help="QA: the question")
+    p.add_argument("--context", default=None, help="QA: the passage")
+    p.add_argument("--context-file", default=None, help="QA: a UTF-8 text file holding the passage")
+    p.add_argument("--device", default=None, help="cpu (default) | cuda")
+    _json_arg(p)
+
+
+def _run_predict(args):
+    from pathlib import Path
+
+    from .finetune import Tagger, load_predictor
+
+    model = load_predictor(args.model, args.device)
+    if isinstance(model, Tagger):
+        if not args.text:
+            raise PlaygroundError("This is a tagger: give the sentence to tag as TEXT.")
+        return model.predict(args.text).to_json()
+    context = args.context
+    if args.context_file:
+        f = Path(args.context_file)
+        if not f.is_file():
+            raise PlaygroundError(f"'{f}' does not exist or is not a file.")
+        try:
+            context = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise PlaygroundError(f"'{f}' is not UTF-8 text.") from None
+    if not args.question or not context:
+        raise PlaygroundError("This is a QA model: give --question and --context (or --context-file).")
+    return model.predict(args.question, context).to_json()
+
+
+def _text_predict(res):
+    if "entities" in res:
+        ents = "; ".join(f"{e['text']} [{e['label']} {e['probability']:.2f}]" for e in res["entities"]) or "(no entities)"
+        return " ".join(f"{t}/{y}" for t, y in zip(res["tokens"], res["labels"])) + "\nentities: " + ents
+    return f"answer: {res['answer']!r} (characters {res['start']}-{res['end']}, probability {res['probability']:.3f}, " \
+           f"window {res['window']})"
 
 
 # ---- main ---------------------------------------------------------------------------------
@@ -662,6 +763,7 @@ COMMANDS = {
     "attribute": Command(_add_attribute, _run_attribute, _text_attribute),
     "neuron": Command(_add_neuron, _run_neuron, _text_neuron),
     "sides": Command(_add_sides, _run_sides, _text_sides),
+    "predict": Command(_add_predict, _run_predict, _text_predict),
 }
 
 

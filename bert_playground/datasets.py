@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import json
+import lzma
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PlaygroundError
-from .paths import FINETUNE_DIR
+from .paths import FINETUNE_DIR, TASKS_DIR
 
 MAX_MB = 10  # the same cap as .streamlit/config.toml's maxUploadSize
 MAX_BYTES = MAX_MB * 1024 * 1024
@@ -303,3 +305,263 @@ def load_hub(name: str, config: str | None = None, split: str = "train", max_row
     if not rows:
         raise PlaygroundError(f"'{name}' ({split}) has no rows.")
     return Table(f"{name}/{config or ''}:{split}", tuple(cols), rows)
+
+
+# ---- token tagging: CoNLL files (one 'word<TAB>tag' per line, a blank line between sentences) ---------
+
+TAG_RE = re.compile(r"^(O|[BI]-\S+)$")
+MAX_SENTENCE_WORDS = 400
+
+
+@dataclass(frozen=True)
+class TaggedData:
+    """Sentences as words, a BIO tag id per word, and the tag names (O first, then B-/I- per entity type)."""
+
+    name: str
+    words: tuple[tuple[str, ...], ...]
+    tags: tuple[tuple[int, ...], ...]  # index into label_names
+    label_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def tag_names(self, i: int) -> list[str]:
+        return [self.label_names[t] for t in self.tags[i]]
+
+    @property
+    def entity_types(self) -> tuple[str, ...]:
+        return tuple(sorted({n[2:] for n in self.label_names if n != "O"}))
+
+    def counts(self) -> dict[str, int]:
+        """Entities (B- tags and I- tags that open a chunk) per type."""
+        from .finetune.metrics import entities
+
+        out = dict.fromkeys(self.entity_types, 0)
+        for i in range(len(self)):
+            for kind, _, _ in entities(self.tag_names(i)):
+                out[kind] = out.get(kind, 0) + 1
+        return out
+
+    def preview(self, n: int = 20) -> dict[str, list[str]]:
+        return {"sentence": [" ".join(w) for w in self.words[:n]],
+                "tags": [" ".join(t for t in self.tag_names(i)) for i in range(min(n, len(self)))]}
+
+    def subset(self, idx: list[int], name: str | None = None) -> "TaggedData":
+        return TaggedData(name or self.name, tuple(self.words[i] for i in idx), tuple(self.tags[i] for i in idx),
+                          self.label_names)
+
+
+def _tag_order(tags: set[str]) -> tuple[str, ...]:
+    kinds = sorted({t[2:] for t in tags if t != "O"})
+    return ("O", *(f"{p}-{k}" for k in kinds for p in "BI"))
+
+
+def read_conll(raw: bytes, filename: str = "data.conll", label_names: tuple[str, ...] | None = None) -> TaggedData:
+    """Sentences from CoNLL-style text: the word in the first column, its BIO tag in the last, a blank line
+    between sentences ('-DOCSTART-' lines skipped). `label_names` fixes the tag ids of an evaluation file."""
+    check_size(len(raw), f"'{filename}'")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlaygroundError(f"'{filename}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}).") from None
+    if "\x00" in text:
+        raise PlaygroundError(f"'{filename}' looks binary (it contains NUL bytes); upload a CoNLL text file.")
+    sentences, current, width = [], [], None
+    ragged, bad_tags = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        cols = line.split("\t") if "\t" in line else line.split()
+        cols = [c.strip() for c in cols]
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        if cols[0].startswith("-DOCSTART-"):
+            continue
+        width = width or len(cols)
+        if len(cols) < 2 or len(cols) != width or not all(cols):
+            ragged.append(n)
+            continue
+        if not TAG_RE.match(cols[-1]):
+            bad_tags.append((n, cols[-1]))
+            continue
+        current.append((n, cols[0], cols[-1]))
+    if current:
+        sentences.append(current)
+    if ragged:
+        raise PlaygroundError(f"'{filename}' has lines with a different number of columns than its first line "
+                              f"({width}; a word and its tag, separated by a tab): line(s) "
+                              f"{', '.join(map(str, ragged[:5]))}{', …' if len(ragged) > 5 else ''}.")
+    if bad_tags:
+        shown = ", ".join(f"'{t}' (line {n})" for n, t in bad_tags[:5])
+        raise PlaygroundError(f"'{filename}' has tags that are not BIO tags (O, B-type, I-type): {shown}.")
+    if not sentences:
+        raise PlaygroundError(f"'{filename}' has no sentences: each line should be 'word<TAB>tag', "
+                              "with a blank line between sentences.")
+    if len(sentences) > MAX_ROWS:
+        raise PlaygroundError(f"'{filename}' has {len(sentences):,} sentences; the limit is {MAX_ROWS:,}.")
+    long = [s[0][0] for s in sentences if len(s) > MAX_SENTENCE_WORDS]
+    if long:
+        raise PlaygroundError(f"'{filename}' has a sentence of more than {MAX_SENTENCE_WORDS} words (starting at line "
+                              f"{long[0]}): is a blank line between sentences missing?")
+    seen = {t for s in sentences for _, _, t in s}
+    if label_names is None:
+        label_names = _tag_order(seen)
+        if len(label_names) < 3:
+            raise PlaygroundError(f"'{filename}' has no entities (every tag is O): a tagger has nothing to learn.")
+    unknown = sorted(seen - set(label_names))
+    if unknown:
+        raise PlaygroundError(f"'{filename}' has tags the training data does not have: {', '.join(unknown[:5])}.")
+    ids = {t: i for i, t in enumerate(label_names)}
+    return TaggedData(filename, tuple(tuple(w for _, w, _ in s) for s in sentences),
+                      tuple(tuple(ids[t] for _, _, t in s) for s in sentences), tuple(label_names))
+
+
+def read_conll_file(path: str | Path, label_names: tuple[str, ...] | None = None) -> TaggedData:
+    path = Path(path)
+    if not path.is_file():
+        raise PlaygroundError(f"'{path}' does not exist or is not a file.")
+    check_size(path.stat().st_size, f"'{path.name}'")
+    return read_conll(path.read_bytes(), path.name, label_names)
+
+
+def split_tagged(data: TaggedData, fraction: float = 0.2, seed: int = 0) -> tuple[TaggedData, TaggedData]:
+    """(train, held-out) sentences for an upload without its own evaluation file."""
+    if len(data) < 10:
+        raise PlaygroundError(f"'{data.name}' has {len(data)} sentences; at least 10 are needed to hold some out.")
+    idx = list(range(len(data)))
+    random.Random(seed).shuffle(idx)
+    k = max(1, round(len(idx) * fraction))
+    return data.subset(sorted(idx[k:]), f"{data.name} (train)"), data.subset(sorted(idx[:k]), f"{data.name} (held out)")
+
+
+# ---- extractive QA: SQuAD v1.1 JSON ---------------------------------------------------------------------
+
+MAX_PASSAGE_WORDS = 5_000
+
+
+@dataclass(frozen=True)
+class QAExample:
+    id: str
+    title: str  # the article (splits are made by article, so no passage is in both)
+    question: str
+    context: str
+    answers: tuple[str, ...]  # reference answers (the first one trains)
+    starts: tuple[int, ...]  # character offset of each answer in the context
+
+
+@dataclass(frozen=True)
+class QAData:
+    name: str
+    examples: tuple[QAExample, ...]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.title for e in self.examples))
+
+    def articles(self, titles, name: str | None = None) -> "QAData":
+        keep = set(titles)
+        return QAData(name or self.name, tuple(e for e in self.examples if e.title in keep))
+
+    def head(self, n: int) -> "QAData":
+        return QAData(self.name, self.examples[:n])
+
+    def preview(self, n: int = 20) -> dict[str, list[str]]:
+        ex = self.examples[:n]
+        return {"article": [e.title for e in ex], "question": [e.question for e in ex],
+                "answer": [e.answers[0] for e in ex]}
+
+
+def _need(obj, key: str, kind, where: str, filename: str):
+    if not isinstance(obj, dict) or key not in obj:
+        raise PlaygroundError(f"'{filename}': {where} has no '{key}' field (SQuAD format: data -> paragraphs -> "
+                              "context and qas -> question, id, answers -> text, answer_start).")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise PlaygroundError(f"'{filename}': {where}'s '{key}' should be {getattr(kind, '__name__', 'a number')}.")
+    return value
+
+
+def read_squad(raw: bytes, filename: str = "data.json") -> QAData:
+    """Questions, passages and answers from SQuAD v1.1-format JSON, each answer checked against its passage."""
+    check_size(len(raw), f"'{filename}'")
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise PlaygroundError(f"'{filename}' is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise PlaygroundError(f"'{filename}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+    articles = _need(doc, "data", list, "the file", filename)
+    out = []
+    for a, art in enumerate(articles):
+        title = str(art.get("title", f"article {a + 1}")) if isinstance(art, dict) else ""
+        for p, par in enumerate(_need(art, "paragraphs", list, f"article {a + 1}", filename)):
+            where = f"article '{title}', paragraph {p + 1}"
+            context = _need(par, "context", str, where, filename)
+            if len(context.split()) > MAX_PASSAGE_WORDS:
+                raise PlaygroundError(f"'{filename}': {where} has a passage of {len(context.split()):,} words; the limit "
+                                      f"is {MAX_PASSAGE_WORDS:,} (SQuAD passages are paragraphs of about 120).")
+            for q, qa in enumerate(_need(par, "qas", list, where, filename)):
+                qwhere = f"{where}, question {q + 1}"
+                question = _need(qa, "question", str, qwhere, filename).strip()
+                if not question:
+                    raise PlaygroundError(f"'{filename}': {qwhere} is empty.")
+                answers = _need(qa, "answers", list, qwhere, filename)
+                if not answers:
+                    raise PlaygroundError(f"'{filename}': {qwhere} has no answers (SQuAD v1.1 questions all have one).")
+                texts, starts = [], []
+                for ans in answers:
+                    text = _need(ans, "text", str, qwhere + "'s answer", filename)
+                    start = _need(ans, "answer_start", int, qwhere + "'s answer", filename)
+                    if not text.strip() or start < 0 or context[start:start + len(text)] != text:
+                        raise PlaygroundError(f"'{filename}': {qwhere}: the answer '{text[:60]}' is not in the passage at "
+                                              f"character {start} (answers must be copied from their passage).")
+                    texts.append(text)
+                    starts.append(start)
+                out.append(QAExample(str(qa.get("id", f"{a}-{p}-{q}")), title, question, context, tuple(texts), tuple(starts)))
+    if not out:
+        raise PlaygroundError(f"'{filename}' has no questions.")
+    if len(out) > MAX_ROWS:
+        raise PlaygroundError(f"'{filename}' has {len(out):,} questions; the limit is {MAX_ROWS:,}.")
+    return QAData(filename, tuple(out))
+
+
+def read_squad_file(path: str | Path) -> QAData:
+    path = Path(path)
+    if not path.is_file():
+        raise PlaygroundError(f"'{path}' does not exist or is not a file.")
+    raw = lzma.decompress(path.read_bytes()) if path.suffix == ".xz" else path.read_bytes()
+    return read_squad(raw, path.name)
+
+
+def split_articles(data: QAData, held_out: float = 0.2) -> tuple[QAData, QAData]:
+    """(train, held-out) by article: the last share of the articles is held out, so no passage is in both."""
+    titles = data.titles
+    if len(titles) < 2:
+        raise PlaygroundError(f"'{data.name}' has one article; a split by article needs at least two "
+                              "(or give a separate evaluation file).")
+    k = min(len(titles) - 1, max(1, round(len(titles) * held_out)))
+    return (data.articles(titles[:-k], f"{data.name} (train articles)"),
+            data.articles(titles[-k:], f"{data.name} (held-out articles)"))
+
+
+# ---- the shipped demo sets (assets/tasks/, made by scripts/make_task_demos.py) --------------------------
+
+NER_NAME = "WNUT-17 emerging entities (shipped sample)"
+QA_NAME = "SQuAD v1.1 (shipped sample)"
+
+
+def shipped_ner() -> tuple[TaggedData, TaggedData]:
+    train = read_conll_file(TASKS_DIR / "wnut17_train.conll")
+    test = read_conll_file(TASKS_DIR / "wnut17_test.conll", train.label_names)
+    return (TaggedData(NER_NAME, train.words, train.tags, train.label_names),
+            TaggedData(NER_NAME + " test", test.words, test.tags, test.label_names))
+
+
+def shipped_qa() -> tuple[QAData, QAData]:
+    train, test = read_squad_file(TASKS_DIR / "squad_train.json"), read_squad_file(TASKS_DIR / "squad_test.json")
+    return QAData(QA_NAME, train.examples), QAData(QA_NAME + " test", test.examples)
+

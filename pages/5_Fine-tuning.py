@@ -1,44 +1,63 @@
-"""Fine-tuning: train a classifier on top of BERT, live, in a background thread of this session."""
+"""Fine-tuning: one pretrained backbone, many heads, trained live in a background thread of this session."""
 import pandas as pd
 import streamlit as st
 
-from playground_ui import hall, ui
+from playground_ui import hall, jobs, ui, widgets
 from bert_playground import datasets as D
 from bert_playground import PlaygroundError, finetune
 from bert_playground.device import describe
+from bert_playground.finetune import changes
+from bert_playground.finetune.sheet import Sheet
 from bert_playground.jobs import Job
-from playground_ui import jobs, widgets
 from playground_ui import finetune_view as view
 from playground_ui.charts import finetune as charts
+from playground_ui.charts import heads as hcharts
+from playground_ui.widgets import pick
 
 SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
+TASK_SOURCES = {"pairs": SOURCES[1:], "tag": ["Shipped: WNUT-17 sample", "Upload CoNLL"],
+                "qa": ["Shipped: SQuAD sample", "Upload SQuAD JSON"]}
 LRS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5]
-
-bundle = ui.setup("Fine-tuning", ":material/model_training:")
-st.title("Fine-tuning")
-st.markdown(
-    "BERT's second half: a pretrained encoder plus a small **classification head** on the `[CLS]` vector, trained on "
-    "labelled examples. **Full fine-tuning** updates every weight; a **frozen encoder** trains only the head on "
-    "fixed `[CLS]` features; the **bag-of-words baseline** uses no BERT at all. Keeping only the first few encoder "
-    "layers makes a *tiny* BERT that trains in seconds on a CPU. Training runs in the background: the rest of the "
-    "app stays usable, and your runs are visible to you only."
-)
+TASK_DEFAULTS = {"classify": dict(max_length=128), "pairs": dict(max_length=128), "tag": dict(max_length=64),
+                 "qa": dict(max_length=192, stride=64)}
+METRIC_NAMES = {"classify": ("accuracy", "macro-F1"), "pairs": ("accuracy", "macro-F1"),
+                "tag": ("entity F1", "precision"), "qa": ("F1", "exact match")}
 
 
 @st.cache_data(show_spinner=False)
-def shipped():
-    return D.shipped()
+def shipped(task: str):
+    return {"classify": D.shipped, "tag": D.shipped_ner, "qa": D.shipped_qa}[task]()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
-def read_upload(raw: bytes, name: str):
-    return D.read_table(raw, name)
+def read_upload(raw: bytes, name: str, kind: str = "table", labels: tuple | None = None):
+    return {"table": D.read_table, "conll": lambda r, n: D.read_conll(r, n, labels), "squad": D.read_squad}[kind](raw, name)
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading from the Hugging Face Hub…")
 def read_hub(name: str, config: str, split: str):
     return D.load_hub(name, config or None, split)
 
+
+def intro_ui():
+    st.title("Fine-tuning")
+    st.markdown(
+        "BERT's second half: one pretrained encoder, a small new **head** per task, trained on labelled examples. "
+        "A **sequence head** reads one vector for the whole text (sentiment, intents, entailment of a sentence pair "
+        "`[CLS] A [SEP] B [SEP]`); a **token head** tags every word (named entities); a **span head** scores every "
+        "passage token as the start and the end of an answer (extractive QA). **Full fine-tuning** updates every "
+        "weight; a **frozen encoder** trains only the head; **random initialisation** trains the same architecture "
+        "from fresh weights (what pre-training buys); the **bag-of-words baseline** uses no BERT at all. Keeping "
+        "only the first few layers makes a *tiny* BERT that trains in seconds on a CPU. Training runs in the "
+        "background; your runs are visible to you only.")
+
+
+def task_ui() -> str:
+    intro_ui()
+    return st.radio("Task", list(view.TASK_LABELS), format_func=view.TASK_LABELS.get, key="ft_task", horizontal=True)
+
+
+# ---- data ----------------------------------------------------------------------------------------
 
 def pick_columns(table, eval_table):
     text0, pair0, label0 = D.guess_columns(table)
@@ -51,10 +70,17 @@ def pick_columns(table, eval_table):
     return D.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
 
 
-def choose_data():
-    source = st.radio("Dataset", SOURCES, key="ft_source", horizontal=True)
+def uploads(kind: str, types: list[str], hint: str):
+    c1, c2 = st.columns(2)
+    up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload_{kind}"))
+    up_eval = c2.file_uploader("Held-out file (optional; otherwise part of the training file is held out)",
+                               type=types, key=hall.fresh_key(f"ft_upload_eval_{kind}"))
+    return up, up_eval
+
+
+def table_data(source: str):
     if source == SOURCES[0]:
-        return shipped()
+        return shipped("classify")
     if source == SOURCES[1]:
         c1, c2 = st.columns(2)
         up = c1.file_uploader(f"Training file (CSV or TSV with a header row, at most {D.MAX_MB} MB)",
@@ -77,106 +103,170 @@ def choose_data():
     return pick_columns(read_hub(name, config, split), read_hub(name, config, eval_split))
 
 
-data = None
-with ui.user_errors():
-    data = choose_data()
-if data is not None:
-    train, test = data
-    counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
-    pairs_note = " (sentence pairs)" if train.text_pairs is not None else ""
-    st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
+def span_data(task: str, source: str):
+    if source == TASK_SOURCES[task][0]:
+        return shipped(task)
+    if task == "tag":
+        up, up_eval = uploads("tag", ["conll", "txt", "tsv"], "CoNLL: 'word<TAB>BIO tag' per line, blank line between sentences")
+        if up is None:
+            st.info("Upload a CoNLL file: one word and its BIO tag (O, B-type, I-type) per line.")
+            return None
+        train = read_upload(up.getvalue(), up.name, "conll")
+        return (train, read_upload(up_eval.getvalue(), up_eval.name, "conll", train.label_names)) if up_eval \
+            else D.split_tagged(train)
+    up, up_eval = uploads("qa", ["json"], "SQuAD v1.1 JSON")
+    if up is None:
+        st.info("Upload a SQuAD-format JSON file: articles, paragraphs with a context, questions with answers.")
+        return None
+    train = read_upload(up.getvalue(), up.name, "squad")
+    return (train, read_upload(up_eval.getvalue(), up_eval.name, "squad")) if up_eval else D.split_articles(train)
+
+
+def data_caption(task: str, train, test) -> None:
+    if task in ("classify", "pairs"):
+        counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
+        pairs_note = " (sentence pairs)" if train.text_pairs is not None else ""
+        st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
+    elif task == "tag":
+        counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
+        st.caption(f"{len(train):,} training and {len(test):,} held-out sentences · entities: {counts}. "
+                   "A word's tag sits on its **first WordPiece**; the loss ignores its other pieces (label -100), "
+                   "as in the BERT paper.")
+    else:
+        st.caption(f"{len(train):,} training and {len(test):,} held-out questions · training articles: "
+                   f"{ui.md_escape(', '.join(train.titles))} · held out: {ui.md_escape(', '.join(test.titles))} "
+                   "(split by article: no passage is in both).")
     with st.expander("Preview the training data"):
         st.dataframe(pd.DataFrame(train.preview(20)), hide_index=True)
 
-st.subheader("Settings")
-c = st.columns(5)
-mode = c[0].selectbox("Mode", finetune.MODES, format_func=view.MODE_LABELS.get, key="ft_mode")
-n_layers = bundle.info.layers if bundle is not None else 1
-layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", value=n_layers if mode == "frozen" else
-                           min(2, n_layers), step=1, key=f"ft_layers_{mode}", disabled=mode == "baseline",
-                           help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top layers: "
-                                "in low layers [CLS] has not yet gathered the sentence.")
-# No min/max on the number boxes: the value typed is the value checked (an out-of-range one disables Start with the
-# reason), never a silently kept earlier value.
-epochs = c[2].number_input("Epochs", value=3, step=1, key="ft_epochs",
-                           help=f"{finetune.LIMITS['epochs'][0]}-{finetune.LIMITS['epochs'][1]}")
-batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
-lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
-c = st.columns([1, 1, 3])
-max_seconds = c[0].number_input("Time limit (s)", value=120, step=1, key="ft_max_seconds",
-                                help="bounds the whole run, the final evaluation included (5-3600 s)")
-early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better accuracy")
-device = bundle.device if bundle is not None else ui.device_name()
-c[2].caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
-             "layers, [CLS] features computed once) train the shipped data in well under a minute on a CPU.")
 
-job = st.session_state.get("ft_job")
-running = job is not None and not job.done
-no_model = bundle is None and mode != "baseline"
-if no_model:
-    st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
-cfg, problem = None, None
-try:  # the run starts from exactly the values shown: an invalid one disables Start and says why
-    if not 5 <= max_seconds <= 3600:
-        raise PlaygroundError(f"time limit must be between 5 and 3600 s, not {max_seconds:g}.")
-    cfg = finetune.FinetuneConfig(mode=mode, layers=None if mode == "baseline" else layers, epochs=epochs,
-                                  batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None)
-    cfg = finetune.validate(cfg, bundle if mode != "baseline" else None)
-except PlaygroundError as exc:
-    problem = str(exc)
-    st.warning(f"Start is disabled: {ui.md_escape(problem)}", icon=":material/block:")
-if st.button("Start training", type="primary", key="ft_start",
-             disabled=running or data is None or no_model or problem is not None):
+def data_ui(task: str):
+    key = "ft_source" if task == "classify" else f"ft_source_{task}"
+    source = st.radio("Dataset", SOURCES if task == "classify" else TASK_SOURCES[task], key=key, horizontal=True)
+    data = None
     with ui.user_errors():
-        cfg = finetune.validate(cfg, bundle, train, test)
-        job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop),
-                              "finetune"))
-        st.session_state["ft_job"] = job
-        st.rerun()  # redraw with the button disabled and the live view ticking
+        data = table_data(source) if task in ("classify", "pairs") else span_data(task, source)
+        if data is not None and task == "pairs" and data[0].text_pairs is None:
+            st.warning("Sentence pairs need a second-sentence column: pick one above.")
+            return None
+        if data is not None:
+            data_caption(task, *data)
+    return data
 
 
-@st.fragment(run_every=1.0 if running else None)
-def live():
+# ---- settings and run ----------------------------------------------------------------------------
+
+def settings_ui(task: str, bundle):
+    st.subheader("Settings")
+    c = st.columns(5)
+    modes = finetune.TASK_MODES[task]
+    mode = c[0].selectbox("Mode", modes, format_func=view.MODE_LABELS.get,
+                          key="ft_mode" if task == "classify" else f"ft_mode_{task}")
+    n_layers = bundle.info.layers if bundle is not None else 1
+    # No min/max on the number boxes: the value typed is the value checked (an out-of-range one disables Start with
+    # the reason), never a silently kept earlier value.
+    layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", value=n_layers if mode == "frozen" else
+                               min(2, n_layers), step=1, key=f"ft_layers_{mode}", disabled=mode == "baseline",
+                               help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top "
+                                    "layers: in low layers [CLS] has not yet gathered the sentence.")
+    epochs = c[2].number_input("Epochs", value=3, step=1, key="ft_epochs",
+                               help=f"{finetune.LIMITS['epochs'][0]}-{finetune.LIMITS['epochs'][1]}")
+    batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
+    lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format,
+                            key=f"ft_lr_{mode}")
+    c = st.columns([1, 1, 1, 2])
+    max_seconds = c[0].number_input("Time limit (s)", value=120, step=1, key="ft_max_seconds",
+                                    help="bounds the whole run, the final evaluation included (5-3600 s)")
+    early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better score")
+    snaps = c[2].checkbox("Keep a snapshot after each epoch", True, key="ft_snapshots", disabled=mode == "baseline",
+                          help="at most 4, in memory: the 'what fine-tuning changed' views compare them")
+    pooling = "cls"
+    if task in ("classify", "pairs") and mode != "baseline":
+        pooling = c[3].radio("Sequence vector", finetune.POOLINGS, format_func=view.POOLING_LABELS.get, key="ft_pooling",
+                             horizontal=True, help="BERT's recipe reads the [CLS] vector; the MiniLM encoder the "
+                             "embedded checkpoint starts from was trained for mean pooling, so its [CLS] vector "
+                             "alone says less about the sentence (frozen mode shows it most).")
+    device = bundle.device if bundle is not None else ui.device_name()
+    st.caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
+               "layers, [CLS] features computed once) train the shipped data in well under a minute on a CPU.")
+    try:  # the run starts from exactly the values shown: an invalid one disables Start and says why
+        if not 5 <= max_seconds <= 3600:
+            raise PlaygroundError(f"time limit must be between 5 and 3600 s, not {max_seconds:g}.")
+        cfg = finetune.FinetuneConfig(
+            mode=mode, task=task, pooling=pooling, layers=None if mode == "baseline" else layers, epochs=epochs,
+            batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None,
+            snapshots=4 if snaps and mode != "baseline" else 0, **TASK_DEFAULTS[task])
+        return finetune.validate(cfg, bundle if mode != "baseline" else None), None
+    except PlaygroundError as exc:
+        st.warning(f"Start is disabled: {ui.md_escape(exc)}", icon="⛔")
+        return None, str(exc)
+
+
+def run_ui(bundle, data, settings) -> None:
+    cfg, problem = settings
+    job = st.session_state.get("ft_job")
+    running = job is not None and not job.done
+    no_model = bundle is None and (cfg is None or cfg.mode != "baseline")
+    if no_model:
+        st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
+    if st.button("Start training", type="primary", key="ft_start", disabled=running or data is None or no_model or problem is not None):
+        with ui.user_errors():
+            train, test = data
+            finetune.validate(cfg, bundle, train, test)
+            job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop),
+                                  "finetune"))
+            st.session_state["ft_job"] = job
+            st.session_state["ft_checkpoint"] = bundle.info.name if bundle is not None else ""
+            st.rerun()  # redraw with the button disabled and the live view ticking
+
+
+def sheet() -> Sheet:
+    return st.session_state.setdefault("ft_sheet", Sheet())
+
+
+def running() -> bool:
+    job = st.session_state.get("ft_job")
+    return job is not None and not job.done
+
+
+@st.fragment(run_every=1.0 if running() else None)
+def live_ui():
     job = st.session_state.get("ft_job")
     if job is None:
-        st.info("Pick the data and settings, then press **Start training**.")
+        st.info("Pick the task, data and settings, then press **Start training**.")
         return
     done = job.done  # read before the events: once done, the snapshot below is complete
     cur = view.curves(job.events())
     waiting = jobs.queue_note(job)
     if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
+        st.info(waiting, icon="⏳")
     st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
     if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
         jobs.stop(job)
     if job.error:
         st.error(ui.md_escape(job.error))
     total = cur.start.total_steps if cur.start else None
+    task = cur.result.config.task if cur.result else st.session_state.get("ft_task", "classify")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")
-    c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total), key="ft_acc")
-    if done and st.session_state.get("ft_recorded") is not job:  # once per run: keep it, then a full rerun
+    c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total, METRIC_NAMES[task]),
+                    key="ft_acc")
+    if done and st.session_state.get("ft_recorded") is not job:  # once per run: the sheet records it, then a rerun
         st.session_state["ft_recorded"] = job
-        if cur.result is not None:
+        if sheet().record(job, cur.result, st.session_state.get("ft_checkpoint", "")):
             st.session_state["ft_result"] = cur.result
-            runs = st.session_state.setdefault("ft_runs", [])
-            runs.append({"Run": len(runs) + 1, **view.row(cur.result)})
         st.rerun()
 
 
-live()
-result = st.session_state.get("ft_result")
-if result is not None:
-    st.subheader("Result of the last run")
+# ---- results and try-it boxes ----------------------------------------------------------------------
+
+def classify_result_ui(result) -> None:
     m = result.metrics
     c = st.columns(4)
     c[0].metric("Accuracy", f"{m.accuracy:.1%}")
     c[1].metric("Macro-F1", f"{m.macro_f1:.3f}")
     c[2].metric("Time", f"{result.seconds:.1f} s")
     c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
-    if result.stopped:
-        st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
-    widgets.notices(result.notices)
     st.plotly_chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm")
     st.subheader("Try the fine-tuned model")
     text_a = st.text_input("Text", "I think I left my card in the taxi.", key="ft_try_a")
@@ -184,6 +274,146 @@ if result is not None:
     with ui.user_errors():
         pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
         st.plotly_chart(charts.probabilities(pred.probabilities), key="ft_probs")
-if st.session_state.get("ft_runs"):
+
+
+def tag_result_ui(result) -> None:
+    m = result.metrics
+    c = st.columns(4)
+    c[0].metric("Entity F1", f"{m.f1:.3f}")
+    c[1].metric("Precision", f"{m.precision:.3f}")
+    c[2].metric("Recall", f"{m.recall:.3f}")
+    c[3].metric("Time", f"{result.seconds:.1f} s")
+    st.caption("Entity-level scores (seqeval/conlleval rules): an entity counts only when its type and both "
+               "boundaries are right.")
+    types = list(m.per_type)
+    st.plotly_chart(hcharts.metric_bars(types, [m.per_type[t][2] for t in types], "Entity F1 per type"), key="ft_types")
+    st.subheader("Try the tagger")
+    text = st.text_input("Sentence", "Just watched Stranger Things with Millie Bobby Brown in Atlanta", key="ft_try_tag")
+    with ui.user_errors():
+        pred = result.classifier.predict(text)
+        kinds = [n[2:] for n in pred.label_names if n.startswith("B-")]
+        spans = [(e.start, e.end, e.label, e.probability) for e in pred.entities]
+        st.markdown(view.highlight(text, spans, kinds))
+        if not spans:
+            st.caption("No entities found in this sentence.")
+        st.plotly_chart(hcharts.tag_probabilities(list(pred.tokens), list(pred.label_names), pred.probabilities),
+                        key="ft_tag_probs")
+
+
+def qa_result_ui(result) -> None:
+    m = result.metrics
+    c = st.columns(3)
+    c[0].metric("Exact match", f"{m.exact_match:.1%}")
+    c[1].metric("F1 (SQuAD)", f"{m.f1:.1%}")
+    c[2].metric("Time", f"{result.seconds:.1f} s")
+    st.caption("SQuAD's official scoring: answers lower-cased, punctuation and articles removed; the best of the "
+               "reference answers counts.")
+    st.subheader("Try the reader")
+    question = st.text_input("Question", "Who led the Normans?", key="ft_try_q")
+    passage = st.text_area("Passage", "The Normans were led by Rollo, a Viking who settled in northern France in the "
+                           "10th century.", key="ft_try_ctx")
+    with ui.user_errors():
+        pred = result.classifier.predict(question, passage)
+        s = pred.span
+        st.markdown(view.highlight(passage, [(s.start, s.end, "answer", s.probability)] if s.text else [], ["answer"]))
+        st.caption(f"Best valid span (end ≥ start, at most {result.classifier.max_answer} tokens) over "
+                   f"{pred.n_windows} window(s) of {result.classifier.max_length} tokens; from window {s.window + 1}.")
+        st.plotly_chart(hcharts.span_probabilities(list(pred.tokens), pred.start_probabilities, pred.end_probabilities,
+                                                   s.tokens), key="ft_span_probs")
+
+
+def results_ui() -> None:
+    result = st.session_state.get("ft_result")
+    if result is None:
+        return
+    st.subheader("Result of the last run")
+    if result.stopped:
+        st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
+    widgets.notices(result.notices)
+    {"tag": tag_result_ui, "qa": qa_result_ui}.get(result.config.task, classify_result_ui)(result)
+
+
+def sheet_ui() -> None:
+    records = sheet().records
+    if not records:
+        return
     st.subheader("Runs in this session")
-    st.dataframe(pd.DataFrame(st.session_state["ft_runs"]), hide_index=True, key="ft_runs_table")
+    st.caption("The experiment sheet: pretrained vs random weights, frozen vs full, BERT vs bag of words: one click "
+               "per run on the same data.")
+    st.dataframe(pd.DataFrame(view.sheet_rows(records)), hide_index=True, key="ft_runs_table")
+    st.plotly_chart(hcharts.sheet_curves(records), key="ft_sheet_curves")
+    st.download_button("Download the sheet (CSV)", sheet().to_csv(), "finetune_runs.csv", "text/csv", key="ft_csv")
+
+
+# ---- what fine-tuning changed -------------------------------------------------------------------
+
+def attention_change_ui(result, k: int) -> None:
+    text = st.text_input("Input", "The movie was not good at all.", key="ft_chg_text")
+    with ui.user_errors():
+        ch = changes.attention_change(result, 0, k, text)
+        n_layers, n_heads = ch.before.shape[:2]
+        c1, c2 = st.columns(2)
+        with c1:
+            layer = pick("Layer", n_layers, "ft_chg_layer", last=True)
+        with c2:
+            head = pick("Head", n_heads, "ft_chg_head")
+        st.plotly_chart(hcharts.attention_change(ch.before[layer, head], ch.after[layer, head], ch.tokens,
+                                                 ("before", f"after epoch {changes.epochs(result)[k]:g}",
+                                                  "after − before")), key="ft_chg_att")
+        st.caption(f"Largest change of any weight in this head: {abs(ch.difference[layer, head]).max():.3f}.")
+
+
+def cls_change_ui(result, k: int, test) -> None:
+    if result.config.task not in ("classify", "pairs") or test is None or not hasattr(test, "labels"):
+        st.caption("The [CLS] projection is drawn for sequence tasks with their held-out data on this page.")
+        return
+    with ui.user_errors(), st.spinner("Projecting the held-out [CLS] vectors…"):
+        names = [test.label_names[y] for y in test.labels][:changes.MAX_POINTS]
+        c1, c2 = st.columns(2)
+        for col, j, title in ((c1, 0, "before"), (c2, k, f"after epoch {changes.epochs(result)[k]:g}")):
+            pts = changes.project_2d(changes.cls_vectors(result, j, test.texts, test.text_pairs))
+            col.plotly_chart(hcharts.cls_scatter(pts, names, f"[CLS] of held-out examples, {title} (PCA)"),
+                             key=f"ft_chg_cls_{j}")
+
+
+def cloze_change_ui(result, k: int, bundle) -> None:
+    if bundle is None or not bundle.info.has_mlm:
+        st.caption("This checkpoint has no masked-LM head: no cloze guesses to compare.")
+        return
+    sentence = st.text_input("Cloze sentence", changes.CLOZE, key="ft_chg_cloze")
+    with ui.user_errors():
+        rows = [changes.cloze(result, j, bundle, sentence) for j in (0, k)]
+        st.dataframe(pd.DataFrame({"before": [f"{t} {p:.2f}" for t, p in zip(rows[0].tokens, rows[0].probabilities)],
+                                   "after": [f"{t} {p:.2f}" for t, p in zip(rows[1].tokens, rows[1].probabilities)]}),
+                     hide_index=True, key="ft_chg_cloze_table")
+        st.caption("The checkpoint's own MLM head, unchanged, reading the fine-tuned encoder: as the encoder "
+                   "specialises, its guesses drift (catastrophic forgetting). With fewer layers kept than the "
+                   "checkpoint has, the head reads the last kept layer, so even 'before' differs from the Masked-LM "
+                   "page.")
+
+
+def changes_ui(bundle, data) -> None:
+    result = st.session_state.get("ft_result")
+    if result is None or not result.snapshots or len(result.snapshots) < 2:
+        return
+    st.subheader("What fine-tuning changed")
+    marks = changes.epochs(result)
+    k = st.select_slider("After epoch", list(range(1, len(marks))), value=len(marks) - 1,
+                         format_func=lambda i: f"{marks[i]:g}", key="ft_chg_epoch")
+    tabs = st.tabs(["Attention", "[CLS] vectors", "MLM guesses"])
+    with tabs[0]:
+        attention_change_ui(result, k)
+    with tabs[1]:
+        cls_change_ui(result, k, data[1] if data is not None else None)
+    with tabs[2]:
+        cloze_change_ui(result, k, bundle)
+
+
+bundle = ui.setup("Fine-tuning", ":material/model_training:")
+task = task_ui()
+data = data_ui(task)
+run_ui(bundle, data, settings_ui(task, bundle))
+live_ui()
+results_ui()
+changes_ui(bundle, data)
+sheet_ui()

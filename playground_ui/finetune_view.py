@@ -5,7 +5,13 @@ from dataclasses import dataclass
 
 from bert_playground.finetune import Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step
 
-MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)", "baseline": "Bag-of-words baseline"}
+MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)",
+               "random": "Random initialisation (no pre-training)", "baseline": "Bag-of-words baseline"}
+
+
+TASK_LABELS = {"classify": "Classify texts", "pairs": "Sentence pairs (entailment)", "tag": "Tag words (NER)",
+               "qa": "Answer questions (extractive QA)"}
+POOLING_LABELS = {"cls": "[CLS] vector (BERT's recipe)", "mean": "Mean of the token vectors"}
 
 
 def row(result: FinetuneResult) -> dict:
@@ -17,6 +23,33 @@ def row(result: FinetuneResult) -> dict:
             "Macro-F1": round(m.macro_f1, 4), "Device": result.device, "Stopped": result.stopped or ""}
 
 
+def sheet_rows(records) -> list[dict]:
+    """The experiment sheet as the page's table (`finetune.sheet.RunRecord`s)."""
+    return [{"Run": r.run, "Task": TASK_LABELS[r.task], "Data": r.data, "Checkpoint": r.checkpoint or "–",
+             "Mode": MODE_LABELS[r.mode], "Pooling": r.pooling or "–", "Layers": str(r.layers or "–"),
+             "Epochs": r.epochs, "Time (s)": round(r.seconds, 1), "Metric": r.metric, "Score": round(r.score, 4),
+             "Accuracy": round(r.score, 4) if r.metric == "accuracy" else None, "Device": r.device,
+             "Stopped": r.stopped} for r in records]
+
+
+_COLOURS = ["orange", "blue", "green", "red", "violet", "gray"]  # Streamlit Markdown background colours
+
+
+def highlight(text: str, spans: list[tuple[int, int, str, float]], kinds: list[str]) -> str:
+    """Markdown of the text with each (start, end, label, probability) span on a coloured background;
+    the user's text is escaped (shown literally, never as markup)."""
+    from playground_ui.ui import md_escape
+
+    out, at = [], 0
+    for start, end, label, p in sorted(spans):
+        colour = _COLOURS[kinds.index(label) % len(_COLOURS)] if label in kinds else _COLOURS[0]
+        out.append(md_escape(text[at:start]))
+        out.append(f":{colour}-background[{md_escape(text[start:end])} · **{md_escape(label)}** {p:.0%}]")
+        at = end
+    out.append(md_escape(text[at:]))
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Curves:
     """The curves and the progress line drawn from the events seen so far."""
@@ -24,8 +57,8 @@ class Curves:
     steps: list[int]
     losses: list[float]
     eval_steps: list[int]
-    accuracies: list[float]
-    macro_f1s: list[float]
+    accuracies: list[float]  # the task's main held-out metric (accuracy, entity F1 or SQuAD F1)
+    macro_f1s: list[float]  # the second one (macro-F1, precision or exact match)
     last: Step | None
     start: Start | None
     prepare: Prepare | None
@@ -60,7 +93,8 @@ def curves(events: list) -> Curves:
     evals = [e for e in events if isinstance(e, Evaluation)]
     pick = lambda kind: next((e for e in reversed(events) if isinstance(e, kind)), None)  # noqa: E731
     done = pick(Done)
+    second = lambda m: getattr(m, "macro_f1", getattr(m, "exact_match", getattr(m, "precision", 0.0)))  # noqa: E731
     return Curves([e.step for e in steps], [e.loss for e in steps], [e.step for e in evals],
-                  [e.metrics.accuracy for e in evals], [e.metrics.macro_f1 for e in evals],
+                  [e.metrics.score for e in evals], [second(e.metrics) for e in evals],
                   steps[-1] if steps else None, pick(Start), pick(Prepare), done.result if done else None,
                   events[-1] if events and isinstance(events[-1], Phase) else None)

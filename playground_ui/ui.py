@@ -35,7 +35,7 @@ PAGES = [
     ("pages/2_Masked_LM.py", "Masked LM", "the 80/10/10 masking recipe and real masked-token predictions"),
     ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
     ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
-    ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
+    ("pages/5_Fine-tuning.py", "Fine-tuning", "one backbone, many heads: classify, tag words, answer questions, live"),
     ("pages/6_Contextual_embeddings.py", "Contextual embeddings", "one word in many contexts, layer by layer; its "
      "nearest uses in a corpus; which layer a linear probe reads best"),
     ("pages/7_Explanations.py", "Explanations", "why the model said that: attention, rollout and integrated gradients "

@@ -94,3 +94,28 @@ def test_page_renders_without_exception(server, browser, path, expect, shot):
     page.screenshot(path=str(SHOTS / shot), full_page=True)
     assert (SHOTS / shot).stat().st_size > 10_000
     page.close()
+
+
+@pytest.mark.parametrize("task, metric, shot", [
+    ("Tag words (NER)", "Entity F1", "finetune_tag.png"),
+    ("Answer questions (extractive QA)", "Exact match", "finetune_qa.png"),
+])
+def test_fine_tuning_full_run_of_a_task(server, browser, task, metric, shot):
+    """Pick the task, train one epoch on its shipped demo set, see the metrics, the try-it box and the sheet."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server + "/Fine-tuning")
+    page.get_by_text("Start training").first.wait_for(timeout=240_000)
+    page.get_by_text(task).first.click()
+    page.wait_for_timeout(2000)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    page.wait_for_timeout(2000)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Runs in this session").first.wait_for(timeout=400_000)  # drawn once the run is recorded
+    page.get_by_text(metric, exact=True).first.wait_for(timeout=60_000)  # the metric's label, not a chart legend
+    page.wait_for_timeout(1500)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / shot), full_page=True)
+    page.close()

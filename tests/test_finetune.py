@@ -211,7 +211,7 @@ def test_job_reports_errors():
 
 
 def test_cuda_out_of_memory_becomes_a_clear_message(tiny, data, monkeypatch):
-    def oom(self, idx, y):
+    def oom(self, idx):  # the Head protocol: loss(idx); the head holds its own targets
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(F.HEADS["full"], "loss", oom)

@@ -6,18 +6,25 @@ from dataclasses import dataclass
 
 from ..errors import PlaygroundError
 
-MODES = ("full", "frozen", "baseline")  # the task heads in `heads.HEADS`
-DEFAULT_LR = {"full": 5e-4, "frozen": 2e-3, "baseline": 0.1}
+MODES = ("full", "frozen", "random", "baseline")  # the sequence-classification heads in `heads.HEADS`
+TASKS = ("classify", "pairs", "tag", "qa")  # sequence, sentence-pair, token (NER) and span (QA) tasks
+TASK_MODES = {"classify": MODES, "pairs": MODES, "tag": ("full", "frozen", "random"), "qa": ("full", "frozen", "random")}
+POOLINGS = ("cls", "mean")  # what the sequence head reads: the [CLS] vector or the mean of the token vectors
+DEFAULT_LR = {"full": 5e-4, "frozen": 2e-3, "random": 5e-4, "baseline": 0.1}
 LIMITS = {  # (low, high), inclusive: the page's widgets use the same bounds
     "epochs": (1, 50), "batch_size": (1, 512), "lr": (1e-6, 1.0), "max_length": (8, 512),
     "max_seconds": (1.0, 24 * 3600.0), "eval_every": (1, 1_000_000), "patience": (1, 100),
-    "warmup": (0.0, 0.5), "weight_decay": (0.0, 1.0), "eval_rows": (10, 10_000_000),
+    "warmup": (0.0, 0.5), "weight_decay": (0.0, 1.0), "stride": (8, 256), "max_answer": (1, 100), "snapshots": (0, 10),
+    "eval_rows": (10, 10_000_000),
 }
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    mode: str = "full"  # 'full': every weight trains | 'frozen': only the head | 'baseline': bag-of-words, no BERT
+    mode: str = "full"  # 'full': every weight trains | 'frozen': only the head | 'random': full, from fresh weights
+    #                     (same architecture, no pre-training) | 'baseline': bag-of-words, no BERT
+    task: str = "classify"  # 'classify' | 'pairs' (sentence pairs) | 'tag' (a tag per word) | 'qa' (answer span)
+    pooling: str = "cls"  # sequence tasks: the head reads the [CLS] vector ('cls') or the mean token vector ('mean')
     layers: int | None = None  # keep only the first k encoder layers ("tiny" BERT); None: all of them
     epochs: int = 3  # passes over the training data
     batch_size: int = 16  # examples per optimisation step
@@ -32,6 +39,9 @@ class FinetuneConfig:
     seed: int = 0  # initial head weights, batch order and dropout
     eval_rows: int | None = 2000  # held-out rows scored per evaluation: a larger set is sampled once (seed), and said so
     device: str | None = None  # None: the checkpoint's device
+    stride: int = 64  # QA: tokens shared by consecutive windows over a long passage (the document stride)
+    max_answer: int = 30  # QA: the longest answer span, in tokens
+    snapshots: int = 0  # epoch snapshots of the model kept in memory (0: none) for the what-changed views
 
     @property
     def learning_rate(self) -> float:
@@ -39,9 +49,14 @@ class FinetuneConfig:
 
     def check(self) -> FinetuneConfig:
         """Refuse absurd hyper-parameters with one clear message; returns the config."""
-        if self.mode not in MODES:
-            raise PlaygroundError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}.")
-        for name in ("epochs", "batch_size", "max_length"):
+        if self.task not in TASKS:
+            raise PlaygroundError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}.")
+        if self.mode not in TASK_MODES[self.task]:
+            raise PlaygroundError(f"mode must be one of {', '.join(TASK_MODES[self.task])} for the {self.task!r} task, "
+                                  f"not {self.mode!r}.")
+        if self.pooling not in POOLINGS:
+            raise PlaygroundError(f"pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}.")
+        for name in ("epochs", "batch_size", "max_length", "stride", "max_answer", "snapshots"):
             _check(name, getattr(self, name), True)
         for name in ("lr", "warmup", "weight_decay"):
             _check(name, self.learning_rate if name == "lr" else getattr(self, name), False)
@@ -77,6 +92,10 @@ def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None) -> Fi
     for data, what in ((train, "training"), (eval_data, "evaluation")):
         if data is not None and len(data) == 0:
             raise PlaygroundError(f"The {what} data has no rows.")
+    if cfg.task in ("tag", "qa"):
+        return _validate_span_task(cfg, train, eval_data)
+    if cfg.task == "pairs" and train is not None and train.text_pairs is None:
+        raise PlaygroundError("The sentence-pair task needs a second-sentence column (e.g. 'sentence2').")
     if train is not None:
         if len(set(train.labels)) < 2:
             raise PlaygroundError("The training data has only one class: a classifier needs at least two.")
@@ -84,4 +103,22 @@ def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None) -> Fi
             raise PlaygroundError("The evaluation data's labels do not match the training data's labels.")
         if eval_data is not None and (eval_data.text_pairs is None) != (train.text_pairs is None):
             raise PlaygroundError("Use sentence pairs in both the training and the evaluation data, or in neither.")
+    return cfg
+
+
+def _validate_span_task(cfg: FinetuneConfig, train, eval_data) -> FinetuneConfig:
+    """Token tagging reads TaggedData (CoNLL); QA reads QAData (SQuAD JSON)."""
+    from ..datasets import QAData, TaggedData
+
+    kind, what = (TaggedData, "sentences with a tag per word (CoNLL)") if cfg.task == "tag" else \
+        (QAData, "questions with passages and answers (SQuAD JSON)")
+    for data in (train, eval_data):
+        if data is not None and not isinstance(data, kind):
+            raise PlaygroundError(f"The {cfg.task!r} task trains on {what}, not on {type(data).__name__}.")
+    if cfg.task == "tag" and train is not None and eval_data is not None and \
+            tuple(eval_data.label_names) != tuple(train.label_names):
+        raise PlaygroundError("The evaluation data's tags do not match the training data's tags.")
+    if cfg.task == "qa" and cfg.stride > cfg.max_length // 2:
+        raise PlaygroundError(f"the document stride ({cfg.stride}) must be at most half the maximum length "
+                              f"({cfg.max_length}) so that windows move forward.")
     return cfg

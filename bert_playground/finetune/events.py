@@ -44,14 +44,14 @@ class Step:
 class Evaluation:
     step: int
     epoch: float
-    metrics: Metrics
+    metrics: Metrics  # or TagMetrics / QAMetrics
 
 
 @dataclass(frozen=True)
 class FinetuneResult:
-    classifier: Classifier
+    classifier: Classifier  # the trained model: a Classifier, or a Tagger / Reader (`predictors.py`) for tag / qa
     config: FinetuneConfig
-    metrics: Metrics
+    metrics: Metrics  # Metrics (classify, pairs), TagMetrics (tag) or QAMetrics (qa)
     data_name: str
     n_train: int
     n_eval: int
@@ -64,9 +64,16 @@ class FinetuneResult:
     device: str
     history: tuple[dict, ...] = field(default=())
     notices: tuple[str, ...] = field(default=())  # e.g. 'evaluated on a sample of 2,000 of the 30,000 held-out rows'
+    snapshots: tuple = field(default=(), repr=False)  # ((epoch, CPU state dict), ...) when config.snapshots > 0
+
+    @property
+    def task(self) -> str:
+        return self.config.task
 
     def summary(self) -> dict:
         """The run as plain JSON-ready values (the CLI's output and metrics.json)."""
+        if self.config.task in ("tag", "qa"):
+            return self._span_summary()
         m = self.metrics
         return {"data": self.data_name, "mode": self.config.mode, "layers": self.layers, "n_train": self.n_train,
                 "n_eval": self.n_eval, "labels": list(self.classifier.label_names), "pair": self.classifier.pair,
@@ -75,6 +82,17 @@ class FinetuneResult:
                 "seconds": round(self.seconds, 2), "examples_per_s": round(self.examples_per_s, 1),
                 "stopped": self.stopped, "device": self.device, "max_length": self.classifier.max_length,
                 "config": asdict(self.config), "notices": list(self.notices)}
+
+    def _span_summary(self) -> dict:
+        """Token tagging: entity_f1, precision, recall (0-1); QA: exact_match and f1 (0-1); then the run."""
+        p = self.classifier
+        extra = {"labels": list(p.label_names)} if self.config.task == "tag" else \
+            {"stride": p.stride, "max_answer": p.max_answer}
+        return {"task": self.config.task, "data": self.data_name, "mode": self.config.mode, "layers": self.layers,
+                "n_train": self.n_train, "n_eval": self.n_eval, **extra, **self.metrics.summary(),
+                "steps": self.steps, "epochs": round(self.epochs, 3), "seconds": round(self.seconds, 2),
+                "examples_per_s": round(self.examples_per_s, 1), "stopped": self.stopped, "device": self.device,
+                "max_length": p.max_length, "config": asdict(self.config)}
 
 
 @dataclass(frozen=True)

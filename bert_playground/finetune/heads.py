@@ -9,18 +9,22 @@ import copy
 import re
 from typing import Iterator, Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import transformers
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification
 
 from ..bow import BowClassifier, build_vocab
 from ..classifier import (Classifier, Metrics, batch, bert_logits, bow_logits, by_length, classification_metrics,
-                          encode)
+                          encode, pool, sequence_logits)
 from ..errors import PlaygroundError
 from ..training import autocast
 from .config import FinetuneConfig
 from .events import Prepare
+from .metrics import entity_metrics, qa_metrics
+from .predictors import Reader, Tagger, encode_words, span_logits, token_logits
+from .spans import IGNORE, answer_positions, decode, windows, word_scores
 
 
 class Head(Protocol):
@@ -29,21 +33,27 @@ class Head(Protocol):
     model: torch.nn.Module
     params: list[torch.nn.Parameter]  # the parameters that train
     clip: float | None  # gradient-norm clipping (None: none)
+    n_train: int  # training rows the loop draws batches from (QA: windows, not questions)
 
     def prepare(self, stop) -> Iterator[Prepare]: ...  # work before the first step (frozen: [CLS] features)
-    def loss(self, idx: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...  # mean loss of training rows `idx`
-    def evaluate(self, y: torch.Tensor, n_labels: int) -> Metrics: ...  # scores on the held-out data
-    def classifier(self, label_names, pair: bool) -> Classifier: ...  # the trained model, ready to predict
+    def loss(self, idx: torch.Tensor) -> torch.Tensor: ...  # mean loss of training rows `idx`
+    def evaluate(self): ...  # scores on the held-out data (Metrics, TagMetrics or QAMetrics: .score, .row())
+    def predictor(self): ...  # the trained model, ready to predict (Classifier, Tagger or Reader)
 
 
-HEADS: dict[str, type] = {}  # mode -> Head class
+HEADS: dict[str, type] = {}  # sequence classification (single texts and pairs): mode -> Head class
+TASK_HEADS: dict[str, dict[str, type]] = {"classify": HEADS, "pairs": HEADS, "tag": {}, "qa": {}}  # task -> mode -> Head
 
 
-def register(mode: str):
+def register(mode: str, task: str = "classify"):
     def add(cls):
-        HEADS[mode] = cls
+        TASK_HEADS[task][mode] = cls
         return cls
     return add
+
+
+def head_class(task: str, mode: str) -> type:
+    return TASK_HEADS[task][mode]
 
 
 # ---- building the classifier ----------------------------------------------------------------
@@ -88,6 +98,37 @@ def build_classifier(bundle, label_names, layers: int | None = None, device=None
     return model.to(device or bundle.device).train()
 
 
+def build_model(bundle, cls, layers: int | None, device, **config_changes) -> torch.nn.Module:
+    """A new `cls` (token or span head) whose encoder is a copy of the first `layers` layers of the bundle's."""
+    config = copy.deepcopy(bundle.encoder.config)
+    config.num_hidden_layers = layers or config.num_hidden_layers
+    for k, v in config_changes.items():
+        setattr(config, k, v)
+    config.architectures = [cls.__name__]
+    config.output_attentions = config.output_hidden_states = False
+    model = cls._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
+    missing, unexpected = model.base_model.load_state_dict(encoder_state(bundle, layers), strict=False)
+    unexpected = [k for k in unexpected if not k.startswith("pooler.")]  # token and span heads read no pooler
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise PlaygroundError(f"The checkpoint's encoder does not fit a {cls.__name__} (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}).")
+    return model.to(device or bundle.device).train()
+
+
+def reinitialise(model: torch.nn.Module) -> torch.nn.Module:
+    """Fresh random weights, the library's own initialisation, same architecture and shapes (what pre-training buys)."""
+    fresh = type(model)._from_config(model.config, attn_implementation="sdpa", dtype=torch.float32)
+    model.load_state_dict(fresh.state_dict())
+    return model
+
+
+def freeze_encoder(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Only the head trains: the encoder's parameters stop requiring gradients; returns those that train."""
+    for p in model.base_model.parameters():
+        p.requires_grad_(False)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def _tokenizer_copy(bundle):
     """Training uses its own tokenizer (it is saved with the model), never the shared one."""
     try:
@@ -102,7 +143,14 @@ def _metrics(logits: torch.Tensor, y: torch.Tensor, n_labels: int) -> Metrics:
     return classification_metrics(y.numpy(), logits.argmax(-1).numpy(), n_labels, loss)
 
 
-# ---- sequence classification: the three modes -----------------------------------------------
+def _labels(task, train, eval_data) -> None:
+    """A sequence task's targets: (N,) and (M,) label ids, the label names, single texts or pairs."""
+    task.y_train = torch.tensor(train.labels, dtype=torch.long)
+    task.y_eval = torch.tensor(eval_data.labels, dtype=torch.long)
+    task.label_names, task.pair, task.n_train = tuple(train.label_names), train.text_pairs is not None, len(train)
+
+
+# ---- sequence classification: the four modes -----------------------------------------------
 
 @register("full")
 class FullTask:
@@ -114,17 +162,19 @@ class FullTask:
         self.device, self.cfg = device, cfg
         self.tokenizer = _tokenizer_copy(bundle)
         self.model = build_classifier(bundle, train.label_names, cfg.layers, device)
+        self.model.config.pooling = cfg.pooling  # saved in config.json: the classifier reads the same vector
         self.train_enc = encode(self.tokenizer, train.texts, train.text_pairs, cfg.max_length)
         self.eval_enc = encode(self.tokenizer, eval_data.texts, eval_data.text_pairs, cfg.max_length)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
+        _labels(self, train, eval_data)
 
     def prepare(self, stop) -> Iterator[Prepare]:
         return iter(())
 
-    def loss(self, idx: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, idx: torch.Tensor) -> torch.Tensor:
         with autocast(self.device):
-            logits = self.model(**batch(self.train_enc, idx, self.device)).logits  # (B, C)
-        return F.cross_entropy(logits.float(), y)
+            logits = sequence_logits(self.model, batch(self.train_enc, idx, self.device))  # (B, C)
+        return F.cross_entropy(logits.float(), self.y_train[idx].to(self.device))
 
     def eval_logits(self) -> torch.Tensor:
         self.model.eval()
@@ -132,11 +182,23 @@ class FullTask:
         self.model.train()
         return out
 
-    def evaluate(self, y: torch.Tensor, n_labels: int) -> Metrics:
-        return _metrics(self.eval_logits(), y, n_labels)
+    def evaluate(self) -> Metrics:
+        return _metrics(self.eval_logits(), self.y_eval, len(self.label_names))
 
     def classifier(self, label_names, pair: bool) -> Classifier:
         return Classifier("bert", self.model.eval(), self.tokenizer, tuple(label_names), self.device, self.cfg.max_length, pair)
+
+    def predictor(self) -> Classifier:
+        return self.classifier(self.label_names, self.pair)
+
+
+@register("random")
+class RandomTask(FullTask):
+    """Full fine-tuning of the same architecture from fresh random weights: no pre-training at all."""
+
+    def __init__(self, bundle, train, eval_data, cfg, device):
+        super().__init__(bundle, train, eval_data, cfg, device)
+        reinitialise(self.model)
 
 
 @register("frozen")
@@ -171,7 +233,7 @@ class FrozenTask(FullTask):
                 break
             rows = {k: v for k, v in batch(enc, idx, self.device).items() if k in keep}
             with autocast(self.device):
-                h = self.base(**rows).last_hidden_state[:, 0]  # (B, D)
+                h = pool(self.base(**rows).last_hidden_state, rows["attention_mask"], self.cfg.pooling)  # (B, D)
             feats[idx.to(self.device)] = h.float()
             done += len(idx)
             yield Prepare(done, total)
@@ -199,8 +261,8 @@ class FrozenTask(FullTask):
             return m.classifier(m.dropout(torch.relu(m.pre_classifier(h))))
         return m.classifier(m.drop(m.head(h)))  # ModernBERT, 'cls' pooling
 
-    def loss(self, idx, y):
-        return F.cross_entropy(self._head(self.train_cls[idx.to(self.device)]), y)
+    def loss(self, idx):
+        return F.cross_entropy(self._head(self.train_cls[idx.to(self.device)]), self.y_train[idx].to(self.device))
 
     @torch.no_grad()
     def eval_logits(self):
@@ -222,16 +284,147 @@ class BaselineTask:
         self.train_bow = self.model.encode(train.texts, train.text_pairs)
         self.eval_bow = self.model.encode(eval_data.texts, eval_data.text_pairs)
         self.params = list(self.model.parameters())
+        _labels(self, train, eval_data)
 
     def prepare(self, stop):
         return iter(())
 
-    def loss(self, idx, y):
+    def loss(self, idx):
         logits = self.model(**BowClassifier.collate([self.train_bow[i] for i in idx.tolist()], self.device))  # (B, C)
-        return F.cross_entropy(logits, y)
+        return F.cross_entropy(logits, self.y_train[idx].to(self.device))
 
-    def evaluate(self, y, n_labels):
-        return _metrics(bow_logits(self.model, self.eval_bow, self.device), y, n_labels)
+    def evaluate(self):
+        return _metrics(bow_logits(self.model, self.eval_bow, self.device), self.y_eval, len(self.label_names))
 
     def classifier(self, label_names, pair):
         return Classifier("baseline", self.model.eval(), None, tuple(label_names), self.device, self.cfg.max_length, pair)
+
+    def predictor(self) -> Classifier:
+        return self.classifier(self.label_names, self.pair)
+
+
+# ---- token tagging (NER): a tag per word, on its first WordPiece --------------------------------------
+
+def _encoder_head(task, bundle, cls, cfg: FinetuneConfig, device, **config_changes) -> None:
+    """The shared set-up of the token and span heads: the model, its mode (full / frozen / random), the tokenizer."""
+    task.device, task.cfg = device, cfg
+    task.tokenizer = _tokenizer_copy(bundle)
+    task.model = build_model(bundle, cls, cfg.layers, device, **config_changes)
+    if cfg.mode == "random":
+        reinitialise(task.model)
+    task.params = freeze_encoder(task.model) if cfg.mode == "frozen" else list(task.model.parameters())
+
+
+@register("full", "tag")
+@register("frozen", "tag")
+@register("random", "tag")
+class TagTask:
+    """BertForTokenClassification: a linear layer on every final token vector; the loss reads first pieces only."""
+
+    clip = 1.0
+
+    def __init__(self, bundle, train, eval_data, cfg, device):
+        names = tuple(train.label_names)
+        _encoder_head(self, bundle, BertForTokenClassification, cfg, device, num_labels=len(names),
+                      id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+        self.label_names, self.eval_data, self.n_train = names, eval_data, len(train)
+        self.train_enc = encode_words(self.tokenizer, train.words, train.tags, cfg.max_length)["tensors"]
+        self.eval_enc = encode_words(self.tokenizer, eval_data.words, eval_data.tags, cfg.max_length)
+
+    def prepare(self, stop):
+        return iter(())
+
+    def loss(self, idx):
+        b = batch(self.train_enc, idx, self.device)
+        labels = b.pop("labels")  # (B, T), IGNORE off the first pieces
+        with autocast(self.device):
+            logits = self.model(**b).logits  # (B, T, C)
+        return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+
+    def evaluate(self):
+        self.model.eval()
+        logits = token_logits(self.model, self.eval_enc["tensors"], self.device)  # per sentence (T_i, C)
+        self.model.train()
+        labels = self.eval_enc["tensors"]["labels"]
+        flat = torch.cat([torch.from_numpy(lg) for lg in logits])
+        gold = torch.cat([labels[i, :len(lg)] for i, lg in enumerate(logits)])
+        loss = F.cross_entropy(flat, gold, ignore_index=IGNORE).item() if (gold != IGNORE).any() else float("nan")
+        o = self.label_names.index("O")
+        true, pred = [], []
+        for i, lg in enumerate(logits):
+            n = len(self.eval_data.words[i])
+            scores = word_scores(self.eval_enc["word_ids"][i], lg, n)  # (n_words, C); NaN: cut off by max_length
+            ids = [o if np.isnan(r[0]) else int(r.argmax()) for r in scores]
+            pred.append([self.label_names[k] for k in ids])
+            true.append(self.eval_data.tag_names(i))
+        return entity_metrics(true, pred, loss)
+
+    def predictor(self) -> Tagger:
+        return Tagger(self.model.eval(), self.tokenizer, self.label_names, self.device, self.cfg.max_length)
+
+
+# ---- extractive QA: start and end logits over the passage tokens ---------------------------------------
+
+@register("full", "qa")
+@register("frozen", "qa")
+@register("random", "qa")
+class QATask:
+    """BertForQuestionAnswering: start and end vectors score every token; training rows are windows of the passage."""
+
+    clip = 1.0
+
+    def __init__(self, bundle, train, eval_data, cfg, device):
+        _encoder_head(self, bundle, BertForQuestionAnswering, cfg, device, num_labels=2)
+        ex = train.examples
+        wins = windows(self.tokenizer, [e.question for e in ex], [e.context for e in ex], cfg.max_length, cfg.stride)
+        pos = [answer_positions(w, ex[w.example].starts[0], ex[w.example].starts[0] + len(ex[w.example].answers[0]))
+               for w in wins]
+        self.train_enc = _pad_windows(wins, self.tokenizer.pad_token_id or 0)  # (W, T) each
+        self.positions = torch.tensor(pos, dtype=torch.long).view(len(wins), 2)  # (W, 2): answer start, end token
+        self.eval_data, self.n_train = eval_data, len(wins)
+        ev = eval_data.examples
+        self.eval_wins = windows(self.tokenizer, [e.question for e in ev], [e.context for e in ev], cfg.max_length, cfg.stride)
+
+    def prepare(self, stop):
+        return iter(())
+
+    def loss(self, idx):
+        b = batch(self.train_enc, idx, self.device)
+        s_pos, e_pos = self.positions[idx].to(self.device).unbind(1)  # (B,) each
+        with autocast(self.device):
+            out = self.model(**b)
+        return (F.cross_entropy(out.start_logits.float(), s_pos) + F.cross_entropy(out.end_logits.float(), e_pos)) / 2
+
+    def evaluate(self):
+        self.model.eval()
+        logits = span_logits(self.model, self.eval_wins, self.device, self.tokenizer.pad_token_id or 0)
+        self.model.train()
+        ev = self.eval_data.examples
+        groups: list[list[int]] = [[] for _ in ev]
+        for k, w in enumerate(self.eval_wins):
+            groups[w.example].append(k)
+        preds, losses = [], []
+        for i, ks in enumerate(groups):
+            wins = [self.eval_wins[k] for k in ks]
+            preds.append(decode(ev[i].context, wins, [logits[k][0] for k in ks], [logits[k][1] for k in ks],
+                                self.cfg.max_answer).text)
+            for w, k in zip(wins, ks):
+                s, e = answer_positions(w, ev[i].starts[0], ev[i].starts[0] + len(ev[i].answers[0]))
+                losses.append((_nll(logits[k][0], s) + _nll(logits[k][1], e)) / 2)
+        return qa_metrics(preds, [list(e.answers) for e in ev], float(np.mean(losses)) if losses else float("nan"))
+
+    def predictor(self) -> Reader:
+        return Reader(self.model.eval(), self.tokenizer, self.device, self.cfg.max_length, self.cfg.stride,
+                      self.cfg.max_answer)
+
+
+def _pad_windows(wins, pad_id: int) -> dict[str, torch.Tensor]:
+    t = max(len(w.input_ids) for w in wins)
+    return {"input_ids": torch.tensor([w.input_ids + [pad_id] * (t - len(w.input_ids)) for w in wins]).view(len(wins), t),
+            "token_type_ids": torch.tensor([w.token_type_ids + [0] * (t - len(w.token_type_ids)) for w in wins]).view(len(wins), t),
+            "attention_mask": torch.tensor([[1] * len(w.input_ids) + [0] * (t - len(w.input_ids)) for w in wins]).view(len(wins), t)}
+
+
+def _nll(logits: np.ndarray, target: int) -> float:
+    z = logits - logits.max()
+    return float(np.log(np.exp(z).sum()) - z[target])

@@ -20,7 +20,8 @@ from ..device import choose_device, configure_cpu_threads, describe
 from ..errors import PlaygroundError
 from .config import FinetuneConfig, validate
 from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
-from .heads import HEADS
+from .heads import head_class
+from .snapshots import Snapshots
 
 
 def lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
@@ -34,7 +35,7 @@ def train(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
     """Validate now (raising PlaygroundError), then return the generator of training events."""
     if bundle is None and cfg.mode != "baseline":
         raise PlaygroundError(f"Mode '{cfg.mode}' fine-tunes a BERT checkpoint: load one first.")
-    validate(cfg, bundle, train_data, eval_data)
+    validate(cfg, bundle, train_data, eval_data)  # train_data: LabelledData, TaggedData or QAData (cfg.task)
     return _guarded(bundle, train_data, eval_data, cfg, stop)
 
 
@@ -94,7 +95,7 @@ class _Deadline:
 def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledData, tuple[str, ...]]:
     """At most `cfg.eval_rows` held-out rows (a fixed random sample), with a notice when it is a sample."""
     n = len(eval_data)
-    if cfg.eval_rows is None or n <= cfg.eval_rows:
+    if cfg.eval_rows is None or n <= cfg.eval_rows or not hasattr(eval_data, "subset"):  # tagging/QA: all rows
         return eval_data, ()
     idx = sorted(random.Random(cfg.seed).sample(range(n), cfg.eval_rows))
     note = (f"Evaluated on a random sample of {cfg.eval_rows:,} of the {n:,} held-out rows (seed {cfg.seed}), "
@@ -141,8 +142,9 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
     torch.manual_seed(cfg.seed)
     eval_data, notices = eval_sample(eval_data, cfg)
     yield Phase(f"tokenizing {len(train_data):,} training and {len(eval_data):,} held-out rows…")
-    task = HEADS[cfg.mode](bundle, train_data, eval_data, cfg, device)
-    n, bs = len(train_data), min(cfg.batch_size, len(train_data))
+    task = head_class(cfg.task, cfg.mode)(bundle, train_data, eval_data, cfg, device)
+    n = task.n_train  # training rows: examples (QA: windows of the passages)
+    bs = min(cfg.batch_size, n)
     total = cfg.epochs * math.ceil(n / bs)
     yield Start(total, n, len(eval_data), _count(task.params), _count(task.model.parameters()), label)
     yield from task.prepare(_Deadline(stop, cfg, t0))
@@ -150,15 +152,15 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         raise PlaygroundError("The run ended while computing the [CLS] features (stopped or out of time): "
                               "raise the time limit or use less data.")
     opt = training.adamw(task.params, cfg.learning_rate, cfg.weight_decay, device)
-    y_train = torch.tensor(train_data.labels, dtype=torch.long)  # (N,)
-    y_eval = torch.tensor(eval_data.labels, dtype=torch.long)  # (M,)
-    n_labels = len(train_data.label_names)
     log_every = cfg.log_every or max(1, total // 300)
     eval_every = cfg.eval_every or max(1, math.ceil(total / 8))
     gen = torch.Generator().manual_seed(cfg.seed)
     losses, early, clock = training.RunningMean(1, device), _EarlyStop(cfg.patience), _Clock(t0)
     step = seen = 0
-    stopped, metrics, history, eval_s = None, None, [], None  # eval_s: seconds of the last evaluation
+    stopped, metrics, history, evaluated = None, None, [], -1
+    eval_s = None  # seconds of the last evaluation (kept back from the time limit for the final one)
+    snaps = Snapshots(cfg.snapshots if hasattr(task.model, "config") else 0)
+    snaps.add(0, task.model)  # 'before': the model as fine-tuning starts
     for epoch in range(cfg.epochs):
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, bs):
@@ -167,7 +169,7 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
             idx = perm[i:i + bs]
             lr = lr_at(step, total, cfg)
             training.set_lr(opt, lr)
-            loss = task.loss(idx, y_train[idx].to(device, non_blocking=True))
+            loss = task.loss(idx)
             training.step(opt, loss, task.params, task.clip)
             step, seen = step + 1, seen + len(idx)
             losses.add(loss)
@@ -180,27 +182,32 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
             if step % eval_every == 0 or step == total:
                 yield Phase(f"evaluating on {len(eval_data):,} held-out rows…")
                 te = time.perf_counter()
-                metrics = clock.aside_from_training(task.evaluate, y_eval, n_labels)
+                metrics, evaluated = clock.aside_from_training(task.evaluate), step
                 eval_s = time.perf_counter() - te
-                history.append({"step": step, "epoch": round(at, 4),
-                                "eval_accuracy": metrics.accuracy, "eval_macro_f1": metrics.macro_f1})
+                history.append({"step": step, "epoch": round(at, 4), "seconds": round(time.perf_counter() - t0, 3),
+                                **metrics.row()})
                 yield Evaluation(step, at, metrics)
-                if early.should_stop(metrics.accuracy):
+                if early.should_stop(metrics.score):
                     stopped = "early stopping"
                     break
         if stopped:
             break
-    if metrics is None or history[-1].get("eval_accuracy") is None:  # stopped between evaluations
+        snaps.add(epoch + 1, task.model)
+    if stopped and step:
+        snaps.add(round(step * bs / n, 2), task.model)  # where it stopped
+    if metrics is None or evaluated != step:  # stopped between evaluations
         yield Phase(f"final evaluation on {len(eval_data):,} held-out rows…")
-        metrics = task.evaluate(y_eval, n_labels)
+        metrics = task.evaluate()
+        history.append({"step": step, "epoch": round(step * bs / n, 4), "seconds": round(time.perf_counter() - t0, 3),
+                        **metrics.row()})
         yield Evaluation(step, step * bs / n, metrics)
     yield Done(FinetuneResult(
-        classifier=task.classifier(train_data.label_names, train_data.text_pairs is not None), config=cfg, metrics=metrics,
+        classifier=task.predictor(), config=cfg, metrics=metrics,
         data_name=train_data.name, n_train=n, n_eval=len(eval_data),
         layers=None if cfg.mode == "baseline" else (cfg.layers or bundle.info.layers), steps=step,
         epochs=min(step * bs / n, cfg.epochs), seconds=time.perf_counter() - t0,
         examples_per_s=clock.rate(seen, time.perf_counter()), stopped=stopped, device=label, history=tuple(history),
-        notices=notices))
+        notices=notices, snapshots=snaps.frozen()))
 
 
 def _reserve(eval_s: float | None, n_eval: int, train_rate: float) -> float:

@@ -6,13 +6,16 @@ from pathlib import Path
 
 from ..classifier import METRICS_FILE, load_classifier, save_classifier  # noqa: F401  (load is the inverse of save)
 from .events import FinetuneResult
+from .predictors import save_model
 
 
 def save(result: FinetuneResult, folder: str | Path, extra: dict | None = None) -> Path:
     """A normal Hugging Face checkpoint folder (safetensors + tokenizer + label names in config.json)
     plus metrics.json; the baseline saves its weights and vocabulary instead."""
     folder = Path(folder)
-    save_classifier(result.classifier, folder)
     info = {**result.summary(), "history": list(result.history), **(extra or {})}
+    if result.task in ("tag", "qa"):  # a tagger or a reader: the same Hugging Face folder plus metrics.json
+        return save_model(result.classifier, folder, info)
+    save_classifier(result.classifier, folder)
     (folder / METRICS_FILE).write_text(json.dumps(info, indent=1, ensure_ascii=False))
     return folder

@@ -20,13 +20,14 @@ def loss_curve(steps: list[int], losses: list[float], total_steps: int | None = 
 
 
 def accuracy_curve(steps: list[int], accuracy: list[float], macro_f1: list[float],
-                   total_steps: int | None = None) -> go.Figure:
+                   total_steps: int | None = None, names: tuple[str, str] = ("accuracy", "macro-F1")) -> go.Figure:
+    """The task's two held-out metrics (classification: accuracy and macro-F1) at each evaluation."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=steps, y=accuracy, mode="lines+markers", name="accuracy",
-                             hovertemplate="step %{x}<br>accuracy %{y:.3f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=steps, y=macro_f1, mode="lines+markers", name="macro-F1", line=dict(dash="dot"),
-                             hovertemplate="step %{x}<br>macro-F1 %{y:.3f}<extra></extra>"))
-    fig.update_layout(title="Held-out accuracy and macro-F1", xaxis_title="step", height=320, margin=_MARGIN,
+    fig.add_trace(go.Scatter(x=steps, y=accuracy, mode="lines+markers", name=names[0],
+                             hovertemplate=f"step %{{x}}<br>{names[0]} %{{y:.3f}}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=steps, y=macro_f1, mode="lines+markers", name=names[1], line=dict(dash="dot"),
+                             hovertemplate=f"step %{{x}}<br>{names[1]} %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(title=f"Held-out {names[0]} and {names[1]}", xaxis_title="step", height=320, margin=_MARGIN,
                       legend=dict(orientation="h", y=-0.25))
     fig.update_yaxes(range=[0, 1.02])
     if total_steps:

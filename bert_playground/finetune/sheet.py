@@ -1,0 +1,75 @@
+"""The experiment sheet: one record per finished run of this session (task, checkpoint, mode, layers, epochs,
+seconds, metric), its metric-vs-time curve, and a CSV export. The page only draws it."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+
+from .events import FinetuneResult
+
+METRIC_NAMES = {"classify": "accuracy", "pairs": "accuracy", "tag": "entity F1", "qa": "F1 (SQuAD)"}
+_HISTORY_KEYS = {"classify": "eval_accuracy", "pairs": "eval_accuracy", "tag": "eval_entity_f1", "qa": "eval_f1"}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run: int  # 1, 2, ... in this session
+    task: str
+    data: str
+    checkpoint: str  # '' for the bag-of-words baseline
+    mode: str
+    pooling: str  # '' where no sequence head reads a pooled vector
+    layers: int | None
+    epochs: float
+    seconds: float
+    metric: str  # what `score` is: accuracy, entity F1 or SQuAD F1
+    score: float
+    n_train: int
+    n_eval: int
+    device: str
+    stopped: str
+    curve: tuple[tuple[float, float], ...] = field(default=(), repr=False)  # (seconds, score) at each evaluation
+
+    def row(self) -> dict:
+        """The CSV row: every field but the curve."""
+        return {k: v for k, v in asdict(self).items() if k != "curve"}
+
+
+def record_of(result: FinetuneResult, run: int, checkpoint: str) -> RunRecord:
+    task, cfg = result.config.task, result.config
+    key = _HISTORY_KEYS[task]
+    curve = tuple((h["seconds"], h[key]) for h in result.history if key in h and "seconds" in h)
+    return RunRecord(run, task, result.data_name, checkpoint if cfg.mode != "baseline" else "", cfg.mode,
+                     cfg.pooling if task in ("classify", "pairs") and cfg.mode != "baseline" else "", result.layers,
+                     round(result.epochs, 3), round(result.seconds, 2), METRIC_NAMES[task], float(result.metrics.score),
+                     result.n_train, result.n_eval, result.device, result.stopped or "", curve)
+
+
+class Sheet:
+    """The session's runs, each recorded once however often the page asks (keyed by the run's job)."""
+
+    def __init__(self):
+        self.records: list[RunRecord] = []
+        self._keys: list[int] = []
+
+    def record(self, key: object, result: FinetuneResult | None, checkpoint: str) -> bool:
+        """Add the run behind `key` (e.g. its Job) unless it is already in; True when it was added."""
+        if id(key) in self._keys or result is None:
+            return False
+        self._keys.append(id(key))
+        self.records.append(record_of(result, len(self.records) + 1, checkpoint))
+        return True
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def to_csv(self) -> str:
+        if not self.records:
+            return ""
+        out = io.StringIO()
+        w = csv.DictWriter(out, fieldnames=list(self.records[0].row()), lineterminator="\n")
+        w.writeheader()
+        for r in self.records:
+            w.writerow(r.row())
+        return out.getvalue()
