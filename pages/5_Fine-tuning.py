@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, state, ui
 from bert_playground import datasets as D
 from bert_playground import finetune
 from bert_playground.device import describe
@@ -12,8 +12,20 @@ from playground_ui.charts import finetune as charts
 
 SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
 LRS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5]
+SPEC = state.spec("fine-tuning",
+                  state.Param("data", "ft_source", SOURCES[0], choices=tuple(SOURCES)),
+                  state.Param("mode", "ft_mode", finetune.MODES[0], choices=tuple(finetune.MODES)),
+                  *[state.Param(f"layers_{m}", f"ft_layers_{m}", None, int, 1, 48) for m in finetune.MODES],
+                  *[state.Param(f"lr_{m}", f"ft_lr_{m}", None, float, choices=tuple(LRS)) for m in finetune.MODES],
+                  state.Param("epochs", "ft_epochs", 3, int, *finetune.LIMITS["epochs"]),
+                  state.Param("batch", "ft_batch", 16, int, choices=(4, 8, 16, 32, 64, 128)),
+                  state.Param("seconds", "ft_max_seconds", 120, int, 5, 3600),
+                  state.Param("early", "ft_early", False, bool),
+                  state.Param("hub", "ft_hub_name", "glue", max_len=200, in_link=False),  # a link never makes the server download
+                  state.Param("hub_config", "ft_hub_config", "sst2", max_len=200, in_link=False),
+                  state.Param("try", "ft_try_a", "I think I left my card in the taxi."))
 
-bundle = ui.setup("Fine-tuning", ":material/model_training:")
+bundle = ui.setup("Fine-tuning", "🏋️", SPEC)
 st.title("Fine-tuning")
 st.markdown(
     "BERT's second half: a pretrained encoder plus a small **classification head** on the `[CLS]` vector, trained on "
@@ -69,8 +81,8 @@ def choose_data():
         st.info(D.HUB_HINT)
         return None
     c1, c2, c3, c4 = st.columns(4)
-    name = c1.text_input("Dataset id", "glue", key="ft_hub_name")
-    config = c2.text_input("Configuration", "sst2", key="ft_hub_config")
+    name = c1.text_input("Dataset id", key="ft_hub_name")
+    config = c2.text_input("Configuration", key="ft_hub_config")
     split = c3.text_input("Training split", "train", key="ft_hub_train")
     eval_split = c4.text_input("Held-out split", "validation", key="ft_hub_eval")
     return pick_columns(read_hub(name, config, split), read_hub(name, config, eval_split))
@@ -95,11 +107,11 @@ layers = c[1].number_input(f"Encoder layers kept (of {n_layers})", 1, n_layers, 
                            min(2, n_layers), key=f"ft_layers_{mode}", disabled=mode == "baseline",
                            help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top layers: "
                                 "in low layers [CLS] has not yet gathered the sentence.")
-epochs = c[2].number_input("Epochs", *finetune.LIMITS["epochs"], value=3, key="ft_epochs")
-batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
+epochs = c[2].number_input("Epochs", *finetune.LIMITS["epochs"], key="ft_epochs")
+batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], key="ft_batch")
 lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format, key=f"ft_lr_{mode}")
 c = st.columns([1, 1, 3])
-max_seconds = c[0].number_input("Time limit (s)", 5, 3600, 120, key="ft_max_seconds")
+max_seconds = c[0].number_input("Time limit (s)", 5, 3600, key="ft_max_seconds")
 early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better accuracy")
 device = bundle.device if bundle is not None else ui.device_name()
 c[2].caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
@@ -129,14 +141,14 @@ def live():
     done = job.done  # read before the events: once done, the snapshot below is complete
     cur = view.curves(job.events())
     st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
-    if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
+    if not done and st.button("Stop", key="ft_stop", icon="⏹️"):
         job.stop()
     if job.error:
         st.error(ui.md_escape(job.error))
     total = cur.start.total_steps if cur.start else None
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")
-    c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total), key="ft_acc")
+    export.chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss", where=c1)
+    export.chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total), key="ft_acc", where=c2)
     if done and st.session_state.get("ft_recorded") is not job:  # once per run: keep it, then a full rerun
         st.session_state["ft_recorded"] = job
         if cur.result is not None:
@@ -158,13 +170,15 @@ if result is not None:
     c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
     if result.stopped:
         st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
-    st.plotly_chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm")
+    export.chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm",
+                 what="confusion")
     st.subheader("Try the fine-tuned model")
-    text_a = st.text_input("Text", "I think I left my card in the taxi.", key="ft_try_a")
+    text_a = st.text_input("Text", key="ft_try_a")
     text_b = st.text_input("Second sentence", key="ft_try_b") if result.classifier.pair else None
     with ui.user_errors():
         pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
-        st.plotly_chart(charts.probabilities(pred.probabilities), key="ft_probs")
+        export.chart(charts.probabilities(pred.probabilities), key="ft_probs", what="prediction")
 if st.session_state.get("ft_runs"):
     st.subheader("Runs in this session")
-    st.dataframe(pd.DataFrame(st.session_state["ft_runs"]), hide_index=True, key="ft_runs_table")
+    export.table(pd.DataFrame(st.session_state["ft_runs"]), "ft_runs_table", what="runs", hide_index=True)
+    export.records(st.session_state["ft_runs"], "ft_runs_export", "runs")

@@ -38,6 +38,7 @@ class Param:
     hi: float | None = None
     choices: tuple | None = None  # allowed values (compared after conversion)
     max_len: int = MAX_TEXT  # longer texts are cut to this many characters
+    in_link: bool = True  # False: kept for the session only, never read from or written to a link
 
     def parse(self, raw: str) -> tuple[Any, str | None]:
         """(value, note); raises ValueError with a reason when the text cannot be this parameter."""
@@ -119,9 +120,9 @@ def _notes() -> list:
 
 def _apply_link(spec: Spec, query: dict[str, str], allowed, current_checkpoint) -> None:
     """A link's parameters into the widget keys; missing page parameters fall back to their defaults."""
-    known = {p.name: p for p in spec.params + GLOBAL}
+    known = {p.name: p for p in spec.params + GLOBAL if p.in_link}
     notes = _notes()
-    page_params = any(p.name in query for p in spec.params)
+    page_params = any(p.name in query for p in spec.params if p.in_link)
     for name, raw in query.items():
         if name in IGNORED or name == CHECKPOINT.name:
             continue
@@ -139,7 +140,7 @@ def _apply_link(spec: Spec, query: dict[str, str], allowed, current_checkpoint) 
         st.session_state[p.key] = _kept()[p.key] = value
     if page_params:  # a link to this view: what it does not name is the default
         for p in spec.params:
-            if p.name not in query and p.default is not None:
+            if p.name not in query and p.default is not None and p.in_link:
                 st.session_state[p.key] = _kept()[p.key] = p.default
     if CHECKPOINT.name in query:
         name = str(query[CHECKPOINT.name])[: CHECKPOINT.max_len].strip()
@@ -173,7 +174,7 @@ def link_params(spec: Spec) -> dict[str, str]:
     """The query parameters of the current view: values that differ from their defaults."""
     out = {}
     for p in spec.params + GLOBAL:
-        if p.key in st.session_state and st.session_state[p.key] != p.default:
+        if p.in_link and p.key in st.session_state and st.session_state[p.key] != p.default:
             out[p.name] = p.dump(st.session_state[p.key])
     ckpt = st.session_state.get("checkpoint")
     if ckpt and ckpt != "embedded" and checkpoint_allowed(ckpt, None) is None:
