@@ -76,5 +76,5 @@ def records(rows, key: str, what: str, where=None):
 
 def format_ui():
     """Sidebar: which format the figures' camera button saves."""
-    st.radio("Figure download format (camera button)", FORMATS, key=FORMAT_KEY, horizontal=True,
-             format_func=str.upper)
+    st.segmented_control("Figure download format (camera button)", FORMATS, key=FORMAT_KEY, required=True,
+                         format_func=str.upper)
