@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, state, ui
+from playground_ui import export, lesson, state, ui
 from playground_ui.widgets import bump, notices
 from bert_playground.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.mlm import fill, mask_word, score_corruption, words
@@ -174,8 +174,13 @@ def fill_ui(bundle, ckpt: str, dev: str):
         c2.button(f"Insert {mask_tok} here", key="fill_insert", on_click=insert_mask, args=(mask_tok,),
                   disabled=not word_list, help="Replace the chosen word by the mask token")
         k = c3.slider("Top-k", 1, 20, key="fill_k")
+        guess = lesson.guess_ui("masked-lm", f"Which word does the model put at the first {mask_tok}?", (ckpt, ftext))
         with ui.user_errors():
             res = fill_in(ckpt, dev, ftext, int(k))
+            if guess.hidden:
+                return
+            lesson.reveal_ui(guess, res.masks[0].predictions[0].token,
+                             [(p.token, p.probability) for p in res.masks[0].predictions])
             notices(res.notices)
             st.caption("Filled in with the best guesses")
             st.code(res.filled, language=None, wrap_lines=True)

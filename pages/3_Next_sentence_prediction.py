@@ -1,7 +1,7 @@
 """Next sentence prediction: build IsNext / NotNext pairs the BERT way and score them with the NSP head."""
 import streamlit as st
 
-from playground_ui import export, state, ui
+from playground_ui import export, lesson, state, ui
 from playground_ui.widgets import bump, notices
 from bert_playground import nsp
 from bert_playground.corpus import parse_pasted
@@ -120,7 +120,14 @@ def pair_ui(bundle, source: str, budget: int, pasted: str | None):
             text_a, text_b = typed_pair_ui()
         else:
             pair = drawn_pair_ui(bundle, ckpt, dev, pasted, budget)
-        score_ui(*packed_and_score(ckpt, dev, pair, text_a, text_b))
+        packed, score = packed_and_score(ckpt, dev, pair, text_a, text_b)
+        guess = lesson.guess_ui("nsp", "Does B follow A? What will the NSP head say?", (ckpt, packed.tokens),
+                                ["IsNext", "NotNext"])
+        if guess.hidden:
+            return
+        if score is not None:
+            lesson.reveal_ui(guess, score.prediction)
+        score_ui(packed, score)
 
 
 def batch_ui(bundle, budget: int, pasted: str | None):

@@ -1,7 +1,8 @@
 """Attention: every layer and head, the model view, what the heads attend to, rollout, bidirectional vs causal."""
 import streamlit as st
 
-from playground_ui import export, state, ui
+from playground_ui import export, lesson, state, ui
+from bert_playground.lessons import most_attended
 from playground_ui.widgets import fit, notices, pick, sentence_pair
 from bert_playground import attention as att
 from playground_ui.charts import attention as charts
@@ -19,7 +20,8 @@ SPEC = state.spec("attention",
                   state.Param("block", "att_block", "all", choices=tuple(BLOCK_NAMES)),
                   state.Param("grid_layer", "att_grid_layer", 0, int, 0, 127),
                   state.Param("grid_head", "att_grid_head", 0, int, 0, 127),
-                  state.Param("roll_layer", "att_roll_layer", None, int, 1, 128))
+                  state.Param("roll_layer", "att_roll_layer", None, int, 1, 128),
+                  state.Param("from", "att_from", 1, int, 0, 511))
 CAUSAL_WHY = (
     "**Why BERT masks the input, not the attention.** BERT learns by predicting words hidden behind `[MASK]` in "
     "its *input*, and every token attends to every other one, left and right (left map). Without masking the "
@@ -143,6 +145,23 @@ def causal_ui(maps: att.AttentionMaps, source: tuple, span):
     st.markdown(CAUSAL_WHY)
 
 
+def lesson_ui(maps: att.AttentionMaps, source: tuple):
+    """Lesson mode: guess where the chosen head looks from a chosen token, then see its map."""
+    layer, head, what = layer_head(maps)
+    fit("att_from", maps.length - 1, 1)
+    i = st.selectbox("From token", range(maps.length), key="att_from", format_func=lambda k: f"{k}: {maps.tokens[k]}")
+    names = [f"{k}: {t}" for k, t in enumerate(maps.tokens)]
+    guess = lesson.guess_ui("attention", f"In {what}, which token does '{maps.tokens[i]}' (position {i}) attend to most?",
+                            (source, layer, head, i), names, toggle=False)
+    if guess.hidden:
+        return
+    top = most_attended(maps, layer, head, i)
+    shown = lesson.Guess(guess.on, guess.text.split(": ", 1)[-1], guess.exercise, guess.key)
+    lesson.reveal_ui(shown, maps.tokens[top])
+    st.caption(f"Row {i} ('{maps.tokens[i]}') of the map below: its largest weight is on position {top}.")
+    big_map(att.view(maps, layer, head), maps.tokens, f"Attention, {what}", "att_lesson_map")
+
+
 VIEWS = {"Heatmap": heatmap_ui, "Model view": model_view_ui, "Head statistics": head_stats_ui,
          "Rollout": rollout_ui, "Bidirectional vs causal": causal_ui}
 
@@ -151,8 +170,11 @@ VIEWS = {"Heatmap": heatmap_ui, "Model view": model_view_ui, "Head statistics": 
 def explore_ui(maps: att.AttentionMaps, source: tuple):
     """Everything drawn from the maps; widgets in here rerun only this part."""
     with ui.user_errors():
-        view = st.radio("View", list(VIEWS), horizontal=True, key="att_view")
-        VIEWS[view](maps, source, span_ui(maps))
+        if lesson.toggle_ui():
+            lesson_ui(maps, source)
+        else:
+            view = st.radio("View", list(VIEWS), horizontal=True, key="att_view")
+            VIEWS[view](maps, source, span_ui(maps))
     state.save(SPEC)  # a rerun of this fragment alone: keep its inputs and the link up to date
 
 

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, state, ui
+from playground_ui import export, lesson, state, ui
 from bert_playground import datasets as D
 from bert_playground import finetune
 from bert_playground.device import describe
@@ -177,7 +177,11 @@ if result is not None:
     text_b = st.text_input("Second sentence", key="ft_try_b") if result.classifier.pair else None
     with ui.user_errors():
         pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
-        export.chart(charts.probabilities(pred.probabilities), key="ft_probs", what="prediction")
+        guess = lesson.guess_ui("fine-tuning", "Which label will the fine-tuned model give this text?",
+                                (id(result), text_a, text_b), list(result.classifier.label_names))
+        if not guess.hidden:
+            lesson.reveal_ui(guess, pred.label)
+            export.chart(charts.probabilities(pred.probabilities), key="ft_probs", what="prediction")
 if st.session_state.get("ft_runs"):
     st.subheader("Runs in this session")
     export.table(pd.DataFrame(st.session_state["ft_runs"]), "ft_runs_table", what="runs", hide_index=True)

@@ -76,5 +76,4 @@ def records(rows, key: str, what: str, where=None):
 
 def format_ui():
     """Sidebar: which format the figures' camera button saves."""
-    st.segmented_control("Figure download format (camera button)", FORMATS, key=FORMAT_KEY, required=True,
-                         format_func=str.upper)
+    st.selectbox("Figure download format (camera button)", FORMATS, key=FORMAT_KEY, format_func=str.upper)

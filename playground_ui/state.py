@@ -95,7 +95,8 @@ def spec(page: str, *params: Param) -> Spec:
 PRESENT = Param("present", "present", False, bool)
 CHECKPOINT = Param("checkpoint", "checkpoint", None, str, max_len=200)
 FIGURE_FORMAT = Param("fig", "figure_format", "png", str, choices=("png", "svg"))
-GLOBAL = (PRESENT, FIGURE_FORMAT)
+LESSON = Param("lesson", "lesson_on", False, bool)  # lesson mode (playground_ui.lesson)
+GLOBAL = (PRESENT, FIGURE_FORMAT, LESSON)
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?")
 
 
