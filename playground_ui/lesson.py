@@ -36,9 +36,12 @@ def exercise(page: str) -> lessons.Exercise | None:
     return ex if ex.page == page else None
 
 
-def score_ui():
+def score_ui(update: bool = False):
+    """The score in the sidebar; `update`: redraw it in this run's place after a reveal."""
+    if not update or "_lesson_slot" not in st.session_state:
+        st.session_state["_lesson_slot"] = st.sidebar.empty()
     marks = st.session_state.get(SCORE, {})
-    st.sidebar.metric("Lesson score (this session)", f"{sum(marks.values())} / {len(marks)}")
+    st.session_state["_lesson_slot"].metric("Lesson score (this session)", f"{sum(marks.values())} / {len(marks)}")
 
 
 def toggle_ui() -> bool:
@@ -80,7 +83,9 @@ def reveal_ui(g: Guess, model_answer: str, ranking: list[tuple[str, float]] | No
     ex = g.exercise
     right = ex.accepts(g.text) if ex else lessons.normalise(g.text) == lessons.normalise(model_answer)
     marks = st.session_state.setdefault(SCORE, {})
-    marks.setdefault(g.key, right)
+    if g.key not in marks:
+        marks[g.key] = right
+        score_ui(update=True)
     ok = "✅ right" if right else "❌ not this time"
     (st.success if right else st.error)(f"Your guess **{md_escape(g.text)}** · the model says **{md_escape(model_answer)}** · {ok}")
     if ranking:

@@ -34,10 +34,11 @@ PAGES = [
     ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
     ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
     ("pages/5_Fine-tuning.py", "Fine-tuning", "train a classifier on top of BERT, live"),
+    ("pages/9_Lessons.py", "Lessons", "predict, then reveal: exercise sets for a class, one exercise at a time"),
 ]
 PAGE_ICONS = {"pages/1_Input_representation.py": "🔤", "pages/2_Masked_LM.py": "🎭",
               "pages/3_Next_sentence_prediction.py": "🔗", "pages/4_Attention.py": "👀",
-              "pages/5_Fine-tuning.py": "🏋️"}  # emoji, not Material icons: nothing is fetched from a font server
+              "pages/5_Fine-tuning.py": "🏋️", "pages/9_Lessons.py": "🎓"}  # emoji, not Material icons: nothing is fetched from a font server
 
 
 def allowed() -> list[str] | None:
