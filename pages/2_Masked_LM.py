@@ -9,6 +9,7 @@ from bert_playground.mlm import fill, mask_word, score_corruption, words
 from playground_ui.charts import mlm as charts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
+TABS = ("Masking playground", "Fill in the blanks")
 MANY_MASKS, CHARTS_SHOWN = 20, 12  # above MANY_MASKS masks: one table, and charts for the first CHARTS_SHOWN only
 SPEC = state.spec("masked-lm",
                   state.Param("text", "mlm_text", "The quick brown fox jumps over the lazy dog because it was unbelievably bored."),
@@ -16,7 +17,8 @@ SPEC = state.spec("masked-lm",
                   state.Param("seed", "mlm_seed", 0, int, 0, 2**31 - 1),
                   state.Param("whole_word", "mlm_whole_word", False, bool),
                   state.Param("fill", "fill_text", None),  # default set by the page: it needs the model's mask token
-                  state.Param("k", "fill_k", 5, int, 1, 20))
+                  state.Param("k", "fill_k", 5, int, 1, 20),
+                  state.Param("tab", "mlm_tab", TABS[0], choices=TABS))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -189,7 +191,7 @@ def fill_ui(bundle, ckpt: str, dev: str):
 
 bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill = st.tabs(["Masking playground", "Fill in the blanks"])
+tab_play, tab_fill = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
 with tab_play:
     masking_ui(bundle, ckpt, dev)
 with tab_fill:

@@ -86,3 +86,38 @@ def test_presentation_mode(server, browser):
     assert page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count() == 1  # collapsed
     assert "present=1" in page.url
     page.close()
+
+
+def _commit_in_browser(page, guess=None, choice=None):
+    if choice:
+        page.locator('[data-testid="stRadio"]').filter(has_text="Your guess").get_by_text(choice, exact=True).click()
+    else:
+        page.get_by_label("Your guess").fill(guess)
+    page.get_by_role("button", name="Commit my guess").click()
+    page.get_by_text("the model says").first.wait_for(timeout=90_000)
+    _settle(page)
+
+
+def test_lesson_walk_opens_an_exercise_and_reveals(server, browser):
+    page = _open(browser, server + "/Lessons?set=masked-lm", "Exercise 1 of 3")
+    page.get_by_role("button", name="Open this exercise").click()
+    page.get_by_text("Which word does the model put at [MASK] in 'He studied medicine").first.wait_for(timeout=90_000)
+    _settle(page)
+    assert "lesson=1" in page.url and "fill=He+studied" in page.url and "tab=Fill" in page.url
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # the answer stays hidden
+    _commit_in_browser(page, guess="university")
+    assert page.get_by_text("Your guess university").count() or page.get_by_text("university").count()
+    assert "Lesson score" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.close()
+
+
+def test_lesson_nsp_and_attention_in_the_browser(server, browser):
+    page = _open(browser, server + "/Next_sentence_prediction?source=Type+both+sentences&a=It+rained.&b=Roads+were+wet.&lesson=1",
+                 "Does B follow A?")
+    _commit_in_browser(page, choice="IsNext")
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)  # revealed: packed input and gauge
+    page.close()
+    page = _open(browser, server + "/Attention?a=The+cat+sat.&b=&layer=1&head=1&from=1&lesson=1", "attend to most")
+    _commit_in_browser(page, choice="0: [CLS]")
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+    page.close()
