@@ -135,3 +135,13 @@ def test_checkpoint_rule():
     assert state.checkpoint_allowed("/home/x", None)
     assert state.checkpoint_allowed("a/../b", None)
     assert state.checkpoint_allowed("bert-base-uncased", ["embedded"])
+
+
+def test_many_masks_show_a_table_and_capped_charts(app_env):
+    text = " ".join(f"word{i} [MASK]" for i in range(25))
+    at = _open("pages/2_Masked_LM.py", {"fill": text, "k": "2"})
+    table = next(d.value for d in at.dataframe if "Mask" in d.value.columns and "Rank" in d.value.columns)
+    assert sorted(set(table["Mask"])) == list(range(1, 26)) and len(table) == 50
+    bars = [c for c in at.get("plotly_chart") if "fill_bars" in str(c.proto.id)]
+    assert 0 < len(bars) <= 12
+    assert any("25 masks" in c.value for c in at.caption)
