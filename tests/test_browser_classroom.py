@@ -81,8 +81,9 @@ def test_downloads_exist_and_parse(server, browser):
 
 def test_presentation_mode(server, browser):
     page = _open(browser, server + "/Input_representation?present=1", "Inside one token's input vector")
-    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('[data-testid=\"stMarkdownContainer\"] p')).fontSize)")
-    assert size >= 20
+    page.wait_for_function("() => parseFloat(getComputedStyle(document.querySelector("
+                           "'[data-testid=\"stMain\"] [data-testid=\"stMarkdownContainer\"] p')).fontSize) >= 20",
+                           timeout=30_000)  # the style sheet arrives with the run
     assert page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count() == 1  # collapsed
     assert "present=1" in page.url
     page.close()
