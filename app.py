@@ -1,7 +1,7 @@
 """BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/."""
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, ui
 from bert_playground.paths import EMBEDDED_DIR
 from bert_playground.training_log import LOG_FILE, read_training_log
 from playground_ui.charts.pretraining import training_curves
@@ -69,7 +69,7 @@ def pretraining_ui():
     )
     log = read_training_log(EMBEDDED_DIR)
     if log:
-        st.plotly_chart(training_curves(log), key="pretrain_curves")
+        export.chart(training_curves(log), key="pretrain_curves", what="pretraining")
     else:
         st.info(f"No training log found next to the embedded checkpoint (assets/model/{LOG_FILE}).")
     card = EMBEDDED_DIR / "README.md"
@@ -78,7 +78,7 @@ def pretraining_ui():
             st.markdown(card.read_text())
 
 
-bundle = ui.setup("Home", ":material/home:")
+bundle = ui.setup("Home", "🏠")
 intro_ui()
 pages_ui()
 in_use_ui(bundle)

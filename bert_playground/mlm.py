@@ -54,6 +54,7 @@ class FillResult:
     masks_dropped: int  # masks after the cut, not predicted
     context_tokens: int  # tokens that are neither special nor masks
     typed_specials: tuple[str, ...] = ()  # special tokens other than the mask typed in the text (read as the real ones)
+    window_start: int = 0  # the read window starts at this token of the text (0: its beginning)
 
     def to_json(self) -> dict:
         return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
@@ -67,7 +68,12 @@ class FillResult:
         if self.normalised:
             out.append(Notice(f"Read {', '.join(repr(s) for s in self.normalised)} as {self.mask_token}, "
                               "this tokenizer's mask token."))
-        if self.truncated:
+        if self.truncated and self.window_start:
+            out.append(warning(f"The text has {self.full_length} tokens, more than the model's {len(self.tokens)}: it "
+                               f"reads a window around the masks, tokens {self.window_start + 1}–"
+                               f"{self.window_start + len(self.tokens) - 2} of the text"
+                               + (f"; {self.masks_dropped} mask(s) outside it are not predicted." if self.masks_dropped else ".")))
+        elif self.truncated:
             out.append(warning(f"The text has {self.full_length} tokens; the model reads the first {len(self.tokens)}"
                                + (f", so {self.masks_dropped} mask(s) after the cut are not predicted."
                                   if self.masks_dropped else ".")))
@@ -137,7 +143,7 @@ def _fill_text(text: str, mask_token: str, guesses: list[str], tokenizer=None) -
     parts = text.split(mask_token)
     out = parts[0]
     for i, part in enumerate(parts[1:]):
-        g = guesses[i] if i < len(guesses) else mask_token
+        g = guesses[i] if i < len(guesses) and guesses[i] is not None else mask_token
         if mode == "continues" or g == mask_token:
             glue, word = g.startswith("##") and g != mask_token, g[2:] if g.startswith("##") else g
         else:
@@ -173,11 +179,13 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
         raise PlaygroundError(f"There is no {tok.mask_token} in the text: write {tok.mask_token} where the model "
                               f"should guess a word, e.g. '{EXAMPLE.replace('[MASK]', tok.mask_token)}'.")
     full = token_ids(tok, [text], specials=True)[0]
-    ids, truncated = truncate_ids(full, max_length(bundle), tok.sep_token_id)
+    start = mask_window(full, max_length(bundle), tok.mask_token_id)
+    if start:  # [CLS] + a window of the text around the masks + [SEP]
+        ids, truncated = [full[0]] + full[1 + start: start + max_length(bundle) - 1] + [full[-1]], True
+    else:
+        ids, truncated = truncate_ids(full, max_length(bundle), tok.sep_token_id)
     positions = [i for i, t in enumerate(ids) if t == tok.mask_token_id]
-    if not positions:
-        raise PlaygroundError(f"Every {tok.mask_token} comes after the first {len(ids)} tokens, which is all this "
-                              "model reads: move one earlier or shorten the text.")
+    first = sum(t == tok.mask_token_id for t in full[1: 1 + start])  # masks before the window
     logits = mlm_logits_at(bundle, ids, positions)  # (M, V)
     probs = logits.float().softmax(dim=-1)  # (M, V)
     top = probs.topk(k, dim=-1)  # (M, k)
@@ -189,11 +197,28 @@ def fill(bundle, text: str, top_k: int = 5) -> FillResult:
     specials = set(special_ids(tok))
     return FillResult(
         model=bundle.info.name, text=text, tokens=tuple(tok.convert_ids_to_tokens(ids)), masks=masks,
-        filled=_fill_text(text, tok.mask_token, [m.predictions[0].token for m in masks], tok),
+        filled=_fill_text(text, tok.mask_token, [None] * first + [m.predictions[0].token for m in masks], tok),
         mask_token=tok.mask_token, normalised=spellings, truncated=truncated, full_length=len(full),
         masks_dropped=max(0, typed - len(positions)), context_tokens=sum(i not in specials for i in ids),
-        typed_specials=typed_specials(tok, text),
+        typed_specials=typed_specials(tok, text), window_start=start,
     )
+
+
+def mask_window(full: list[int], limit: int, mask_id: int) -> int:
+    """Where the window of a too-long [CLS] text [SEP] starts (0: the beginning), chosen to hold the most masks,
+    centred on them; the beginning whenever it holds as many."""
+    n = limit - 2  # text tokens that fit between [CLS] and [SEP]
+    body = full[1:-1]
+    if len(body) <= n:
+        return 0
+    where = [i for i, t in enumerate(body) if t == mask_id]
+    count = lambda s: sum(s <= p < s + n for p in where)  # noqa: E731
+    best = max(where, key=count, default=0)
+    if not where or count(0) >= count(best):
+        return 0
+    inside = [p for p in where if best <= p < best + n]
+    centre = (inside[0] + inside[-1]) // 2
+    return max(0, min(centre - n // 2, len(body) - n, inside[0]))
 
 
 # ---- a corrupted input (masking.mask_text): what pre-training's loss sees -------------------

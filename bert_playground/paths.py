@@ -13,6 +13,7 @@ CONTEXT_EXAMPLES = CONTEXT_DIR / "examples.json"  # one word, several sentences 
 CONTEXT_CORPUS = CONTEXT_DIR / "wikipedia_sentences.txt"  # Wikipedia sample, one sentence per line (CC BY-SA)
 CONTEXT_CORPUS_ATTRIBUTION = CONTEXT_DIR / "ATTRIBUTION.md"  # licence and source articles of that sample
 TASKS_DIR = ASSETS / "tasks"  # demo sets of the token, span and pair tasks (WNUT-17, SQuAD samples)
+LESSONS_DIR = ASSETS / "lessons"  # shipped exercise sets (predict, then reveal): one YAML or JSON file a set
 CLOZE_SHEET = ASSETS / "cloze_sheet.csv"  # the Masked LM page's shipped experiment sheet (sentence, answer)
 
 

@@ -2,12 +2,16 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
-from playground_ui.widgets import notices, sentence_pair
+from playground_ui import export, state, ui
+from playground_ui.widgets import fit, notices, sentence_pair
 from bert_playground.families import word_start_marker
 from bert_playground.representation import embedding_parts, family_notices, represent
 from playground_ui.charts import representation as charts
 
+SPEC = state.spec("input-representation",
+                  state.Param("a", "rep_a", "The playground shows how BERT reads unaffable sentences."),
+                  state.Param("b", "rep_b", "It splits rare words into pieces."),
+                  state.Param("token", "rep_token", 1, int, 0, 511))
 
 
 def intro_ui():
@@ -31,24 +35,25 @@ def tokens_ui(bundle, rep):
     table["Piece"] = ["special" if w is None else ("starts a word" if starts(t) or i in first else "continues a word")
                       for i, (t, w) in enumerate(zip(enc.tokens, enc.word_ids))]
     st.subheader(f"{len(enc)} tokens")
-    st.plotly_chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram")
+    export.chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram", what="tokens")
     if len(enc) > 32:
         st.caption("The diagram shows the first 32 tokens; the table below has them all.")
-    st.dataframe(table, hide_index=True, height=min(38 + 35 * len(table), 420))
+    export.table(table, "rep_table", what="tokens", hide_index=True, height=min(38 + 35 * len(table), 420))
 
 
 def vector_ui(bundle, rep):
     """One token's input vector: its three embeddings, their sum and the LayerNorm output."""
     enc = rep.encoding
     st.subheader("Inside one token's input vector")
-    i = st.selectbox("Token to inspect", range(len(enc)), index=min(1, len(enc) - 1), key="rep_token",
+    fit("rep_token", len(enc) - 1, 1)
+    i = st.selectbox("Token to inspect", range(len(enc)), key="rep_token",
                      format_func=lambda k: f"{k}: {enc.tokens[k]} (segment {'AB'[enc.token_type_ids[k]]}, position {k})")
     parts = embedding_parts(bundle, enc)
     vectors = parts.vectors(i)
-    st.plotly_chart(charts.vectors_heatmap(vectors, enc.tokens[i]), key="vec_heatmap")
-    st.plotly_chart(charts.vectors_lines(vectors), key="vec_lines")
+    export.chart(charts.vectors_heatmap(vectors, enc.tokens[i]), key="vec_heatmap")
+    export.chart(charts.vectors_lines(vectors), key="vec_lines")
     norms = pd.DataFrame({"Vector": charts.PART_LABELS, "L2 norm": parts.norms(i)})
-    st.dataframe(norms, hide_index=True)
+    export.table(norms, "rep_norms", what="norms", hide_index=True)
     if parts.projected is not None:
         st.caption(f"Then projected from {parts.normed.shape[1]} to {parts.projected.shape[1]} dimensions "
                    f"(L2 norm {parts.projected_norm(i):.3f}): that is what layer 1 receives.")
@@ -72,8 +77,7 @@ def representation_ui(bundle, text_a: str, text_b: str):
         vector_ui(bundle, rep)
 
 
-bundle = ui.setup("Input representation", ":material/input:")
+bundle = ui.setup("Input representation", "🔤", SPEC)
 intro_ui()
-text_a, text_b = sentence_pair("rep_a", "rep_b", "The playground shows how BERT reads unaffable sentences.",
-                               "It splits rare words into pieces.")
+text_a, text_b = sentence_pair("rep_a", "rep_b", "", "")
 representation_ui(ui.need_model(bundle), text_a, text_b)

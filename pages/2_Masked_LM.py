@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, lesson, state, ui
 from playground_ui.widgets import bump, notices
 from bert_playground.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.mlm import fill, mask_word, score_corruption, words
@@ -12,7 +12,16 @@ from bert_playground import decoding
 from playground_ui.charts import explain as xcharts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
-MAX_FILL_CHARTS = 24  # bar charts drawn in "Fill in the blanks" (600 masks would draw 512 charts)
+TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")
+MANY_MASKS, CHARTS_SHOWN = 20, 12  # above MANY_MASKS masks: one table, and charts for the first CHARTS_SHOWN only
+SPEC = state.spec("masked-lm",
+                  state.Param("text", "mlm_text", "The quick brown fox jumps over the lazy dog because it was unbelievably bored."),
+                  state.Param("rate", "mlm_rate", 0.15, float, 0.0, 1.0),
+                  state.Param("seed", "mlm_seed", 0, int, 0, 2**31 - 1),
+                  state.Param("whole_word", "mlm_whole_word", False, bool),
+                  state.Param("fill", "fill_text", None),  # default set by the page: it needs the model's mask token
+                  state.Param("k", "fill_k", 5, int, 1, 20),
+                  state.Param("tab", "mlm_tab", TABS[0], choices=TABS))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -55,11 +64,9 @@ def intro_ui(bundle):
 
 def masking_settings_ui() -> tuple[str, float, int, bool]:
     """(text, rate, seed, whole-word) from the playground's widgets."""
-    text = st.text_area("Text", "The quick brown fox jumps over the lazy dog because it was unbelievably bored.",
-                        key="mlm_text", height=90)
+    text = st.text_area("Text", key="mlm_text", height=90)
     c1, c2, c3, c4 = st.columns([3, 1.3, 1, 1.3], vertical_alignment="bottom")
-    rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, 0.15, 0.01, key="mlm_rate")
-    st.session_state.setdefault("mlm_seed", 0)  # set here, not as the widget's default: the resample button writes it
+    rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, step=0.01, key="mlm_rate")
     seed = c2.number_input("Seed", 0, 2**31 - 1, key="mlm_seed")
     c3.button("Resample", key="mlm_resample", on_click=bump, args=("mlm_seed",), help="A new random draw (the next seed)")
     whole_word = c4.toggle("Whole-word masking", key="mlm_whole_word", help="Choose all pieces of a word together")
@@ -80,7 +87,7 @@ def token_table_ui(masked) -> pd.DataFrame:
     table["Action"] = table["Action"].map(charts.action_name)
     styled = table.style.apply(charts.token_table_css, axis=None)
     st.subheader(f"{len(table)} tokens, {int(table['MLM label'].notna().sum())} chosen")
-    st.dataframe(styled, hide_index=True, height=min(38 + 35 * len(table), 560), key="mlm_table")
+    export.table(styled, "mlm_table", what="tokens", hide_index=True, height=min(38 + 35 * len(table), 560))
     return table
 
 
@@ -105,10 +112,11 @@ def chosen_positions_ui(score, has_mlm: bool, rows: list[dict] = (), specials: f
     preds = pd.DataFrame([{"Position": r.position, "Action": r.action, "Input": r.input, "Original": r.original,
                            "Model's guess": r.predicted, "p(guess)": r.probability,
                            "p(original)": r.label_probability, "Loss": r.loss} for r in score.rows])
-    st.dataframe(preds, hide_index=True, key="mlm_preds", column_config={
+    export.table(preds, "mlm_preds", what="predictions", hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="%.3f") for c in ("p(guess)", "p(original)", "Loss")})
-    st.plotly_chart(charts.loss_bars([r.position for r in score.rows], [r.original for r in score.rows],
-                                     [r.action for r in score.rows], [r.loss for r in score.rows]), key="mlm_loss")
+    export.records(preds.to_dict("records"), "mlm_experiment", "experiment")
+    export.chart(charts.loss_bars([r.position for r in score.rows], [r.original for r in score.rows],
+                                  [r.action for r in score.rows], [r.loss for r in score.rows]), key="mlm_loss")
     st.caption("Mean loss by action: " + ", ".join(f"{a} {v:.3f}" for a, v in score.loss_by_action().items())
                + ". At random and kept positions the input itself is a (wrong or right) hint.")
 
@@ -119,8 +127,8 @@ def epochs_ui(epochs: dict, n_tokens: int):
     st.caption("Static masking (original BERT) corrupts each sentence once, so every epoch sees the same positions; "
                "dynamic masking (RoBERTa) draws again each epoch." + (f" First {SHOWN} tokens shown." if n_tokens > SHOWN else ""))
     for dyn, name in ((False, "Static"), (True, "Dynamic")):
-        st.plotly_chart(charts.epochs_grid([m.input_tokens[:SHOWN] for m in epochs[dyn]], [m.actions[:SHOWN] for m in epochs[dyn]],
-                                           f"{name} masking"), key=f"mlm_epochs_{name.lower()}")
+        export.chart(charts.epochs_grid([m.input_tokens[:SHOWN] for m in epochs[dyn]], [m.actions[:SHOWN] for m in epochs[dyn]],
+                                        f"{name} masking"), key=f"mlm_epochs_{name.lower()}")
 
 
 def statistics_ui(stats):
@@ -128,9 +136,9 @@ def statistics_ui(stats):
     st.subheader(f"Statistics over {DRAWS:,} draws")
     rows = stats.rows()
     s1, s2 = st.columns(2)
-    s1.plotly_chart(charts.stats_chart(rows), key="mlm_stats")
-    s2.plotly_chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="mlm_stats_table")
+    export.chart(charts.stats_chart(rows), key="mlm_stats", where=s1)
+    export.chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist", where=s2)
+    export.table(pd.DataFrame(rows), "mlm_stats_table", what="statistics", hide_index=True)
     st.caption("Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
                "as one trial, which widens the band for the chosen share). A dot outside it is red.")
 
@@ -150,6 +158,19 @@ def masking_ui(bundle, ckpt: str, dev: str):
         statistics_ui(stats)
 
 
+def masks_ui(res):
+    """Each mask's top-k guesses: a chart per mask; with many masks one table and the first few charts."""
+    if len(res.masks) > MANY_MASKS:
+        rows = [{"Mask": n + 1, "Position": m.position, "Rank": r + 1, "Token": p.token, "Probability": p.probability}
+                for n, m in enumerate(res.masks) for r, p in enumerate(m.predictions)]
+        st.caption(f"{len(res.masks)} masks: every guess is in the table; charts for the first {CHARTS_SHOWN} masks.")
+        export.table(pd.DataFrame(rows), "fill_table", what="guesses", hide_index=True)
+    cols = st.columns(2)
+    for n, m in enumerate(res.masks[:CHARTS_SHOWN] if len(res.masks) > MANY_MASKS else res.masks):
+        export.chart(charts.prediction_bars([p.token for p in m.predictions], [p.probability for p in m.predictions],
+                                            f"Mask {n + 1} (position {m.position})"), key=f"fill_bars_{n}", where=cols[n % 2])
+
+
 def fill_ui(bundle, ckpt: str, dev: str):
     """The MLM head's top-k guesses at every mask of a typed text."""
     has_mlm, mask_tok = bundle.info.has_mlm, bundle.tokenizer.mask_token
@@ -164,19 +185,18 @@ def fill_ui(bundle, ckpt: str, dev: str):
         c1.selectbox("Word", range(len(word_list)), key="fill_word", format_func=lambda i: f"{i + 1}: {word_list[i]}")
         c2.button(f"Insert {mask_tok} here", key="fill_insert", on_click=insert_mask, args=(mask_tok,),
                   disabled=not word_list, help="Replace the chosen word by the mask token")
-        k = c3.slider("Top-k", 1, 20, 5, key="fill_k")
+        k = c3.slider("Top-k", 1, 20, key="fill_k")
+        guess = lesson.guess_ui("masked-lm", f"Which word does the model put at the first {mask_tok}?", (ckpt, ftext))
         with ui.user_errors():
             res = fill_in(ckpt, dev, ftext, int(k))
+            if guess.hidden:
+                return
+            lesson.reveal_ui(guess, res.masks[0].predictions[0].token,
+                             [(p.token, p.probability) for p in res.masks[0].predictions])
             notices(res.notices)
             st.caption("Filled in with the best guesses")
             st.code(res.filled, language=None, wrap_lines=True)
-            if len(res.masks) > MAX_FILL_CHARTS:
-                st.caption(f"Charts for the first {MAX_FILL_CHARTS} of the {len(res.masks)} masks (the filled text above "
-                           "uses every guess).")
-            cols = st.columns(2)
-            for n, m in enumerate(res.masks[:MAX_FILL_CHARTS]):
-                cols[n % 2].plotly_chart(charts.prediction_bars([p.token for p in m.predictions], [p.probability for p in m.predictions],
-                                                                f"Mask {n + 1} (position {m.position})"), key=f"fill_bars_{n}")
+            masks_ui(res)
         side_by_side_ui(bundle, ftext, int(k))
 
 
@@ -302,10 +322,9 @@ def fill_tab_ui(bundle, ckpt: str, dev: str):
     decoding_ui(bundle, ckpt, dev)
 
 
-bundle = intro_ui(ui.setup("Masked LM", ":material/theater_comedy:"))
+bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(["Masking playground", "Fill in the blanks",
-                                                  "Replaced-token detection (ELECTRA)", "Experiment sheet"])
+tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
 with tab_play:
     masking_ui(bundle, ckpt, dev)
 with tab_fill:

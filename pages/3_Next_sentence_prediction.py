@@ -1,7 +1,7 @@
 """Next sentence prediction: build IsNext / NotNext pairs the BERT way and score them with the NSP head."""
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, lesson, state, ui
 from playground_ui.widgets import bump, notices
 from bert_playground import nsp
 from bert_playground.corpus import parse_pasted
@@ -12,6 +12,14 @@ EXAMPLE_DOCS = ("We planted beans along the fence in May. They climbed quickly i
                 "By July we were picking a basket every other day.\n\n"
                 "The train was delayed by a signal failure. We waited on the platform for an hour. "
                 "When it finally came, every seat was taken.")
+SPEC = state.spec("nsp",
+                  state.Param("source", "nsp_source", SOURCES[0], choices=tuple(SOURCES)),
+                  state.Param("len", "nsp_len", 128, int, choices=(32, 64, 128, 256, 512)),
+                  state.Param("docs", "nsp_corpus", EXAMPLE_DOCS, max_len=state.MAX_LONG_TEXT),
+                  state.Param("is_next", "nsp_is_next", True, bool),
+                  state.Param("seed", "nsp_seed", 0, int, 0, 2**31 - 1),
+                  state.Param("a", "nsp_a", "I put the kettle on and took two cups from the shelf."),
+                  state.Param("b", "nsp_b", "A few minutes later the tea was ready."))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -63,18 +71,18 @@ def source_ui(bundle) -> tuple[str, int, str | None]:
     """(source, token budget of a drawn pair, pasted documents or None)."""
     source = st.radio("Pair source", SOURCES, key="nsp_source", horizontal=True)
     seq_len = st.select_slider("Length of drawn pairs (tokens, [CLS] and [SEP] included)", [32, 64, 128, 256, 512],
-                               value=128, key="nsp_len")
+                               key="nsp_len")
     pasted = None
     if source == SOURCES[1]:
-        pasted = st.text_area("Your documents: one per paragraph, separated by a blank line", EXAMPLE_DOCS,
+        pasted = st.text_area("Your documents: one per paragraph, separated by a blank line",
                               key="nsp_corpus", height=160)
     return source, nsp.pair_budget(bundle, seq_len), pasted
 
 
 def typed_pair_ui() -> tuple[str, str]:
     c1, c2 = st.columns(2)
-    text_a = c1.text_area("Sentence A", "I put the kettle on and took two cups from the shelf.", key="nsp_a")
-    text_b = c2.text_area("Sentence B", "A few minutes later the tea was ready.", key="nsp_b")
+    text_a = c1.text_area("Sentence A", key="nsp_a")
+    text_b = c2.text_area("Sentence B", key="nsp_b")
     st.caption("A typed pair has no true label: you decide whether B follows A, the model gives its view.")
     return text_a, text_b
 
@@ -88,7 +96,7 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
     label = ("In order: A then B as in the document (off: swapped)" if sop
              else "IsNext: B really follows A (off: NotNext, B from another document)")
     is_next = c1.toggle(label, True, key="nsp_is_next")
-    c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",), icon=":material/casino:")
+    c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",), icon="🎲")
     pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next, order=sop)
     st.caption(nsp.pair_origin(c.documents, pair))
     st.text("A: " + nsp.pair_text(bundle.tokenizer, pair.a))
@@ -106,12 +114,12 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
         st.info("A and B are identical. The model scores the pair all the same, but no real document repeats a "
                 "sentence, so this is outside what NSP was trained on.")
     st.subheader(f"Packed input: {len(packed)} tokens")
-    st.plotly_chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed")
+    export.chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed", what="packed")
     if len(packed) > 192:
         st.caption("The figure shows the first 192 tokens.")
     if score is not None:
         g1, g2 = st.columns([2, 1])
-        g1.plotly_chart(charts.probability_gauge(score.is_next_probability), key="nsp_gauge")
+        export.chart(charts.probability_gauge(score.is_next_probability), key="nsp_gauge", where=g1, what="probability")
         g2.metric("Model says", score.prediction)
         first, second = nsp.SOP_LABELS if score.task == "sop" else nsp.LABELS
         g2.caption(f"P({first}) = {score.is_next_probability:.3f} ({first} above 0.5). {score.task.upper()} logits: "
@@ -126,7 +134,14 @@ def pair_ui(bundle, source: str, budget: int, pasted: str | None, shown: set):
             text_a, text_b = typed_pair_ui()
         else:
             pair = drawn_pair_ui(bundle, ckpt, dev, pasted, budget)
-        score_ui(*packed_and_score(ckpt, dev, pair, text_a, text_b))
+        packed, score = packed_and_score(ckpt, dev, pair, text_a, text_b)
+        guess = lesson.guess_ui("nsp", "Does B follow A? What will the NSP head say?", (ckpt, packed.tokens),
+                                ["IsNext", "NotNext"])
+        if guess.hidden:
+            return
+        if score is not None:
+            lesson.reveal_ui(guess, score.prediction)
+        score_ui(packed, score)
 
 
 def batch_ui(bundle, budget: int, pasted: str | None, shown: set):
@@ -135,7 +150,7 @@ def batch_ui(bundle, budget: int, pasted: str | None, shown: set):
                " with the same pair builder (labels 50/50), scored in a few forward passes. Pre-training pairs are "
                "about 128 tokens of Wikipedia; short everyday pairs are further from what a small model saw, so expect "
                "a lower accuracy here than on held-out Wikipedia (BERT mixed 10% shorter pairs into pre-training).")
-    st.button("Draw 100 pairs and score them", key="nsp_batch_go", icon=":material/bar_chart:",
+    st.button("Draw 100 pairs and score them", key="nsp_batch_go", icon="📊",
               on_click=bump, args=("nsp_batch_seed", -1))
     if "nsp_batch_seed" not in st.session_state:
         return
@@ -152,8 +167,8 @@ def batch_ui(bundle, budget: int, pasted: str | None, shown: set):
         m2.metric("True IsNext pairs", sum(res.labels))
         m3.metric("True NotNext pairs", len(res) - sum(res.labels))
         h1, h2 = st.columns(2)
-        h1.plotly_chart(charts.confusion_heatmap(res.confusion), key="nsp_confusion")
-        h2.plotly_chart(charts.probability_histogram(res.probabilities, res.labels), key="nsp_hist")
+        export.chart(charts.confusion_heatmap(res.confusion), key="nsp_confusion", where=h1, what="batch-confusion")
+        export.chart(charts.probability_histogram(res.probabilities, res.labels), key="nsp_hist", where=h2, what="batch-histogram")
 
 
 def roberta_ui():
@@ -169,7 +184,7 @@ def roberta_ui():
     )
 
 
-bundle = intro_ui(ui.setup("Next sentence prediction", ":material/join:"))
+bundle = intro_ui(ui.setup("Next sentence prediction", "🔗", SPEC))
 source, budget, pasted = source_ui(bundle)
 errors = set()  # each problem is said once on the page
 pair_ui(bundle, source, budget, pasted, errors)

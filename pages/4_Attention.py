@@ -1,13 +1,27 @@
 """Attention: every layer and head, the model view, what the heads attend to, rollout, bidirectional vs causal."""
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, lesson, state, ui
+from bert_playground.lessons import most_attended
 from playground_ui.widgets import fit, notices, pick, sentence_pair
 from bert_playground import attention as att
 from playground_ui.charts import attention as charts
 
 BLOCK_NAMES = {"all": "Whole input", "A->A": "A → A", "A->B": "A → B", "B->A": "B → A", "B->B": "B → B"}
 LONG = 64  # above this many tokens a token-range selector appears
+SPEC = state.spec("attention",
+                  state.Param("a", "att_a", "The animal didn't cross the street because it was too tired."),
+                  state.Param("b", "att_b", "It lay down and slept."),
+                  state.Param("view", "att_view", "Heatmap", choices=("Heatmap", "Model view", "Head statistics",
+                                                                      "Rollout", "Bidirectional vs causal")),
+                  state.Param("layer", "att_layer", 1, int, 1, 128),
+                  state.Param("head", "att_head", 1, int, 1, 128),
+                  state.Param("mean", "att_mean", False, bool),
+                  state.Param("block", "att_block", "all", choices=tuple(BLOCK_NAMES)),
+                  state.Param("grid_layer", "att_grid_layer", 0, int, 0, 127),
+                  state.Param("grid_head", "att_grid_head", 0, int, 0, 127),
+                  state.Param("roll_layer", "att_roll_layer", None, int, 1, 128),
+                  state.Param("from", "att_from", 1, int, 0, 511))
 CAUSAL_WHY = (
     "**Why BERT masks the input, not the attention.** BERT learns by predicting words hidden behind `[MASK]` in "
     "its *input*, and every token attends to every other one, left and right (left map). Without masking the "
@@ -54,7 +68,7 @@ def layer_head(maps: att.AttentionMaps) -> tuple[int, int | None, str]:
 
 
 def big_map(v: att.View, tokens, title: str, key: str):
-    st.plotly_chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key)
+    export.chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key)
 
 
 def span_ui(maps: att.AttentionMaps) -> tuple[int, int] | None:
@@ -71,7 +85,7 @@ def heatmap_ui(maps: att.AttentionMaps, source: tuple, span):
     block = "all"
     if maps.sentence_b_start is not None:
         block = st.segmented_control("Block (from → to)", list(BLOCK_NAMES), format_func=BLOCK_NAMES.get,
-                                     key="att_block", default="all", required=True)
+                                     key="att_block", required=True)
     big_map(att.view(maps, layer, head, block, span), maps.tokens, f"Attention, {what}", "att_heatmap")
     st.caption("Row = the token that attends (query); column = the token it reads from (key). "
                "Hover over a cell for the weight.")
@@ -82,10 +96,12 @@ def model_view_ui(maps: att.AttentionMaps, source: tuple, span):
                "darkest = that head's largest weight). "
                "Pick one below to open it large; the framed thumbnail is the one open.")
     c = st.columns(2)
+    fit("att_grid_layer", maps.layers - 1, 0)
+    fit("att_grid_head", maps.heads - 1, 0)
     gl = c[0].selectbox("Open layer", range(maps.layers), format_func=lambda i: f"Layer {i + 1}", key="att_grid_layer")
     gh = c[1].selectbox("Open head", range(maps.heads), format_func=lambda i: f"Head {i + 1}", key="att_grid_head")
     pooled, _ = att.thumbnails(maps, span, bins=32)  # (L, H, <=32, <=32)
-    st.plotly_chart(charts.model_view(pooled, (gl, gh)), key="att_grid")
+    export.chart(charts.model_view(pooled, (gl, gh)), key="att_grid", what="model-view")
     big_map(att.view(maps, gl, gh, "all", span), maps.tokens, f"Layer {gl + 1}, head {gh + 1}", "att_grid_large")
 
 
@@ -100,7 +116,7 @@ def head_stats_ui(maps: att.AttentionMaps, source: tuple, span):
              (stats.entropy, f"Entropy, bits (uniform = {stats.max_entropy:.1f})", stats.max_entropy, ".1f")]
     cols = st.columns(2)
     for k, (values, title, top, fmt) in enumerate(grids):
-        cols[k % 2].plotly_chart(charts.stat_grid(values, title, top, fmt), key=f"att_stat_{k}")
+        export.chart(charts.stat_grid(values, title, top, fmt), key=f"att_stat_{k}", where=cols[k % 2])
 
 
 def rollout_ui(maps: att.AttentionMaps, source: tuple, span):
@@ -111,23 +127,39 @@ def rollout_ui(maps: att.AttentionMaps, source: tuple, span):
     layer = pick("Rollout up to layer", maps.layers, "att_roll_layer", last=True)
     big_map(att.crop(roll[layer], span=span), maps.tokens, f"Rollout through layer {layer + 1}", "att_rollout")
     if maps.cls_index is not None:
-        st.plotly_chart(charts.bars(roll[layer][maps.cls_index], maps.tokens, range(maps.length),
-                                    "What [CLS] is made of, by input token"), key="att_rollout_cls")
+        export.chart(charts.bars(roll[layer][maps.cls_index], maps.tokens, range(maps.length),
+                                 "What [CLS] is made of, by input token"), key="att_rollout_cls")
 
 
 def causal_ui(maps: att.AttentionMaps, source: tuple, span):
     causal = maps_for(*source, causal=True)
     layer, head, what = layer_head(maps)
     bi, ca = att.view(maps, layer, head, "all", span), att.view(causal, layer, head, "all", span)
-    st.plotly_chart(charts.side_by_side(bi.matrix, ca.matrix, maps.tokens, bi.rows,
-                                        (f"Bidirectional (BERT), {what}", "Causal mask (left-to-right)")),
-                    key="att_causal")
+    export.chart(charts.side_by_side(bi.matrix, ca.matrix, maps.tokens, bi.rows,
+                                     (f"Bidirectional (BERT), {what}", "Causal mask (left-to-right)")), key="att_causal")
     st.caption("One colour scale, capped at the bidirectional map's largest weight. In the causal map the "
                "first token can only attend to itself, so its row is always 1.")
     m = st.columns(2)
     m[0].metric("Attention on tokens to the right, bidirectional", f"{att.right_context_share(maps.attentions):.0%}")
     m[1].metric("… with the causal mask", f"{att.right_context_share(causal.attentions):.0%}")
     st.markdown(CAUSAL_WHY)
+
+
+def lesson_ui(maps: att.AttentionMaps, source: tuple):
+    """Lesson mode: guess where the chosen head looks from a chosen token, then see its map."""
+    layer, head, what = layer_head(maps)
+    fit("att_from", maps.length - 1, 1)
+    i = st.selectbox("From token", range(maps.length), key="att_from", format_func=lambda k: f"{k}: {maps.tokens[k]}")
+    names = [f"{k}: {t}" for k, t in enumerate(maps.tokens)]
+    guess = lesson.guess_ui("attention", f"In {what}, which token does '{maps.tokens[i]}' (position {i}) attend to most?",
+                            (source, layer, head, i), names, toggle=False)
+    if guess.hidden:
+        return
+    top = most_attended(maps, layer, head, i)
+    shown = lesson.Guess(guess.on, guess.text.split(": ", 1)[-1], guess.exercise, guess.key)
+    lesson.reveal_ui(shown, maps.tokens[top])
+    st.caption(f"Row {i} ('{maps.tokens[i]}') of the map below: its largest weight is on position {top}.")
+    big_map(att.view(maps, layer, head), maps.tokens, f"Attention, {what}", "att_lesson_map")
 
 
 VIEWS = {"Heatmap": heatmap_ui, "Model view": model_view_ui, "Head statistics": head_stats_ui,
@@ -138,8 +170,12 @@ VIEWS = {"Heatmap": heatmap_ui, "Model view": model_view_ui, "Head statistics": 
 def explore_ui(maps: att.AttentionMaps, source: tuple):
     """Everything drawn from the maps; widgets in here rerun only this part."""
     with ui.user_errors():
-        view = st.radio("View", list(VIEWS), horizontal=True, key="att_view")
-        VIEWS[view](maps, source, span_ui(maps))
+        if lesson.toggle_ui():
+            lesson_ui(maps, source)
+        else:
+            view = st.radio("View", list(VIEWS), horizontal=True, key="att_view")
+            VIEWS[view](maps, source, span_ui(maps))
+    state.save(SPEC)  # a rerun of this fragment alone: keep its inputs and the link up to date
 
 
 def maps_ui(text_a: str, text_b: str):
@@ -152,9 +188,8 @@ def maps_ui(text_a: str, text_b: str):
         explore_ui(maps, source)
 
 
-bundle = ui.setup("Attention", ":material/visibility:")
+bundle = ui.setup("Attention", "👀", SPEC)
 intro_ui()
-text_a, text_b = sentence_pair("att_a", "att_b", "The animal didn't cross the street because it was too tired.",
-                               "It lay down and slept.")
+text_a, text_b = sentence_pair("att_a", "att_b", "", "")
 ui.need_model(bundle)
 maps_ui(text_a, text_b)

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import hall, jobs, ui, widgets
+from playground_ui import export, hall, jobs, lesson, state, ui, widgets
 from bert_playground import datasets as D
 from bert_playground import PlaygroundError, finetune
 from bert_playground.device import describe
@@ -22,6 +22,20 @@ TASK_DEFAULTS = {"classify": dict(max_length=128), "pairs": dict(max_length=128)
                  "qa": dict(max_length=192, stride=64)}
 METRIC_NAMES = {"classify": ("accuracy", "macro-F1"), "pairs": ("accuracy", "macro-F1"),
                 "tag": ("entity F1", "precision"), "qa": ("F1", "exact match")}
+
+SPEC = state.spec("fine-tuning",
+                  state.Param("task", "ft_task", "classify", choices=tuple(view.TASK_LABELS)),
+                  state.Param("data", "ft_source", SOURCES[0], choices=tuple(SOURCES)),
+                  state.Param("mode", "ft_mode", finetune.MODES[0], choices=tuple(finetune.MODES)),
+                  *[state.Param(f"layers_{m}", f"ft_layers_{m}", None, int, 1, 48) for m in finetune.MODES],
+                  *[state.Param(f"lr_{m}", f"ft_lr_{m}", None, float, choices=tuple(LRS)) for m in finetune.MODES],
+                  state.Param("epochs", "ft_epochs", 3, int, *finetune.LIMITS["epochs"]),
+                  state.Param("batch", "ft_batch", 16, int, choices=(4, 8, 16, 32, 64, 128)),
+                  state.Param("seconds", "ft_max_seconds", 120, int, 5, 3600),
+                  state.Param("early", "ft_early", False, bool),
+                  state.Param("hub", "ft_hub_name", "glue", max_len=200, in_link=False),  # a link never makes the server download
+                  state.Param("hub_config", "ft_hub_config", "sst2", max_len=200, in_link=False),
+                  state.Param("try", "ft_try_a", "I think I left my card in the taxi."))
 
 
 @st.cache_data(show_spinner=False)
@@ -96,8 +110,8 @@ def table_data(source: str):
         st.info(D.HUB_HINT)
         return None
     c1, c2, c3, c4 = st.columns(4)
-    name = c1.text_input("Dataset id", "glue", key="ft_hub_name")
-    config = c2.text_input("Configuration", "sst2", key="ft_hub_config")
+    name = c1.text_input("Dataset id", key="ft_hub_name")
+    config = c2.text_input("Configuration", key="ft_hub_config")
     split = c3.text_input("Training split", "train", key="ft_hub_train")
     eval_split = c4.text_input("Held-out split", "validation", key="ft_hub_eval")
     return pick_columns(read_hub(name, config, split), read_hub(name, config, eval_split))
@@ -241,7 +255,7 @@ def live_ui():
     if waiting:
         st.info(waiting, icon="⏳")
     st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
-    if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
+    if not done and st.button("Stop", key="ft_stop", icon="⏹️"):
         jobs.stop(job)
     if job.error:
         st.error(ui.md_escape(job.error))
@@ -267,13 +281,18 @@ def classify_result_ui(result) -> None:
     c[1].metric("Macro-F1", f"{m.macro_f1:.3f}")
     c[2].metric("Time", f"{result.seconds:.1f} s")
     c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
-    st.plotly_chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm")
+    export.chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm",
+                 what="confusion")
     st.subheader("Try the fine-tuned model")
-    text_a = st.text_input("Text", "I think I left my card in the taxi.", key="ft_try_a")
+    text_a = st.text_input("Text", key="ft_try_a")
     text_b = st.text_input("Second sentence", key="ft_try_b") if result.classifier.pair else None
     with ui.user_errors():
         pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
-        st.plotly_chart(charts.probabilities(pred.probabilities), key="ft_probs")
+        guess = lesson.guess_ui("fine-tuning", "Which label will the fine-tuned model give this text?",
+                                (id(result), text_a, text_b), list(result.classifier.label_names))
+        if not guess.hidden:
+            lesson.reveal_ui(guess, pred.label)
+            export.chart(charts.probabilities(pred.probabilities), key="ft_probs", what="prediction")
 
 
 def tag_result_ui(result) -> None:
@@ -286,7 +305,7 @@ def tag_result_ui(result) -> None:
     st.caption("Entity-level scores (seqeval/conlleval rules): an entity counts only when its type and both "
                "boundaries are right.")
     types = list(m.per_type)
-    st.plotly_chart(hcharts.metric_bars(types, [m.per_type[t][2] for t in types], "Entity F1 per type"), key="ft_types")
+    export.chart(hcharts.metric_bars(types, [m.per_type[t][2] for t in types], "Entity F1 per type"), key="ft_types")
     st.subheader("Try the tagger")
     text = st.text_input("Sentence", "Just watched Stranger Things with Millie Bobby Brown in Atlanta", key="ft_try_tag")
     with ui.user_errors():
@@ -296,7 +315,7 @@ def tag_result_ui(result) -> None:
         st.markdown(view.highlight(text, spans, kinds))
         if not spans:
             st.caption("No entities found in this sentence.")
-        st.plotly_chart(hcharts.tag_probabilities(list(pred.tokens), list(pred.label_names), pred.probabilities),
+        export.chart(hcharts.tag_probabilities(list(pred.tokens), list(pred.label_names), pred.probabilities),
                         key="ft_tag_probs")
 
 
@@ -318,7 +337,7 @@ def qa_result_ui(result) -> None:
         st.markdown(view.highlight(passage, [(s.start, s.end, "answer", s.probability)] if s.text else [], ["answer"]))
         st.caption(f"Best valid span (end ≥ start, at most {result.classifier.max_answer} tokens) over "
                    f"{pred.n_windows} window(s) of {result.classifier.max_length} tokens; from window {s.window + 1}.")
-        st.plotly_chart(hcharts.span_probabilities(list(pred.tokens), pred.start_probabilities, pred.end_probabilities,
+        export.chart(hcharts.span_probabilities(list(pred.tokens), pred.start_probabilities, pred.end_probabilities,
                                                    s.tokens), key="ft_span_probs")
 
 
@@ -340,8 +359,9 @@ def sheet_ui() -> None:
     st.subheader("Runs in this session")
     st.caption("The experiment sheet: pretrained vs random weights, frozen vs full, BERT vs bag of words: one click "
                "per run on the same data.")
-    st.dataframe(pd.DataFrame(view.sheet_rows(records)), hide_index=True, key="ft_runs_table")
-    st.plotly_chart(hcharts.sheet_curves(records), key="ft_sheet_curves")
+    export.table(pd.DataFrame(view.sheet_rows(records)), "ft_runs_table", what="runs", hide_index=True)
+    export.chart(hcharts.sheet_curves(records), key="ft_sheet_curves", what="runs")
+    export.records(view.sheet_rows(records), "ft_runs_export", "runs")
     st.download_button("Download the sheet (CSV)", sheet().to_csv(), "finetune_runs.csv", "text/csv", key="ft_csv")
 
 
@@ -357,7 +377,7 @@ def attention_change_ui(result, k: int) -> None:
             layer = pick("Layer", n_layers, "ft_chg_layer", last=True)
         with c2:
             head = pick("Head", n_heads, "ft_chg_head")
-        st.plotly_chart(hcharts.attention_change(ch.before[layer, head], ch.after[layer, head], ch.tokens,
+        export.chart(hcharts.attention_change(ch.before[layer, head], ch.after[layer, head], ch.tokens,
                                                  ("before", f"after epoch {changes.epochs(result)[k]:g}",
                                                   "after − before")), key="ft_chg_att")
         st.caption(f"Largest change of any weight in this head: {abs(ch.difference[layer, head]).max():.3f}.")
@@ -409,7 +429,7 @@ def changes_ui(bundle, data) -> None:
         cloze_change_ui(result, k, bundle)
 
 
-bundle = ui.setup("Fine-tuning", ":material/model_training:")
+bundle = ui.setup("Fine-tuning", "🏋️", SPEC)
 task = task_ui()
 data = data_ui(task)
 run_ui(bundle, data, settings_ui(task, bundle))

@@ -166,7 +166,7 @@ def index_ui(bundle, key: tuple, corpus: N.Corpus, layer: int, pooling: str):
             st.error(ui.md_escape(job.error))
         st.caption(INDEX_TIME if corpus.name == N.SHIPPED_NAME else
                    f"{len(corpus):,} sentences to run through the model once for this layer.")
-        if st.button("Index the corpus", key="ctx_index", type="primary", icon=":material/manage_search:"):
+        if st.button("Index the corpus", key="ctx_index", type="primary", icon="🔎"):
             store.start(key, bundle, corpus, layer, pooling)
             st.rerun()
         return
@@ -247,7 +247,7 @@ def probe_ui(bundle, checkpoint: str, device: str):
     key = (checkpoint, device, train.name, len(train), hash((train.texts, train.labels, test.texts, test.labels)))
     job = st.session_state.get("ctx_probe_job")
     running = job is not None and not job.done
-    if st.button("Run the probe", key="ctx_probe_run", disabled=running, icon=":material/play_arrow:"):
+    if st.button("Run the probe", key="ctx_probe_run", disabled=running, icon="▶️"):
         job = Job(lambda stop, b=bundle, tr=train, te=test: P.steps(b, tr, te, stop=stop), "probe").start()
         st.session_state["ctx_probe_job"] = job
         st.session_state["ctx_probe_key"] = key
@@ -305,7 +305,7 @@ def views_ui(bundle, result: C.ContextResult | None):
     neighbours_ui(bundle, result, ui.checkpoint_name(), ui.device_name())
 
 
-bundle = ui.setup("Contextual embeddings", ":material/scatter_plot:")
+bundle = ui.setup("Contextual embeddings", "🧭")
 intro_ui()
 result = analysis_ui(bundle)
 views_ui(bundle, result)

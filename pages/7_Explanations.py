@@ -219,7 +219,7 @@ def neuron_ui(bundle):
                    f"{v.max_difference:.1e}.")
 
 
-bundle = ui.setup("Explanations", ":material/psychology:")
+bundle = ui.setup("Explanations", "🔍")
 intro_ui()
 bundle = ui.need_model(bundle)
 tab_attr, tab_neuron = st.tabs(["Attribution and deletion test", "Neuron view"])

@@ -45,7 +45,7 @@ def recipe_ui():
     st.dataframe(pd.DataFrame(families.recipe_table()), hide_index=True, key="family_recipes")
 
 
-bundle = ui.setup("The BERT family", ":material/family_history:")
+bundle = ui.setup("The BERT family", "👪")
 intro_ui()
 overview_ui(checkpoints_ui(bundle))
 recipe_ui()

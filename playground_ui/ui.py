@@ -10,10 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from bert_playground import PlaygroundError, models
 from bert_playground.device import choose_device, describe
 from playground_ui.hall import moved_session_notice
+from playground_ui import export, state, style
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -41,7 +43,12 @@ PAGES = [
     ("pages/7_Explanations.py", "Explanations", "why the model said that: attention, rollout and integrated gradients "
      "side by side, a deletion test, the neuron view"),
     ("pages/8_BERT_family.py", "The BERT family", "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
+    ("pages/9_Lessons.py", "Lessons", "predict, then reveal: exercise sets for a class, one exercise at a time"),
 ]
+PAGE_ICONS = {"pages/1_Input_representation.py": "🔤", "pages/2_Masked_LM.py": "🎭",
+              "pages/3_Next_sentence_prediction.py": "🔗", "pages/4_Attention.py": "👀",
+              "pages/5_Fine-tuning.py": "🏋️", "pages/6_Contextual_embeddings.py": "🧭",
+              "pages/7_Explanations.py": "🔍", "pages/8_BERT_family.py": "👪", "pages/9_Lessons.py": "🎓"}  # emoji, not Material icons: nothing is fetched from a font server
 
 
 def allowed() -> list[str] | None:
@@ -155,7 +162,7 @@ def sidebar() -> models.Bundle | None:
                        f"vocab {i.vocab_size:,} · heads: {heads}")
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
-        st.info(f"Device: {describe(dev)}", icon=":material/memory:")
+        st.info(f"Device: {describe(dev)}", icon="🖥️")
     return bundle
 
 
@@ -181,7 +188,44 @@ def need_model(bundle) -> models.Bundle:
     return bundle
 
 
-def setup(title: str, icon: str = ":material/science:") -> models.Bundle | None:
-    st.set_page_config(page_title=f"{title} · BERT Playground", page_icon=icon, layout="wide")
+def navigation_ui():
+    """The sidebar's page list (Streamlit's own is hidden by client.showSidebarNavigation): the first entry is Home."""
+    query = {state.PRESENT.name: "1"} if st.session_state.get(state.PRESENT.key) else None
+    with st.sidebar:
+        try:
+            st.page_link("app.py", label="Home", icon="🏠", query_params=query)
+            for path, label, _ in PAGES:
+                if (ROOT / path).is_file():
+                    st.page_link(path, label=label, icon=PAGE_ICONS.get(path, "📄"), query_params=query)
+        except StreamlitAPIException:  # a page run on its own (AppTest from_file): there is no app to navigate
+            return
+        st.divider()
+
+
+def view_ui(spec):
+    """Sidebar: presentation mode and the link to this view; notes about a link's ignored parameters."""
+    with st.sidebar:
+        st.toggle("Presentation mode", key=state.PRESENT.key, help="Larger fonts and high contrast for a projector")
+        export.format_ui()
+        with st.expander("🔗 Copy link to this view"):
+            st.code(state.link(spec), language=None, wrap_lines=True)
+            st.caption("The copy button at the right of the box copies it. Opening it reopens this page with these inputs.")
+    for note in state.pop_notes():
+        st.info(md_escape(note))
+
+
+def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None) -> models.Bundle | None:
+    """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar."""
+    checkpoint_name()
+    state.sync(spec, allowed())
+    present = bool(st.session_state.get(state.PRESENT.key))
+    st.set_page_config(page_title=f"{title} · BERT Playground", page_icon=icon, layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
     moved_session_notice()  # a browser that came over from a stopped replica is told what it lost
-    return sidebar()
+    st.session_state["_page"], st.session_state["_page_spec"] = (spec.page if spec else "home"), spec
+    if present:
+        style.presentation_css()
+    navigation_ui()
+    bundle = sidebar()
+    view_ui(spec)
+    return bundle

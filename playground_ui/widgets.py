@@ -36,7 +36,7 @@ def bump(key: str, start: int = 0):
 
 
 def sentence_pair(key_a: str, key_b: str, a: str, b: str, height: int = 90) -> tuple[str, str]:
-    """Two side-by-side text areas: sentence A and an optional sentence B."""
+    """Two side-by-side text areas: sentence A and an optional sentence B (a value already kept for a key wins)."""
     c1, c2 = st.columns(2)
-    return (c1.text_area("Sentence A", a, key=key_a, height=height),
-            c2.text_area("Sentence B (optional)", b, key=key_b, height=height))
+    return (c1.text_area("Sentence A", None if key_a in st.session_state else a, key=key_a, height=height) or "",
+            c2.text_area("Sentence B (optional)", None if key_b in st.session_state else b, key=key_b, height=height) or "")

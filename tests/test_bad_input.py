@@ -281,7 +281,7 @@ PACKAGE = [
     ("fill only special tokens", _fill(HOSTILE["only special tokens"]), "There is no [MASK]"),
     ("fill mask spellings", _fill(HOSTILE["mask spellings"]), _fill_ok(4, notice="Read '[mask]'")),
     ("fill only masks", _fill("[MASK] [MASK] [MASK]"), _fill_ok(3, notice="only masks")),
-    ("fill mask after 512 tokens", _fill(LONG + " [MASK]"), "comes after the first"),
+    ("fill mask after 512 tokens", _fill(LONG + " [MASK]"), _fill_ok(1, notice="window around the masks")),
     ("fill 50k with early mask", _fill("[MASK] " + LONG), _fill_ok(1, notice="reads the first 512")),
     ("fill top-k 0", _fill("a [MASK] b", 0), "top-k"),
     ("fill top-k negative", _fill("a [MASK] b", -3), "top-k"),

@@ -85,8 +85,21 @@ def test_fill_long_text_is_truncated_with_a_notice(tiny):
     res = fill(tiny, "The [MASK] " + "word " * 1000 + "and [MASK] at the end", 3)
     assert res.truncated and res.full_length > 1000 and len(res.tokens) == 512 and res.tokens[-1] == "[SEP]"
     assert len(res.masks) == 1 and res.masks_dropped == 1
-    with pytest.raises(PlaygroundError, match="first 512 tokens"):
-        fill(tiny, "word " * 1000 + "[MASK]")
+    # masks beyond the first 512 tokens: a window around them is read, and the notice says so
+    far = fill(tiny, "word " * 1000 + "the [MASK] sat on the [MASK] mat " + "word " * 1000, 3)
+    assert far.truncated and len(far.tokens) == 512 and far.tokens[0] == "[CLS]" and far.tokens[-1] == "[SEP]"
+    assert len(far.masks) == 2 and far.masks_dropped == 0 and 0 < far.window_start
+    assert [far.tokens[m.position] for m in far.masks] == ["[MASK]", "[MASK]"]
+    assert 100 < far.masks[0].position < 412  # centred, with context on both sides
+    assert "window around the masks" in " ".join(far.notices)
+    assert far.filled.count("[MASK]") == 0
+    # the window gives the same guesses as the model on exactly those tokens
+    from bert_playground.mlm import mlm_logits_at
+    ids = [tiny.tokenizer.convert_tokens_to_ids(t) for t in far.tokens]
+    probs = mlm_logits_at(tiny, ids, [m.position for m in far.masks]).float().softmax(-1)
+    assert far.masks[0].predictions[0].token_id == int(probs[0].argmax())
+    end = fill(tiny, "word " * 1000 + "[MASK]")
+    assert len(end.masks) == 1 and end.window_start > 0 and end.tokens[-2] == "[MASK]"
 
 
 def test_checkpoint_without_mlm_head(encoder_only_dir, tmp_path):

@@ -1,0 +1,147 @@
+"""Classroom features: inputs kept across pages, links (query parameters) that reopen a view, hostile links, exports."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apphelp import ROOT, TIMEOUT
+from playground_ui import state
+
+# One changed input per page, and what its widget then shows: (page, URL parameters, {widget key: value}).
+LINKS = [
+    ("pages/1_Input_representation.py", {"a": "Cats purr loudly.", "b": "", "token": "2"},
+     {"rep_a": "Cats purr loudly.", "rep_b": "", "rep_token": 2}),
+    ("pages/2_Masked_LM.py", {"text": "Dogs bark at night.", "rate": "0.3", "seed": "7", "whole_word": "1",
+                              "fill": "Paris is the [MASK] of France.", "k": "3"},
+     {"mlm_text": "Dogs bark at night.", "mlm_rate": 0.3, "mlm_seed": 7, "mlm_whole_word": True,
+      "fill_text": "Paris is the [MASK] of France.", "fill_k": 3}),
+    ("pages/3_Next_sentence_prediction.py", {"source": "Type both sentences", "a": "It rained.", "b": "The road was wet."},
+     {"nsp_source": "Type both sentences", "nsp_a": "It rained.", "nsp_b": "The road was wet."}),
+    ("pages/3_Next_sentence_prediction.py", {"len": "64", "is_next": "0", "seed": "5"},
+     {"nsp_len": 64, "nsp_is_next": False, "nsp_seed": 5}),
+    ("pages/4_Attention.py", {"a": "The cat sat.", "b": "It purred.", "view": "Rollout", "roll_layer": "1"},
+     {"att_a": "The cat sat.", "att_b": "It purred.", "att_view": "Rollout", "att_roll_layer": 1}),
+    ("pages/4_Attention.py", {"a": "The cat sat.", "b": "", "layer": "2", "head": "3", "block": "all"},
+     {"att_a": "The cat sat.", "att_layer": 2, "att_head": 3}),
+    ("pages/5_Fine-tuning.py", {"mode": "frozen", "epochs": "2", "batch": "8", "seconds": "30", "early": "1"},
+     {"ft_mode": "frozen", "ft_epochs": 2, "ft_batch": 8, "ft_max_seconds": 30, "ft_early": True}),
+]
+
+
+def _open(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _infos(at) -> str:
+    return " | ".join(str(i.value) for i in at.info).replace("\\", "")  # notes are Markdown-escaped
+
+
+@pytest.mark.parametrize("page,query,expect", LINKS, ids=[f"{p.split('/')[-1]}-{i}" for i, (p, _, _) in enumerate(LINKS)])
+def test_link_opens_the_view_and_round_trips(app_env, page, query, expect):
+    at = _open(page, query)
+    for key, value in expect.items():
+        assert at.session_state[key] == value, key
+    # the address bar now holds the view: opening it again gives the same inputs
+    written = {k: at.query_params[k] for k in at.query_params}
+    written = {k: (v[-1] if isinstance(v, list) else v) for k, v in written.items()}
+    again = _open(page, written)
+    for key, value in expect.items():
+        assert again.session_state[key] == value, key
+
+
+def test_changed_widget_goes_into_the_url(app_env):
+    at = _open("pages/2_Masked_LM.py")
+    assert "text" not in at.query_params  # defaults are left out of the link
+    at.text_area(key="mlm_text").input("A new sentence for the class.").run()
+    at.slider(key="mlm_rate").set_value(0.5).run()
+    assert not at.exception
+    assert at.query_params["text"] in ("A new sentence for the class.", ["A new sentence for the class."])
+    assert str(at.query_params["rate"]).strip("[]'") == "0.5"
+
+
+def test_inputs_survive_leaving_the_page(app_env):
+    """Widget state of a page that is not rendered is dropped by Streamlit; the kept copy brings it back."""
+    at = _open("pages/2_Masked_LM.py")
+    at.text_area(key="mlm_text").input("Kept across pages.").run()
+    kept = at.session_state[state.KEPT]
+    assert kept["mlm_text"] == "Kept across pages."
+    # a new run of the page with the widget's own state gone, as after visiting another page
+    fresh = AppTest.from_file(str(ROOT / "pages/2_Masked_LM.py"), default_timeout=TIMEOUT)
+    fresh.session_state[state.KEPT] = dict(kept)
+    fresh.run()
+    assert fresh.text_area(key="mlm_text").value == "Kept across pages."
+
+
+HOSTILE = [
+    ({"rate": "abc"}, "'rate' was ignored (not a number)", ("mlm_rate", 0.15)),
+    ({"rate": "7"}, "'rate' was ignored (outside 0…1)", ("mlm_rate", 0.15)),
+    ({"seed": "1e400"}, "'seed' was ignored", ("mlm_seed", 0)),
+    ({"k": "nan"}, "'k' was ignored", ("fill_k", 5)),
+    ({"whole_word": "maybe"}, "'whole_word' was ignored (expected 1 or 0)", ("mlm_whole_word", False)),
+    ({"bogus": "1", "text": "A cat."}, "parameter 'bogus' is not used on this page", ("mlm_text", "A cat.")),
+    ({"text": "x" * 100_000}, "cut to its first 2,000 characters", ("mlm_text", "x" * state.MAX_TEXT)),
+    ({"text": "<script>alert(1)</script> [MASK]"}, None, ("mlm_text", "<script>alert(1)</script> [MASK]")),
+    ({"checkpoint": "/etc"}, "checkpoint was not opened", None),
+    ({"checkpoint": "../../secret"}, "checkpoint was not opened", None),
+]
+
+
+@pytest.mark.parametrize("query,note,expect", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])
+def test_hostile_links_are_ignored_with_a_note(app_env, query, note, expect):
+    at = _open("pages/2_Masked_LM.py", query)
+    if note:
+        assert note in _infos(at)
+    if expect:
+        assert at.session_state[expect[0]] == expect[1]
+    assert at.session_state["checkpoint"] not in ("/etc", "../../secret")
+    assert "bogus" not in at.query_params
+    # the script-like text is only ever a widget's value: no element renders it as HTML
+    assert not [h for h in at.get("html") if "<script>" in str(h.proto)]
+
+
+def test_classroom_mode_refuses_a_checkpoint_it_does_not_allow(app_env, monkeypatch, tiny_dir):
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", str(tiny_dir))
+    at = _open("pages/1_Input_representation.py", {"checkpoint": "bert-base-uncased"})
+    assert "checkpoint was not opened: this server allows only" in _infos(at)
+    assert at.session_state["checkpoint"] == str(tiny_dir)
+
+
+def test_presentation_mode_is_kept_in_the_url(app_env):
+    at = _open("pages/1_Input_representation.py", {"present": "1"})
+    assert at.toggle(key="present").value is True
+    assert [h for h in at.get("html") if "font-size" in str(h.proto)], "presentation CSS injected"
+    assert str(at.query_params["present"]).strip("[]'") == "1"
+    at.toggle(key="present").set_value(False).run()
+    assert "present" not in at.query_params
+
+
+@pytest.mark.parametrize("raw,ok", [("1", True), ("0", True), ("2", False), ("-1", False), ("1.5", False), ("", False)])
+def test_int_param_parsing(raw, ok):
+    p = state.Param("n", "n", 1, int, 0, 1)
+    if ok:
+        assert p.parse(raw)[0] == int(raw)
+    else:
+        with pytest.raises(ValueError):
+            p.parse(raw)
+
+
+def test_checkpoint_rule():
+    assert state.checkpoint_allowed("embedded", None) is None
+    assert state.checkpoint_allowed("bert-base-uncased", None) is None
+    assert state.checkpoint_allowed("google/bert_uncased_L-2_H-128_A-2", None) is None
+    assert state.checkpoint_allowed("/home/x", None)
+    assert state.checkpoint_allowed("a/../b", None)
+    assert state.checkpoint_allowed("bert-base-uncased", ["embedded"])
+
+
+def test_many_masks_show_a_table_and_capped_charts(app_env):
+    text = " ".join(f"word{i} [MASK]" for i in range(25))
+    at = _open("pages/2_Masked_LM.py", {"fill": text, "k": "2"})
+    table = next(d.value for d in at.dataframe if "Mask" in d.value.columns and "Rank" in d.value.columns)
+    assert sorted(set(table["Mask"])) == list(range(1, 26)) and len(table) == 50
+    bars = [c for c in at.get("plotly_chart") if "fill_bars" in str(c.proto.id)]
+    assert 0 < len(bars) <= 12
+    assert any("25 masks" in c.value for c in at.caption)
