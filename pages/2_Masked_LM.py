@@ -12,6 +12,7 @@ from bert_playground import decoding
 from playground_ui.charts import explain as xcharts
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
+STATS_SEED = 0  # the statistics' 1,000 draws are the same whatever the seed of the example draw
 TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")
 MANY_MASKS, CHARTS_SHOWN = 20, 12  # above MANY_MASKS masks: one table, and charts for the first CHARTS_SHOWN only
 SPEC = state.spec("masked-lm",
@@ -31,7 +32,14 @@ def playground(checkpoint: str, device: str, text: str, rate: float, seed: int, 
     masked = mask_text(bundle.tokenizer, text, config, seed)
     score = score_corruption(bundle, masked) if bundle.info.has_mlm else None
     epochs = {dyn: [mask_text(bundle.tokenizer, text, config, seed, e, dyn) for e in range(EPOCHS)] for dyn in (False, True)}
-    return masked, score, epochs, sample_statistics(bundle.tokenizer, text, config, DRAWS, seed)
+    return masked, score, epochs
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def draw_statistics(checkpoint: str, device: str, text: str, rate: float, whole_word: bool):
+    """The 1,000-draw statistics, keyed by text, rate and mode only: a new seed above reuses them."""
+    config = MaskingConfig(rate=rate, whole_word=whole_word)
+    return sample_statistics(ui.cached_bundle(checkpoint, device).tokenizer, text, config, DRAWS, STATS_SEED)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -139,7 +147,8 @@ def statistics_ui(stats):
     export.chart(charts.stats_chart(rows), key="mlm_stats", where=s1)
     export.chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist", where=s2)
     export.table(pd.DataFrame(rows), "mlm_stats_table", what="statistics", hide_index=True)
-    st.caption("Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
+    st.caption(f"The same {DRAWS:,} draws (seeds {STATS_SEED} on) whatever the seed above. "
+               "Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
                "as one trial, which widens the band for the chosen share). A dot outside it is red.")
 
 
@@ -147,7 +156,8 @@ def masking_ui(bundle, ckpt: str, dev: str):
     """The 80/10/10 corruption of a text, the model at the chosen positions, epochs and statistics."""
     text, rate, seed, whole_word = masking_settings_ui()
     with ui.user_errors():
-        masked, score, epochs, stats = playground(ckpt, dev, text, rate, seed, whole_word)
+        masked, score, epochs = playground(ckpt, dev, text, rate, seed, whole_word)
+        stats = draw_statistics(ckpt, dev, text, rate, whole_word)
         rate_ui(rate)
         left, right = st.columns([1, 1.3])
         with left:
