@@ -86,8 +86,9 @@ def _story_lines(path) -> tuple[list[str], list[str]]:
             continue
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # docstring
             continue
-        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
-            continue  # CONSTANT = ...
+        names = [n for t in getattr(node, "targets", []) for n in (t.elts if isinstance(t, ast.Tuple) else [t])]
+        if isinstance(node, ast.Assign) and all(isinstance(n, ast.Name) and n.id.isupper() for n in names):
+            continue  # CONSTANT = ... or A, B = ...
         story.append(f"line {node.lineno}")
         if isinstance(node, (ast.If, ast.For, ast.While, ast.Try)) or (
                 isinstance(node, ast.With) and not (len(node.body) == 1 and isinstance(node.body[0], ast.Expr))):
