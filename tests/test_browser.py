@@ -107,7 +107,7 @@ def test_fine_tuning_full_run_of_a_task(server, browser, task, metric, shot):
     page.get_by_text("Start training").first.wait_for(timeout=240_000)
     page.get_by_text(task).first.click()
     page.wait_for_timeout(2000)
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_role("spinbutton", name="Epochs")  # (the help tooltip carries the label too)
     epochs.fill("1")
     epochs.press("Enter")
     page.wait_for_timeout(2000)
