@@ -143,7 +143,7 @@ class Session:
                 raise
 
     async def goto(self, page, label: str):
-        link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first
+        link = page.locator('[data-testid="stSidebar"] a').filter(has_text=label).first  # the app's own page list
         await self.act(page, f"open {label}", lambda: link.click())
 
     async def type_into(self, page, label: str, text: str, action: str):
