@@ -77,8 +77,11 @@ def test_snapshot_leaves_the_run_state_alone(tmp_path, monkeypatch):
     saved = []
     monkeypatch.setattr(pretrain, "save_checkpoint", lambda m, t, out, snap, cfg: saved.append(snap))
     state = pretrain.TrainState(step=7, epoch=1, tokens_seen=100, elapsed=5.0, history=[{"step": 5}])
+    from bert_playground.distributed import World
+
     run = pretrain._Run(pretrain.PretrainConfig(corpus="c", out=str(tmp_path)), torch.device("cpu"), tmp_path, None,
-                        None, state, [], None, None, [], None, 7, tokens=torch.tensor(20))
+                        None, state, [], None, None, [], None, 7, World(0, 1, 0, torch.device("cpu")), None,
+                        tokens=torch.tensor(20))
     snap = pretrain._snapshot(run, 2, 3.0, final={"mlm_accuracy": 0.5, "nsp_accuracy": 0.75})
     assert (state.step, state.epoch, state.tokens_seen, state.elapsed, state.history) == (7, 1, 100, 5.0, [{"step": 5}])
     assert (snap.epoch, snap.tokens_seen, snap.elapsed) == (2, 120, 8.0) and saved == [snap]
