@@ -47,6 +47,11 @@ DEFAULT_BASELINE = "mask"
 DEFAULT_STEPS = 32
 MAX_STEPS = 500
 MAX_WORK = 32_768  # IG steps x tokens: 512 tokens at 64 steps, 128 at 256 (forward + backward passes)
+
+
+def max_steps(n_tokens: int) -> int:
+    """The most IG steps allowed for an input of `n_tokens` (MAX_STEPS, and steps x tokens <= MAX_WORK)."""
+    return max(1, min(MAX_STEPS, MAX_WORK // max(n_tokens, 1)))
 DELTA_WARN = 0.05  # warn when |delta| exceeds this share of |f(x) - f(baseline)|
 TARGETS = ("mask", "nsp", "label")
 CLI_TARGETS = ("mask", "nsp")  # a fine-tuned label needs a classifier folder: the page offers it
@@ -289,7 +294,7 @@ def check_ig(target: Target, steps: int) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise PlaygroundError(f"IG steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}.")
     if steps * len(target) > MAX_WORK:
-        most = max(1, MAX_WORK // len(target))
+        most = max(1, MAX_WORK // len(target))  # (max_steps(target) when under MAX_STEPS)
         raise PlaygroundError(
             f"{steps} IG steps on {len(target)} tokens is {steps * len(target):,} forward and backward passes of one "
             f"token, more than the {MAX_WORK:,} allowed here: use at most {most} steps for this input, "

@@ -123,7 +123,7 @@ def settings_ui(target: A.Target, layers: int, heads: int) -> dict:
     c = st.columns([1.3, 1.3, 1, 1, 1])
     baseline = c[0].selectbox("IG baseline", A.BASELINES, format_func=BASELINE_NAMES.get, key="xp_baseline",
                               help=BASELINE_WHY)
-    most = max(1, min(A.MAX_STEPS, A.MAX_WORK // len(target)))
+    most = A.max_steps(len(target))
     steps = c[1].number_input(f"IG steps (1–{most} for this input)", 1, most, min(A.DEFAULT_STEPS, most),
                               key="xp_steps")
     layer = c[2].selectbox("Attention layer", range(layers), index=layers - 1, format_func=lambda i: str(i + 1),
