@@ -552,6 +552,7 @@ def split_articles(data: QAData, held_out: float = 0.2) -> tuple[QAData, QAData]
 
 NER_NAME = "WNUT-17 emerging entities (shipped sample)"
 QA_NAME = "SQuAD v1.1 (shipped sample)"
+PAIRS_NAME = "Entailment pairs (shipped, written for the playground)"
 
 
 def shipped_ner() -> tuple[TaggedData, TaggedData]:
@@ -559,6 +560,14 @@ def shipped_ner() -> tuple[TaggedData, TaggedData]:
     test = read_conll_file(TASKS_DIR / "wnut17_test.conll", train.label_names)
     return (TaggedData(NER_NAME, train.words, train.tags, train.label_names),
             TaggedData(NER_NAME + " test", test.words, test.tags, test.label_names))
+
+
+def shipped_pairs() -> tuple[LabelledData, LabelledData]:
+    """The hand-written RTE-style entailment pairs: (train, test), no premise in both."""
+    train, test = train_and_holdout(read_file(TASKS_DIR / "entailment_train.tsv"), "sentence1", "label", "sentence2",
+                                    eval_table=read_file(TASKS_DIR / "entailment_test.tsv"))
+    return (LabelledData(PAIRS_NAME, train.texts, train.text_pairs, train.labels, train.label_names),
+            LabelledData(PAIRS_NAME + " test", test.texts, test.text_pairs, test.labels, test.label_names))
 
 
 def shipped_qa() -> tuple[QAData, QAData]:

@@ -12,7 +12,7 @@ CONTEXT_DIR = ASSETS / "contextual"  # the Contextual-embeddings page: shipped e
 CONTEXT_EXAMPLES = CONTEXT_DIR / "examples.json"  # one word, several sentences grouped by sense
 CONTEXT_CORPUS = CONTEXT_DIR / "wikipedia_sentences.txt"  # Wikipedia sample, one sentence per line (CC BY-SA)
 CONTEXT_CORPUS_ATTRIBUTION = CONTEXT_DIR / "ATTRIBUTION.md"  # licence and source articles of that sample
-TASKS_DIR = ASSETS / "tasks"  # demo sets of the token, span and pair tasks (WNUT-17, SQuAD samples)
+TASKS_DIR = ASSETS / "tasks"  # demo sets of the token, span and pair tasks (WNUT-17, SQuAD samples, entailment pairs)
 LESSONS_DIR = ASSETS / "lessons"  # shipped exercise sets (predict, then reveal): one YAML or JSON file a set
 CLOZE_SHEET = ASSETS / "cloze_sheet.csv"  # the Masked LM page's shipped experiment sheet (sentence, answer)
 

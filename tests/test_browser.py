@@ -97,6 +97,8 @@ def test_page_renders_without_exception(server, browser, path, expect, shot):
 
 
 @pytest.mark.parametrize("task, metric, shot", [
+    ("Classify texts", "Accuracy", "finetune_classify.png"),
+    ("Sentence pairs (entailment)", "Accuracy", "finetune_pairs.png"),
     ("Tag words (NER)", "Entity F1", "finetune_tag.png"),
     ("Answer questions (extractive QA)", "Exact match", "finetune_qa.png"),
 ])

@@ -195,6 +195,13 @@ def test_shipped_demo_sets_and_article_split():
     assert not set(qa_train.titles) & set(qa_test.titles) and len(qa_train) > 400
     train, held = D.split_articles(qa_train)
     assert set(train.titles).isdisjoint(held.titles) and len(train) + len(held) == len(qa_train)
+    pairs_train, pairs_test = D.shipped_pairs()  # hand-written RTE-style pairs, split by premise
+    assert (len(pairs_train), len(pairs_test)) == (122, 30)
+    assert pairs_train.label_names == pairs_test.label_names == ("entailment", "not_entailment")
+    for data in (pairs_train, pairs_test):
+        assert len(data.text_pairs) == len(data) and all(a.strip() and b.strip() for a, b in zip(data.texts, data.text_pairs))
+        assert sorted(data.counts().values()) == [len(data) // 2] * 2  # balanced
+    assert not set(pairs_train.texts) & set(pairs_test.texts)  # no premise in both
 
 
 # ---- training the heads on the tiny checkpoint ----------------------------------------------------

@@ -73,7 +73,10 @@ def test_random_init_sheet_curves_csv_and_what_changed(app_env):
 
 def test_pairs_task_needs_pairs_and_bad_uploads_are_explained(app_env):
     at = run(PAGE)
-    at.radio(key="ft_task").set_value("pairs").run()
+    at.radio(key="ft_task").set_value("pairs").run()  # the shipped entailment pairs are the default source
+    assert not at.exception and not at.button(key="ft_start").disabled
+    assert any("122 training and 30 held-out examples (sentence pairs)" in c.value for c in at.caption)
+    at.radio(key="ft_source_pairs").set_value("Upload CSV/TSV").run()
     assert not at.exception and at.button(key="ft_start").disabled
     at.radio(key="ft_task").set_value("qa").run()
     at.radio(key="ft_source_qa").set_value("Upload SQuAD JSON").run()
