@@ -258,7 +258,7 @@ def joint_ui(ckpt: str, dev: str, mask_tok: str):
     with ui.user_errors():
         j = joint_in(ckpt, dev, text, order)
         st.code(j.filled, language=None, wrap_lines=True)
-        st.dataframe(joint_table(j), hide_index=True, key="mlm_x_joint_table",
+        export.table(joint_table(j), key="mlm_x_joint_table", what="joint fill", hide_index=True,
                      column_config={"p when filled": st.column_config.NumberColumn(format="%.3f")})
         n = sum(j.differs)
         st.caption(f"{n} of {len(j.tokens)} masks differ from their independent guess." if n else
@@ -283,7 +283,7 @@ def whole_word_ui(bundle, ckpt: str, dev: str):
                     + " ".join(f"`{ui.md_escape(p)}`" for p in w.pieces))
         st.code(w.text, language=None, wrap_lines=True)
         j = joint_in(ckpt, dev, w.text, "confidence")
-        st.dataframe(joint_table(j, w.pieces), hide_index=True, key="mlm_x_ww_table",
+        export.table(joint_table(j, w.pieces), key="mlm_x_ww_table", what="whole-word fill", hide_index=True,
                      column_config={"p when filled": st.column_config.NumberColumn(format="%.3f")})
 
 
@@ -297,20 +297,21 @@ def candidates_ui(ckpt: str, dev: str, text: str):
                         key="mlm_x_cands")
     with ui.user_errors():
         cands = candidates_in(ckpt, dev, text, raw)
-        st.plotly_chart(xcharts.candidates([c.word for c in cands], [c.pll for c in cands],
-                                           [list(c.pieces) for c in cands]), key="mlm_x_cand_chart")
-        st.dataframe(pd.DataFrame({"Word": [c.word for c in cands], "Pieces": [" ".join(c.pieces) for c in cands],
+        export.chart(xcharts.candidates([c.word for c in cands], [c.pll for c in cands],
+                                        [list(c.pieces) for c in cands]), key="mlm_x_cand_chart", what="candidates")
+        export.table(pd.DataFrame({"Word": [c.word for c in cands], "Pieces": [" ".join(c.pieces) for c in cands],
                                    "log p per piece": [", ".join(f"{v:.2f}" for v in c.piece_log_probs) for c in cands],
-                                   "PLL": [c.pll for c in cands]}), hide_index=True, key="mlm_x_cand_table")
+                                   "PLL": [c.pll for c in cands]}), key="mlm_x_cand_table", what="candidates",
+                     hide_index=True)
 
 
 def sides_ui(ckpt: str, dev: str, text: str, k: int):
     st.subheader("Left context vs right context")
     with ui.user_errors():
         s = sides_in(ckpt, dev, text, k)
-        st.plotly_chart(xcharts.sides([(p.token, p.probability) for p in s.both],
-                                      [(p.token, p.probability) for p in s.left],
-                                      [(p.token, p.probability) for p in s.right]), key="mlm_x_sides")
+        export.chart(xcharts.sides([(p.token, p.probability) for p in s.both],
+                                   [(p.token, p.probability) for p in s.left],
+                                   [(p.token, p.probability) for p in s.right]), key="mlm_x_sides", what="left vs right")
         st.caption("Left only: " + ui.md_escape(" ".join(s.left_tokens)) + "  ·  Right only: "
                    + ui.md_escape(" ".join(s.right_tokens)))
         st.markdown(SIDES_WHY)

@@ -156,7 +156,7 @@ def data_caption(task: str, train, test) -> None:
                    f"{ui.md_escape(', '.join(train.titles))} · held out: {ui.md_escape(', '.join(test.titles))} "
                    "(split by article: no passage is in both).")
     with st.expander("Preview the training data"):
-        st.dataframe(pd.DataFrame(train.preview(20)), hide_index=True)
+        export.table(pd.DataFrame(train.preview(20)), key="ft_preview", what="training data preview", hide_index=True)
 
 
 def data_ui(task: str):
@@ -267,9 +267,9 @@ def live_ui():
     total = cur.start.total_steps if cur.start else None
     task = cur.result.config.task if cur.result else st.session_state.get("ft_task", "classify")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss")
-    c2.plotly_chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total, METRIC_NAMES[task]),
-                    key="ft_acc")
+    export.chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss", where=c1, what="fine-tuning loss")
+    export.chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total, METRIC_NAMES[task]),
+                 key="ft_acc", where=c2, what="fine-tuning held-out metric")
     if done and st.session_state.get("ft_recorded") is not job:  # once per run: the sheet records it, then a rerun
         st.session_state["ft_recorded"] = job
         if sheet().record(job, cur.result, st.session_state.get("ft_checkpoint", "")):
@@ -385,7 +385,7 @@ def attention_change_ui(result, k: int) -> None:
         export.chart(hcharts.attention_change(ch.before[layer, head], ch.after[layer, head], ch.tokens,
                                                  ("before", f"after epoch {changes.epochs(result)[k]:g}",
                                                   "after − before")), key="ft_chg_att")
-        st.caption(f"Largest change of any weight in this head: {abs(ch.difference[layer, head]).max():.3f}.")
+        st.caption(f"Largest change of any attention weight in this head: {ch.largest_change(layer, head):.3f}.")
 
 
 def cls_change_ui(result, k: int, test) -> None:
@@ -397,8 +397,8 @@ def cls_change_ui(result, k: int, test) -> None:
         c1, c2 = st.columns(2)
         for col, j, title in ((c1, 0, "before"), (c2, k, f"after epoch {changes.epochs(result)[k]:g}")):
             pts = changes.project_2d(changes.cls_vectors(result, j, test.texts, test.text_pairs))
-            col.plotly_chart(hcharts.cls_scatter(pts, names, f"[CLS] of held-out examples, {title} (PCA)"),
-                             key=f"ft_chg_cls_{j}")
+            export.chart(hcharts.cls_scatter(pts, names, f"[CLS] of held-out examples, {title} (PCA)"),
+                         key=f"ft_chg_cls_{j}", where=col)
 
 
 def cloze_change_ui(result, k: int, bundle) -> None:
@@ -408,9 +408,9 @@ def cloze_change_ui(result, k: int, bundle) -> None:
     sentence = st.text_input("Cloze sentence", changes.CLOZE, key="ft_chg_cloze")
     with ui.user_errors():
         rows = [changes.cloze(result, j, bundle, sentence) for j in (0, k)]
-        st.dataframe(pd.DataFrame({"before": [f"{t} {p:.2f}" for t, p in zip(rows[0].tokens, rows[0].probabilities)],
+        export.table(pd.DataFrame({"before": [f"{t} {p:.2f}" for t, p in zip(rows[0].tokens, rows[0].probabilities)],
                                    "after": [f"{t} {p:.2f}" for t, p in zip(rows[1].tokens, rows[1].probabilities)]}),
-                     hide_index=True, key="ft_chg_cloze_table")
+                     key="ft_chg_cloze_table", what="cloze before and after", hide_index=True)
         st.caption("The checkpoint's own MLM head, unchanged, reading the fine-tuned encoder: as the encoder "
                    "specialises, its guesses drift (catastrophic forgetting). With fewer layers kept than the "
                    "checkpoint has, the head reads the last kept layer, so even 'before' differs from the Masked-LM "

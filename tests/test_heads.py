@@ -260,6 +260,46 @@ def test_random_mode_has_fresh_weights_of_the_same_shapes(tiny):
     assert {id(p) for p in frozen.params} == {id(p) for p in frozen.model.classifier.parameters()}
 
 
+@pytest.mark.parametrize("task", ["tag", "qa"])
+def test_frozen_token_and_span_heads_train_on_encoder_outputs_computed_once(tiny, task, monkeypatch):
+    """Frozen tag/QA: the encoder's outputs are computed once (eval mode) and the head reads them; the logits equal
+    the whole model's forward pass; the encoder never changes; rows over the memory cap fall back to a forward."""
+    from bert_playground.finetune import heads as H
+
+    if task == "tag":
+        train, test = (d.subset(list(range(24))) for d in D.shipped_ner())
+        cfg = fast(task="tag", mode="frozen")
+    else:
+        train, test = (d.head(12) for d in D.shipped_qa())
+        cfg = fast(task="qa", mode="frozen", max_length=96, stride=32)
+    t = H.TASK_HEADS[task]["frozen"](tiny, train, test, cfg, torch.device("cpu"))
+    progress = list(t.prepare(None))
+    assert progress and progress[-1].done == progress[-1].total == len(t.train_enc["input_ids"]) + len(test if task == "tag" else t.eval_wins)
+    assert t.states[0].shape == (*t.train_enc["input_ids"].shape, tiny.encoder.config.hidden_size)
+    t.model.eval()
+    idx = torch.arange(5)
+    b = {k: v for k, v in H.batch(t.train_enc, idx, "cpu").items() if k != "labels"}
+    with torch.no_grad():
+        out = t.model(**b)
+        mine = t._head(t.states[0][idx, :b["input_ids"].shape[1]])
+    want = out.logits if task == "tag" else (out.start_logits, out.end_logits)
+    for m, w in zip((mine,) if task == "tag" else mine, (want,) if task == "tag" else want):
+        assert torch.allclose(m, w, atol=1e-5)
+    stored = t._eval_logits()
+    t.states = None  # the forward pass per evaluation gives the same held-out logits
+    for a, b_ in zip(stored, t._eval_logits()):
+        assert np.allclose(np.asarray(a), np.asarray(b_), atol=1e-5)
+    before = {k: v.clone() for k, v in t.model.base_model.state_dict().items()}
+    res = F.run(tiny, train, test, cfg)
+    assert res.summary()["steps"] > 0
+    monkeypatch.setattr(H, "FROZEN_STATES_MB", 0)  # over the cap: no stored outputs, still trains
+    t2 = H.TASK_HEADS[task]["frozen"](tiny, train, test, cfg, torch.device("cpu"))
+    assert list(t2.prepare(None)) == [] and t2.states is None
+    assert torch.isfinite(t2.loss(idx))
+    trained = res.classifier.model.base_model.state_dict()  # the frozen run's encoder is still the checkpoint's
+    assert all(torch.equal(v, trained[k]) for k, v in before.items())
+
+
 def test_snapshots_are_the_model_at_each_epoch(tiny, data_intents, monkeypatch):
     from bert_playground.finetune.heads import FullTask
 
@@ -384,6 +424,7 @@ def test_changes_views_read_the_snapshots(tiny, data_intents):
     ch = changes.attention_change(res, 0, 2, "the card is lost")
     assert ch.before.shape == ch.after.shape and ch.before.shape[:2] == (2, 4)
     assert np.allclose(ch.before.sum(-1), 1, atol=1e-5) and np.abs(ch.difference).max() > 0
+    assert ch.largest_change(0, 1) == pytest.approx(np.abs(ch.after[0, 1] - ch.before[0, 1]).max())
     ref = BertModel.from_pretrained(str(tiny.info.path), attn_implementation="eager").eval()  # snapshot 0 = checkpoint
     with torch.no_grad():
         want = torch.stack(ref(**tiny.tokenizer("the card is lost", return_tensors="pt"), output_attentions=True).attentions)

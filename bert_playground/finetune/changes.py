@@ -56,7 +56,11 @@ class AttentionChange:
 
     @property
     def difference(self) -> np.ndarray:
-        return self.after - self.before
+        return self.after - self.before  # (L, H, T, T)
+
+    def largest_change(self, layer: int, head: int) -> float:
+        """The largest |after - before| of any attention weight of one head."""
+        return float(np.abs(self.difference[layer, head]).max())
 
 
 @torch.no_grad()

@@ -305,6 +305,9 @@ class BaselineTask:
 
 # ---- token tagging (NER): a tag per word, on its first WordPiece --------------------------------------
 
+FROZEN_STATES_MB = 1024  # a frozen token/span head keeps the encoder's outputs in memory up to this size
+
+
 def _encoder_head(task, bundle, cls, cfg: FinetuneConfig, device, **config_changes) -> None:
     """The shared set-up of the token and span heads: the model, its mode (full / frozen / random), the tokenizer."""
     task.device, task.cfg = device, cfg
@@ -313,6 +316,44 @@ def _encoder_head(task, bundle, cls, cfg: FinetuneConfig, device, **config_chang
     if cfg.mode == "random":
         reinitialise(task.model)
     task.params = freeze_encoder(task.model) if cfg.mode == "frozen" else list(task.model.parameters())
+    task.states = None  # frozen: (train, eval) encoder outputs, computed once by `frozen_states`
+
+
+def encoder_mode(task) -> None:
+    """A frozen encoder always runs in eval mode (no dropout): the features the head trains on are fixed."""
+    if task.cfg.mode == "frozen":
+        task.model.base_model.eval()
+
+
+def states_fit(model, *tensors: dict) -> bool:
+    """Whether the (N, T, D) float32 encoder outputs of these rows fit in FROZEN_STATES_MB."""
+    rows = sum(t["input_ids"].numel() for t in tensors)
+    return rows * model.config.hidden_size * 4 <= FROZEN_STATES_MB * 2**20
+
+
+@torch.no_grad()
+def frozen_states(task, tensors: list[dict], stop) -> Iterator[Prepare]:
+    """A frozen encoder's last hidden states of every row, computed once in eval mode: (N, T, D) per tensor set.
+
+    The head then trains on them (feature extraction, as for the sequence head's [CLS] vectors). Rows that would
+    not fit in FROZEN_STATES_MB are left to a forward pass per step instead (same result, slower)."""
+    if task.cfg.mode != "frozen" or not states_fit(task.model, *tensors):
+        return
+    base, total, done, out = task.model.base_model, sum(len(t["input_ids"]) for t in tensors), 0, []
+    base.eval()
+    for enc in tensors:
+        n, t = enc["input_ids"].shape
+        h = torch.zeros((n, t, task.model.config.hidden_size), device=task.device)  # (N, T, D)
+        for idx in by_length(enc, 64):
+            if stop is not None and stop.is_set():
+                return
+            rows = {k: v for k, v in batch(enc, idx, task.device).items() if k != "labels"}
+            with autocast(task.device):
+                h[idx.to(task.device), :rows["input_ids"].shape[1]] = base(**rows).last_hidden_state.float()
+            done += len(idx)
+            yield Prepare(done, total)
+        out.append(h)
+    task.states = tuple(out)
 
 
 @register("full", "tag")
@@ -332,18 +373,33 @@ class TagTask:
         self.eval_enc = encode_words(self.tokenizer, eval_data.words, eval_data.tags, cfg.max_length)
 
     def prepare(self, stop):
-        return iter(())
+        return frozen_states(self, [self.train_enc, self.eval_enc["tensors"]], stop)
+
+    def _head(self, h: torch.Tensor) -> torch.Tensor:
+        """BertForTokenClassification's head on (B, T, D) encoder outputs -> (B, T, C)."""
+        return self.model.classifier(self.model.dropout(h))
 
     def loss(self, idx):
         b = batch(self.train_enc, idx, self.device)
         labels = b.pop("labels")  # (B, T), IGNORE off the first pieces
+        encoder_mode(self)
         with autocast(self.device):
-            logits = self.model(**b).logits  # (B, T, C)
+            logits = (self._head(self.states[0][idx.to(self.device), :labels.shape[1]]) if self.states
+                      else self.model(**b).logits)  # (B, T, C)
         return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+
+    @torch.no_grad()
+    def _eval_logits(self) -> list[np.ndarray]:
+        """Each held-out sentence's (T_i, C) logits, from the stored encoder outputs when frozen."""
+        if not self.states:
+            return token_logits(self.model, self.eval_enc["tensors"], self.device)
+        lengths = self.eval_enc["tensors"]["attention_mask"].sum(1).tolist()
+        logits = self._head(self.states[1]).float().cpu().numpy()  # (N, T, C)
+        return [logits[i, :n] for i, n in enumerate(lengths)]
 
     def evaluate(self):
         self.model.eval()
-        logits = token_logits(self.model, self.eval_enc["tensors"], self.device)  # per sentence (T_i, C)
+        logits = self._eval_logits()  # per sentence (T_i, C)
         self.model.train()
         labels = self.eval_enc["tensors"]["labels"]
         flat = torch.cat([torch.from_numpy(lg) for lg in logits])
@@ -386,18 +442,37 @@ class QATask:
         self.eval_wins = windows(self.tokenizer, [e.question for e in ev], [e.context for e in ev], cfg.max_length, cfg.stride)
 
     def prepare(self, stop):
-        return iter(())
+        self.eval_enc = _pad_windows(self.eval_wins, self.tokenizer.pad_token_id or 0) if self.eval_wins else None
+        return frozen_states(self, [self.train_enc] + ([self.eval_enc] if self.eval_enc else []), stop)
+
+    def _head(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """BertForQuestionAnswering's head on (B, T, D) encoder outputs -> start and end logits (B, T) each."""
+        start, end = self.model.qa_outputs(h).split(1, dim=-1)
+        return start.squeeze(-1), end.squeeze(-1)
 
     def loss(self, idx):
         b = batch(self.train_enc, idx, self.device)
         s_pos, e_pos = self.positions[idx].to(self.device).unbind(1)  # (B,) each
+        encoder_mode(self)
         with autocast(self.device):
-            out = self.model(**b)
-        return (F.cross_entropy(out.start_logits.float(), s_pos) + F.cross_entropy(out.end_logits.float(), e_pos)) / 2
+            if self.states:
+                start, end = self._head(self.states[0][idx.to(self.device), :b["input_ids"].shape[1]])
+            else:
+                out = self.model(**b)
+                start, end = out.start_logits, out.end_logits
+        return (F.cross_entropy(start.float(), s_pos) + F.cross_entropy(end.float(), e_pos)) / 2
+
+    @torch.no_grad()
+    def _eval_logits(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start, end) logits of each held-out window, from the stored encoder outputs when frozen."""
+        if not self.states or len(self.states) < 2:
+            return span_logits(self.model, self.eval_wins, self.device, self.tokenizer.pad_token_id or 0)
+        start, end = (x.float().cpu().numpy() for x in self._head(self.states[1]))  # (W, T) each
+        return [(start[k, :len(w.input_ids)], end[k, :len(w.input_ids)]) for k, w in enumerate(self.eval_wins)]
 
     def evaluate(self):
         self.model.eval()
-        logits = span_logits(self.model, self.eval_wins, self.device, self.tokenizer.pad_token_id or 0)
+        logits = self._eval_logits()
         self.model.train()
         ev = self.eval_data.examples
         groups: list[list[int]] = [[] for _ in ev]
