@@ -93,9 +93,12 @@ def intro_ui():
 
 
 def input_ui() -> tuple[str, list[str], list[str] | None, str]:
-    ex = st.session_state.get("ctx_example", OWN)
-    if ex != OWN and (st.session_state.get("ctx_word"), st.session_state.get("ctx_sentences")) != (ex, example_lines(ex)):
-        st.session_state["ctx_example"] = OWN  # a link (or an edit kept from another visit) with its own sentences
+    ex, given = st.session_state.get("ctx_example", OWN), (st.session_state.get("ctx_word"), st.session_state.get("ctx_sentences"))
+    if ex != OWN and given != (ex, example_lines(ex)):
+        if given[1] == example_lines(EXAMPLE) and given[0] in (EXAMPLE, ex):  # a link naming only an example
+            load_example()
+        else:  # a link (or an edit kept from another visit) with its own sentences
+            st.session_state["ctx_example"] = OWN
     st.selectbox("Example", list(examples()) + [OWN], key="ctx_example", on_change=load_example)
     c1, c2 = st.columns([1, 3])
     word = c1.text_input("Word", key="ctx_word")
