@@ -93,7 +93,8 @@ def intro_ui():
 
 
 def input_ui() -> tuple[str, list[str], list[str] | None, str]:
-    ex, given = st.session_state.get("ctx_example", OWN), (st.session_state.get("ctx_word"), st.session_state.get("ctx_sentences"))
+    ex = st.session_state.get("ctx_example", OWN)
+    given = (st.session_state.get("ctx_word"), st.session_state.get("ctx_sentences"))
     if ex != OWN and given != (ex, example_lines(ex)):
         if given[1] == example_lines(EXAMPLE) and given[0] in (EXAMPLE, ex):  # a link naming only an example
             load_example()

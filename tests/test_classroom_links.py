@@ -131,7 +131,8 @@ HOSTILE_MORE = [
 ]
 
 
-@pytest.mark.parametrize("page,query,note,expect", HOSTILE_MORE, ids=[f"{p.split('/')[-1][:2]}{i}" for i, (p, *_) in enumerate(HOSTILE_MORE)])
+@pytest.mark.parametrize("page,query,note,expect", HOSTILE_MORE,
+                         ids=[f"{p.split('/')[-1][:2]}{i}" for i, (p, *_) in enumerate(HOSTILE_MORE)])
 def test_hostile_links_on_the_later_pages(app_env, page, query, note, expect):
     at = _open(page, query)
     if note:
