@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ PAGES = ("masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mo
 MAX_BYTES = 200_000  # an uploaded set larger than this is refused
 LINK_VERSION = "1."  # the first characters of a set carried in a link (the format's version)
 MAX_LINK_CHARS = 6_000  # a set in a link: at most this many characters (long addresses break in browsers and proxies)
+FOLDER_ENV = "BERT_PLAYGROUND_LESSONS"  # a server folder of more sets, offered by name beside the shipped ones
 _LINK_CHARS = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 SCHEMA = {
     "type": "object",
@@ -153,9 +155,19 @@ def decode_link(code: str, name: str = "The exercise set in the link") -> Lesson
     return parse(raw, name)
 
 
+def _sets_in(folder: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(folder.glob("*.y*ml")) + sorted(folder.glob("*.json")) if p.is_file()}
+
+
 def shipped() -> dict[str, Path]:
-    """The shipped sets: name -> file."""
-    return {p.stem: p for p in sorted(LESSONS_DIR.glob("*.y*ml")) + sorted(LESSONS_DIR.glob("*.json"))}
+    """The sets offered by name: name -> file. The shipped ones, then those in $BERT_PLAYGROUND_LESSONS (a
+    teacher's folder on the server; a name already shipped keeps the shipped set)."""
+    sets = _sets_in(LESSONS_DIR)
+    folder = os.environ.get(FOLDER_ENV, "").strip()
+    if folder and Path(folder).expanduser().is_dir():
+        for name, path in _sets_in(Path(folder).expanduser()).items():
+            sets.setdefault(name, path)
+    return sets
 
 
 def load(name: str) -> LessonSet:
