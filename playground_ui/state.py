@@ -117,9 +117,9 @@ def checkpoint_lines(text: str, allowed: list[str] | None) -> tuple[str, str | N
     names = [n.strip() for n in str(text).splitlines() if n.strip()]
     kept = [n for n in names if checkpoint_allowed(n, allowed) is None]
     dropped = len(names) - len(kept)
-    return "\n".join(kept), (f"{dropped} checkpoint(s) in the link were left out: a link can name only the embedded "
-                              "checkpoint or a Hugging Face Hub id" + (" the server allows" if allowed is not None else "")
-                              + ", not a folder.") if dropped else None
+    rule = ("a link can name only the checkpoints this server allows" if allowed is not None else
+            "a link can name only the embedded checkpoint or a Hugging Face Hub id, not a folder")
+    return "\n".join(kept), f"{dropped} checkpoint(s) in the link were left out: {rule}." if dropped else None
 
 
 def _kept() -> dict:
