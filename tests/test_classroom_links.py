@@ -147,7 +147,7 @@ def test_hostile_links_on_the_later_pages(app_env, page, query, note, expect):
 def test_classroom_mode_family_page_keeps_only_allowed_checkpoints(app_env, monkeypatch, tiny_dir):
     monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", f"{tiny_dir},embedded")
     at = _open("pages/8_BERT_family.py", {"more": "embedded\nbert-base-uncased"})
-    assert "1 checkpoint(s) in the link were left out" in _infos(at)
+    assert "1 checkpoint(s) in the link were left out: a link can name only the checkpoints this server allows" in _infos(at)
     assert at.session_state["family_more"] == "embedded"
 
 
