@@ -10,9 +10,18 @@ A set is a YAML or JSON file:
         answers: [capital]              # accepted answers (case-insensitive)
         model_wrong: false              # optional: true when the exercise is about a mistake the model makes
         note: optional text shown after the reveal
+
+A teacher's set also travels inside a link (`encode_link` / `decode_link`): its JSON, zlib-compressed and
+base64url-encoded, so the link works offline and nothing is stored on the server.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import os
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +33,10 @@ from .paths import LESSONS_DIR
 
 PAGES = ("masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
 MAX_BYTES = 200_000  # an uploaded set larger than this is refused
+LINK_VERSION = "1."  # the first characters of a set carried in a link (the format's version)
+MAX_LINK_CHARS = 6_000  # a set in a link: at most this many characters (long addresses break in browsers and proxies)
+FOLDER_ENV = "BERT_PLAYGROUND_LESSONS"  # a server folder of more sets, offered by name beside the shipped ones
+_LINK_CHARS = re.compile(r"[A-Za-z0-9_-]*")  # base64url without padding
 SCHEMA = {
     "type": "object",
     "required": ["title", "exercises"],
@@ -70,6 +83,15 @@ class LessonSet:
     description: str = ""
 
 
+    def to_dict(self) -> dict:
+        """The set as the file format's data (what `parse` reads back into an equal set)."""
+        def one(e: Exercise) -> dict:
+            d = {"page": e.page, "inputs": dict(e.inputs), "question": e.question, "answers": list(e.answers)}
+            return d | ({"model_wrong": True} if e.model_wrong else {}) | ({"note": e.note} if e.note else {})
+        head = {"title": self.title} | ({"description": self.description} if self.description else {})
+        return head | {"exercises": [one(e) for e in self.exercises]}
+
+
 def normalise(answer) -> str:
     """Answers compare case- and space-insensitively; a WordPiece '##' prefix does not count."""
     text = " ".join(str(answer).split()).lower()
@@ -101,9 +123,51 @@ def parse(text: str | bytes, name: str = "the exercise set") -> LessonSet:
         for e in data["exercises"]), data.get("description", ""))
 
 
+def encode_link(lset: LessonSet) -> str:
+    """The set as one URL-safe word: version, then base64url (no padding) of its zlib-compressed compact JSON."""
+    raw = json.dumps(lset.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    code = LINK_VERSION + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("=")
+    if len(code) > MAX_LINK_CHARS:
+        raise PlaygroundError(f"This set is too big to travel in a link ({len(code):,} characters compressed; a link "
+                              f"carries at most {MAX_LINK_CHARS:,}): share the file instead, or split the set.")
+    return code
+
+
+def decode_link(code: str, name: str = "The exercise set in the link") -> LessonSet:
+    """A set from `encode_link`'s word, validated like an upload; PlaygroundError says why a link cannot open."""
+    code = str(code).strip()
+    if len(code) > MAX_LINK_CHARS:
+        raise PlaygroundError(f"{name} is too big ({len(code):,} characters; a link carries at most "
+                              f"{MAX_LINK_CHARS:,}).")
+    body = code[len(LINK_VERSION):]
+    if not code.startswith(LINK_VERSION) or not body or not _LINK_CHARS.fullmatch(body):
+        raise PlaygroundError(f"{name} is not a shared exercise set (the link may be damaged or cut short).")
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(packed, MAX_BYTES + 1)  # never more than an upload may hold (no zip bomb)
+    except (binascii.Error, ValueError, zlib.error):
+        raise PlaygroundError(f"{name} is damaged (it does not decode): copy the whole link again.") from None
+    if len(raw) > MAX_BYTES or inflate.unconsumed_tail:
+        raise PlaygroundError(f"{name} is larger than {MAX_BYTES // 1000} kB once unpacked.")
+    if not inflate.eof:
+        raise PlaygroundError(f"{name} is cut short: copy the whole link again.")
+    return parse(raw, name)
+
+
+def _sets_in(folder: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(folder.glob("*.y*ml")) + sorted(folder.glob("*.json")) if p.is_file()}
+
+
 def shipped() -> dict[str, Path]:
-    """The shipped sets: name -> file."""
-    return {p.stem: p for p in sorted(LESSONS_DIR.glob("*.y*ml")) + sorted(LESSONS_DIR.glob("*.json"))}
+    """The sets offered by name: name -> file. The shipped ones, then those in $BERT_PLAYGROUND_LESSONS (a
+    teacher's folder on the server; a name already shipped keeps the shipped set)."""
+    sets = _sets_in(LESSONS_DIR)
+    folder = os.environ.get(FOLDER_ENV, "").strip()
+    if folder and Path(folder).expanduser().is_dir():
+        for name, path in _sets_in(Path(folder).expanduser()).items():
+            sets.setdefault(name, path)
+    return sets
 
 
 def load(name: str) -> LessonSet:

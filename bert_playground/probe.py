@@ -43,6 +43,11 @@ class LayerScore:
     cls: float  # held-out accuracy of the probe on [CLS]
     mean: float  # ... on mean pooling
 
+    @property
+    def best(self) -> float:
+        """The better of the two poolings' accuracies."""
+        return max(self.cls, self.mean)
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -55,6 +60,11 @@ class ProbeResult:
     n_classes: int
     majority: float  # accuracy of always answering the most frequent held-out class (the floor)
     notices: tuple[Notice, ...] = field(default=())  # e.g. a large upload subsampled
+
+    @property
+    def best_layer(self) -> LayerScore:
+        """The layer whose features the probe reads best (either pooling); the lowest such layer on a tie."""
+        return max(self.layers, key=lambda s: (s.best, -s.layer))
 
     def to_json(self) -> dict:
         return {"layers": [{"layer": s.layer, "cls": round(s.cls, 6), "mean": round(s.mean, 6)} for s in self.layers],

@@ -3,7 +3,7 @@ layer's features a linear classifier reads best."""
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui, widgets
+from playground_ui import export, state, ui, widgets
 from bert_playground import contextual as C
 from bert_playground import datasets as D
 from bert_playground import neighbours as N
@@ -20,6 +20,8 @@ PROBE_DATA = ["Shipped: customer-support intents", "Upload CSV/TSV"]
 INDEX_TIME = ("The shipped corpus (3,264 sentences, 87k word rows, 64 MB in float16 for the embedded checkpoint) takes "
               "1.5 to 3 minutes per layer to index on a busy 2-core CPU (bench/bench_contextual.py), once per "
               "checkpoint and layer for the whole server; a search then takes well under a second.")
+EXAMPLE = "bank"  # the example a fresh page opens with
+LAYER_HELP = "0 = the embedding output; l = the output of encoder layer l"
 
 
 @st.cache_data(show_spinner=False)
@@ -48,6 +50,30 @@ def example_lines(word: str) -> str:
     return "\n".join(f"{sense}{C.SENSE_SEPARATOR}{s}" for sense, s in examples()[word])
 
 
+def _layer(name: str, key: str) -> state.Param:
+    """A layer slider's value (default: the page sets the model's last layer)."""
+    return state.Param(name, key, None, int, 0, 128)
+
+
+SPEC = state.spec("contextual-embeddings",
+                  state.Param("example", "ctx_example", EXAMPLE, choices=tuple(examples()) + (OWN,)),
+                  state.Param("word", "ctx_word", EXAMPLE, max_len=C.MAX_WORD_CHARS),
+                  state.Param("sentences", "ctx_sentences", example_lines(EXAMPLE), max_len=state.MAX_LONG_TEXT),
+                  state.Param("pooling", "ctx_pooling", C.POOLINGS[0], choices=C.POOLINGS),
+                  _layer("sim_layer", "ctx_sim_layer"),
+                  _layer("proj_layer", "ctx_proj_layer"),
+                  state.Param("proj", "ctx_proj_fit", C.PROJECTIONS[0], choices=C.PROJECTIONS),
+                  state.Param("colour", "ctx_proj_colour", "sense", choices=("sense", "sentence")),
+                  state.Param("corpus", "ctx_corpus_src", CORPORA[0], choices=tuple(CORPORA)),
+                  state.Param("corpus_text", "ctx_corpus_text", "", max_len=state.MAX_LONG_TEXT),
+                  state.Param("occ", "ctx_nn_occ", 0, int, 0, C.MAX_SENTENCES * 50),
+                  _layer("nn_layer", "ctx_nn_layer"),
+                  state.Param("k", "ctx_nn_k", 10, int, 1, N.MAX_K),
+                  state.Param("no_stop", "ctx_nn_stop", True, bool),
+                  state.Param("no_special", "ctx_nn_special", True, bool),
+                  state.Param("probe_data", "ctx_probe_src", PROBE_DATA[0], choices=tuple(PROBE_DATA)))
+
+
 def load_example():
     ex = st.session_state["ctx_example"]
     if ex != OWN:
@@ -67,10 +93,13 @@ def intro_ui():
 
 
 def input_ui() -> tuple[str, list[str], list[str] | None, str]:
-    if "ctx_word" not in st.session_state:
-        st.session_state["ctx_example"] = "bank"
-        st.session_state["ctx_word"] = "bank"
-        st.session_state["ctx_sentences"] = example_lines("bank")
+    ex = st.session_state.get("ctx_example", OWN)
+    given = (st.session_state.get("ctx_word"), st.session_state.get("ctx_sentences"))
+    if ex != OWN and given != (ex, example_lines(ex)):
+        if given[1] == example_lines(EXAMPLE) and given[0] in (EXAMPLE, ex):  # a link naming only an example
+            load_example()
+        else:  # a link (or an edit kept from another visit) with its own sentences
+            st.session_state["ctx_example"] = OWN
     st.selectbox("Example", list(examples()) + [OWN], key="ctx_example", on_change=load_example)
     c1, c2 = st.columns([1, 3])
     word = c1.text_input("Word", key="ctx_word")
@@ -87,7 +116,7 @@ def layer_slider(label: str, result: C.ContextResult, key: str) -> int:
     top = result.layers - 1
     if st.session_state.get(key, top + 1) > top:  # first time, or another checkpoint with fewer layers: the last
         st.session_state[key] = top
-    return st.slider(label, 0, top, key=key, help="0 = the embedding output; l = the output of encoder layer l")
+    return st.slider(label, 0, top, key=key, help=LAYER_HELP)
 
 
 def occurrences_ui(result: C.ContextResult):
@@ -96,7 +125,7 @@ def occurrences_ui(result: C.ContextResult):
              "Positions": ", ".join(map(str, o.positions))} for lab, o in zip(result.labels(), result.occurrences)]
     st.caption(f"{len(rows)} occurrences of '{ui.md_escape(result.word)}'; each is {C.POOLING_LABELS[result.pooling]}.")
     with st.expander("The occurrences found"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        export.table(pd.DataFrame(rows), "ctx_occurrences", what="occurrences", hide_index=True)
 
 
 @st.fragment
@@ -104,8 +133,9 @@ def similarity_ui(result: C.ContextResult):
     st.subheader("How alike are the uses, layer by layer?")
     layer = layer_slider("Layer", result, "ctx_sim_layer")
     zmin = min(0.0, float(result.similarity.min()))
-    st.plotly_chart(charts.similarity_heatmap(result.similarity[layer], result.labels(), layer, zmin),
-                    key="ctx_heatmap")
+    export.chart(charts.similarity_heatmap(result.similarity[layer], result.labels(), layer, zmin),
+                 key="ctx_heatmap", what=f"similarity-layer-{layer}")
+    state.save(SPEC)  # a rerun of this fragment alone: keep the link up to date
 
 
 def senses_ui(result: C.ContextResult):
@@ -114,7 +144,7 @@ def senses_ui(result: C.ContextResult):
         st.info("Label the sentences with their sense (`river | …`, `money | …`) to compare same-sense and "
                 "different-sense pairs layer by layer.")
         return
-    st.plotly_chart(charts.sense_curves(*curves), key="ctx_senses")
+    export.chart(charts.sense_curves(*curves), key="ctx_senses", what="senses")
     st.markdown(ui.md_escape(C.separation_summary(result)))
 
 
@@ -130,10 +160,11 @@ def projection_ui(result: C.ContextResult):
     labels = result.labels()
     by_sentence = [lab.split(" ")[0].split("#")[0] for lab in labels]
     groups = result.occurrence_senses() if colour == "sense" and result.senses else by_sentence
-    st.plotly_chart(charts.projection(points[layer], labels, groups, layer, ratios[layer], C.PROJECTION_LABELS[fit]),
-                    key="ctx_projection")
+    export.chart(charts.projection(points[layer], labels, groups, layer, ratios[layer], C.PROJECTION_LABELS[fit]),
+                 key="ctx_projection", what=f"projection-layer-{layer}")
     st.caption("PCA keeps the two directions along which the occurrences' vectors vary most; distances in 2-D are "
                "only a shadow of the cosine similarities above.")
+    state.save(SPEC)
 
 
 def corpus_ui() -> N.Corpus:
@@ -192,12 +223,13 @@ def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str)
         corpus = corpus_ui()
         labels = result.labels()
         c = st.columns([2, 2, 1, 2])
+        widgets.fit("ctx_nn_occ", len(labels) - 1, 0)
         occ = c[0].selectbox("Occurrence", range(len(labels)), format_func=labels.__getitem__, key="ctx_nn_occ")
         with c[1]:
             layer = layer_slider("Layer", result, "ctx_nn_layer")
-        k = int(c[2].number_input("k", 1, N.MAX_K, 10, key="ctx_nn_k"))
-        no_stop = c[3].checkbox("Leave out stop-words and punctuation", True, key="ctx_nn_stop")
-        no_special = c[3].checkbox("Leave out [CLS] and [SEP]", True, key="ctx_nn_special")
+        k = int(c[2].number_input("k", 1, N.MAX_K, key="ctx_nn_k"))
+        no_stop = c[3].checkbox("Leave out stop-words and punctuation", key="ctx_nn_stop")
+        no_special = c[3].checkbox("Leave out [CLS] and [SEP]", key="ctx_nn_special")
         key = (checkpoint, device, corpus.digest, layer, result.pooling)
         index = shared_indexes().get(key)
         if index is None:
@@ -272,10 +304,12 @@ def probe_ui(bundle, checkpoint: str, device: str):
     res = job.events()[-1]
     widgets.notices(res.notices)
     layers = [s.layer for s in res.layers]
-    st.plotly_chart(charts.probe_chart(layers, [s.cls for s in res.layers], [s.mean for s in res.layers],
-                                       res.baseline, res.majority), key="ctx_probe_chart")
-    best = max(res.layers, key=lambda s: max(s.cls, s.mean))
-    st.caption(f"Best: layer {best.layer} ({max(best.cls, best.mean):.1%}); bag-of-words {res.baseline:.1%}; "
+    export.chart(charts.probe_chart(layers, [s.cls for s in res.layers], [s.mean for s in res.layers],
+                                    res.baseline, res.majority), key="ctx_probe_chart", what="probe")
+    export.table(pd.DataFrame([{"Layer": s.layer, "[CLS] accuracy": s.cls, "Mean-pooling accuracy": s.mean}
+                               for s in res.layers]), "ctx_probe_table", what="probe", hide_index=True)
+    best = res.best_layer
+    st.caption(f"Best: layer {best.layer} ({best.best:.1%}); bag-of-words {res.baseline:.1%}; "
                f"majority class {res.majority:.1%}. {res.n_train:,} training / {res.n_eval:,} held-out examples, "
                f"{res.n_classes} classes; L2 penalty {P.L2:g}, features standardised.")
 
@@ -305,7 +339,7 @@ def views_ui(bundle, result: C.ContextResult | None):
     neighbours_ui(bundle, result, ui.checkpoint_name(), ui.device_name())
 
 
-bundle = ui.setup("Contextual embeddings", "🧭")
+bundle = ui.setup("Contextual embeddings", "🧭", SPEC)
 intro_ui()
 result = analysis_ui(bundle)
 views_ui(bundle, result)

@@ -8,13 +8,34 @@ from bert_playground.classifier import load_classifier
 from bert_playground.mlm import normalise_masks
 from bert_playground.neuron import neuron_view
 from bert_playground.text import encode
-from playground_ui import ui
-from playground_ui.widgets import notices
+from playground_ui import export, state, ui
+from playground_ui.widgets import fit, notices
 from playground_ui.charts import explain as charts
 
 KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / NotNext)",
          "label": "A fine-tuned classifier's label"}
 BASELINE_NAMES = {"mask": "[MASK] (default)", "pad": "[PAD]", "zero": "zero embeddings"}
+MEAN = -1  # the attention head 'mean over heads'
+SPEC = state.spec("explanations",
+                  state.Param("kind", "xp_kind", "mask", choices=tuple(KINDS)),
+                  state.Param("text", "xp_text", "The capital of France is [MASK]."),
+                  state.Param("mask", "xp_mask", 0, int, 0, 511),
+                  state.Param("a", "xp_a", "She opened the umbrella."),
+                  state.Param("b", "xp_b", "It had started to rain."),
+                  state.Param("clf_text", "xp_clf_text", "I think I left my card in the taxi."),
+                  state.Param("clf_pair", "xp_clf_pair", ""),
+                  # which classifier (this session's, or a folder) is the session's own: never read from a link
+                  state.Param("clf_source", "xp_clf_source", None, in_link=False),
+                  state.Param("clf_folder", "xp_clf_folder", "", in_link=False),
+                  state.Param("baseline", "xp_baseline", A.DEFAULT_BASELINE, choices=A.BASELINES),
+                  state.Param("steps", "xp_steps", A.DEFAULT_STEPS, int, 1, A.MAX_STEPS),
+                  state.Param("layer", "xp_layer", None, int, 0, 127),  # default: the last layer (set by the page)
+                  state.Param("head", "xp_head", MEAN, int, MEAN, 127),
+                  state.Param("k", "xp_k", 10, int, 1, 50),
+                  state.Param("n_text", "xp_n_text", "The cat sat on the mat because it was tired."),
+                  state.Param("n_layer", "xp_n_layer", 0, int, 0, 127),
+                  state.Param("n_head", "xp_n_head", 0, int, 0, 127),
+                  state.Param("n_query", "xp_n_query", 0, int, 0, 511))
 INTRO = (
     "Attention maps are often read as explanations, but attention shows where information is *gathered*, not what "
     "the prediction *depends on*. Here three rankings of the input tokens for **one prediction** sit side by side: "
@@ -78,17 +99,17 @@ def target_ui(bundle):
     """What to explain: returns (target key, a function that builds the target)."""
     kind = st.radio("What to explain", list(KINDS), format_func=KINDS.get, horizontal=True, key="xp_kind")
     if kind == "mask":
-        text = st.text_area("Text with [MASK] where the model guesses a word", "The capital of France is [MASK].",
-                            key="xp_text", height=80)
+        text = st.text_area("Text with [MASK] where the model guesses a word", key="xp_text", height=80)
         mask = bundle.tokenizer.mask_token
         n = max(1, normalise_masks(text or "", mask)[0].count(mask))
+        fit("xp_mask", n - 1, 0)
         which = st.selectbox("Explain the guess at mask number", range(n), format_func=lambda i: str(i + 1),
                              key="xp_mask") if n > 1 else 0
         return ("mask", text, which), lambda: A.mask_target(bundle, text, mask=which)
     if kind == "nsp":
         c = st.columns(2)
-        a = c[0].text_area("Sentence A", "She opened the umbrella.", key="xp_a", height=80)
-        b = c[1].text_area("Sentence B", "It had started to rain.", key="xp_b", height=80)
+        a = c[0].text_area("Sentence A", key="xp_a", height=80)
+        b = c[1].text_area("Sentence B", key="xp_b", height=80)
         return ("nsp", a, b), lambda: A.nsp_target(bundle, a, b)
     return label_ui()
 
@@ -101,6 +122,8 @@ def label_ui():
         st.info("Fine-tune a BERT classifier on the Fine-tuning page first (full or frozen mode); then explain its "
                 "labels here.")
         return None, None
+    if st.session_state.get("xp_clf_source") not in sources:
+        st.session_state["xp_clf_source"] = sources[0]
     source = st.radio("Classifier", sources, key="xp_clf_source", horizontal=True)
     if source.startswith("A folder"):
         folder = st.text_input("Folder of the fine-tuned classifier", key="xp_clf_folder",
@@ -114,7 +137,7 @@ def label_ui():
             if clf is not None:
                 st.error("That folder holds the bag-of-words baseline, which has no embeddings to attribute.")
             return None, None
-    text = st.text_input("Text", "I think I left my card in the taxi.", key="xp_clf_text")
+    text = st.text_input("Text", key="xp_clf_text")
     pair = st.text_input("Second sentence", key="xp_clf_pair") if clf.pair else None
     return ("label", id(clf), text, pair), lambda: A.label_target(clf, text, pair)
 
@@ -124,14 +147,15 @@ def settings_ui(target: A.Target, layers: int, heads: int) -> dict:
     baseline = c[0].selectbox("IG baseline", A.BASELINES, format_func=BASELINE_NAMES.get, key="xp_baseline",
                               help=BASELINE_WHY)
     most = A.max_steps(len(target))
-    steps = c[1].number_input(f"IG steps (1–{most} for this input)", 1, most, min(A.DEFAULT_STEPS, most),
-                              key="xp_steps")
-    layer = c[2].selectbox("Attention layer", range(layers), index=layers - 1, format_func=lambda i: str(i + 1),
-                           key="xp_layer")
-    head = c[3].selectbox("Attention head", [None] + list(range(heads)), key="xp_head",
-                          format_func=lambda h: "mean" if h is None else str(h + 1))
-    k_max = c[4].number_input("Deletion: up to K tokens", 1, 50, 10, key="xp_k")
-    return dict(baseline=baseline, steps=int(steps), layer=layer, head=head, k_max=int(k_max))
+    fit("xp_steps", most, A.DEFAULT_STEPS)
+    steps = c[1].number_input(f"IG steps (1–{most} for this input)", 1, most, key="xp_steps")
+    fit("xp_layer", layers - 1, layers - 1)  # the last layer first
+    layer = c[2].selectbox("Attention layer", range(layers), format_func=lambda i: str(i + 1), key="xp_layer")
+    fit("xp_head", heads - 1, MEAN)
+    head = c[3].selectbox("Attention head", [MEAN] + list(range(heads)), key="xp_head",
+                          format_func=lambda h: "mean" if h == MEAN else str(h + 1))
+    k_max = c[4].number_input("Deletion: up to K tokens", 1, 50, key="xp_k")
+    return dict(baseline=baseline, steps=int(steps), layer=layer, head=None if head == MEAN else head, k_max=int(k_max))
 
 
 def run_ui(key: tuple, target: A.Target, s: dict) -> A.Explanation:
@@ -168,23 +192,23 @@ def views_ui(e: A.Explanation):
     st.caption(f"Raw attention: layer {e.layer + 1}, {head}, the row of the prediction's position (▲). Rollout: "
                "through all layers, same row. Gradient × input and IG: red = pushes the prediction up, blue = down. "
                "Attention often parks on [CLS] and [SEP] (a 'no-op'); IG gives them 0 because the baseline keeps them.")
-    st.plotly_chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores")
+    export.chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores", what="scores")
     n = min(3, len(e.target.candidates))
     top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in A.ranking(e.scores[m], e.target.candidates)[:n]]
            for m in A.METHODS}
     st.caption("Ranked first by each method (special tokens and masks left out):")
-    st.dataframe(pd.DataFrame(top, index=["1st", "2nd", "3rd"][:n]), key="xp_top")
+    export.table(pd.DataFrame({"Rank": ["1st", "2nd", "3rd"][:n], **top}), "xp_top", what="ranking", hide_index=True)
 
 
 def deletion_ui(e: A.Explanation):
     st.subheader("Deletion test: which ranking explains the prediction?")
     st.caption(DELETION_HOW)
     d = e.deletion
-    st.plotly_chart(charts.deletion_curves(d.k, d.curves, e.target.probability, d.random_mean, d.random_low,
-                                           d.random_high), key="xp_deletion")
-    st.dataframe(pd.DataFrame({"Ranking": [charts.METHOD_NAMES[m] for m in d.areas],
-                               "Area under the curve": list(d.areas.values())}), hide_index=True, key="xp_areas",
-                 column_config={"Area under the curve": st.column_config.NumberColumn(format="%.4f")})
+    export.chart(charts.deletion_curves(d.k, d.curves, e.target.probability, d.random_mean, d.random_low,
+                                        d.random_high), key="xp_deletion", what="deletion")
+    export.table(pd.DataFrame({"Ranking": [charts.METHOD_NAMES[m] for m in d.areas],
+                               "Area under the curve": list(d.areas.values())}), "xp_areas", what="deletion-areas",
+                 hide_index=True, column_config={"Area under the curve": st.column_config.NumberColumn(format="%.4f")})
 
 
 def attribution_ui(bundle):
@@ -203,23 +227,26 @@ def attribution_ui(bundle):
 
 def neuron_ui(bundle):
     st.markdown(NEURON_HOW)
-    text = st.text_input("Text", "The cat sat on the mat because it was tired.", key="xp_n_text")
+    text = st.text_input("Text", key="xp_n_text")
     info = bundle.info
     c = st.columns(3)
+    fit("xp_n_layer", info.layers - 1, 0)
+    fit("xp_n_head", info.heads - 1, 0)
     layer = c[0].selectbox("Layer", range(info.layers), format_func=lambda i: str(i + 1), key="xp_n_layer")
     head = c[1].selectbox("Head", range(info.heads), format_func=lambda i: str(i + 1), key="xp_n_head")
     with ui.user_errors():
         tokens = encode(bundle, text).tokens
+        fit("xp_n_query", len(tokens) - 1, 0)
         query = c[2].selectbox("Query token", range(len(tokens)), key="xp_n_query",
                                format_func=lambda i: f"{tokens[i]} #{i}")
         v = neuron_view(bundle, text, layer, head, min(query, len(tokens) - 1))
-        st.plotly_chart(charts.neuron(v.tokens, v.query_index, v.query, v.keys, v.products, v.scores,
-                                      v.probabilities), key="xp_neuron")
+        export.chart(charts.neuron(v.tokens, v.query_index, v.query, v.keys, v.products, v.scores,
+                                   v.probabilities), key="xp_neuron", what="neuron")
         st.caption(f"Check: this softmax and the attention the model itself returns differ by at most "
                    f"{v.max_difference:.1e}.")
 
 
-bundle = ui.setup("Explanations", "🔍")
+bundle = ui.setup("Explanations", "🔍", SPEC)
 intro_ui()
 bundle = ui.need_model(bundle)
 tab_attr, tab_neuron = st.tabs(["Attribution and deletion test", "Neuron view"])

@@ -2,8 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import ui
+from playground_ui import export, state, ui
 from bert_playground import families
+
+SPEC = state.spec("bert-family",  # checkpoints named in a link: only what a link may open (no folders)
+                  state.Param("more", "family_more", "", max_len=1000, check=state.checkpoint_lines))
 
 
 def intro_ui():
@@ -20,7 +23,7 @@ def intro_ui():
 
 def checkpoints_ui(bundle) -> list:
     """The checkpoints to describe: the sidebar's plus any typed here (each loaded once per server)."""
-    extra = st.text_area("More checkpoints to describe (one a line)", "", key="family_more", height=80,
+    extra = st.text_area("More checkpoints to describe (one a line)", key="family_more", height=80,
                          placeholder="roberta-base\nalbert-base-v2\n/path/to/a/checkpoint")
     bundles = [bundle] if bundle is not None else []
     for name in [n.strip() for n in extra.splitlines() if n.strip()]:
@@ -34,18 +37,18 @@ def overview_ui(bundles):
     if not bundles:
         st.info("No checkpoint is loaded: pick one in the sidebar.")
         return
-    table = pd.DataFrame([families.overview(b) for b in bundles]).set_index("checkpoint").T
-    st.dataframe(table.astype(str), key="family_overview")
+    table = pd.DataFrame([families.overview(b) for b in bundles]).set_index("checkpoint").T.astype(str)
+    export.table(table.rename_axis("Property").reset_index(), "family_overview", what="overview", hide_index=True)
     st.caption("Heads present are read from the weight names (e.g. cls.seq_relationship for NSP, sop_classifier for "
                "SOP, discriminator_predictions for replaced-token detection), never assumed from the name.")
 
 
 def recipe_ui():
     st.subheader("The recipes")
-    st.dataframe(pd.DataFrame(families.recipe_table()), hide_index=True, key="family_recipes")
+    export.table(pd.DataFrame(families.recipe_table()), "family_recipes", what="recipes", hide_index=True)
 
 
-bundle = ui.setup("The BERT family", "👪")
+bundle = ui.setup("The BERT family", "👪", SPEC)
 intro_ui()
 overview_ui(checkpoints_ui(bundle))
 recipe_ui()

@@ -2,15 +2,28 @@
 import streamlit as st
 
 from playground_ui import lesson, state, ui
-from bert_playground import lessons
+from bert_playground import PlaygroundError, lessons
 
 PAGE_FILES = {"masked-lm": "pages/2_Masked_LM.py", "nsp": "pages/3_Next_sentence_prediction.py",
               "attention": "pages/4_Attention.py", "fine-tuning": "pages/5_Fine-tuning.py"}
-SOURCES = ["Shipped set", "Your own file"]
+SOURCES = ["Shipped set", "Your own file", "A shared link"]
+CODE, SEEN, STASH = "lesson_code", "_lesson_code_seen", "_lesson_code_stash"  # a set carried in the link
+
+
+def link_set(code: str, allowed) -> tuple[str, str | None]:
+    """A link's `lesson_set`: kept when it decodes to a valid set, else dropped with a note (never an error page)."""
+    try:
+        lessons.decode_link(code)
+    except PlaygroundError as why:
+        return "", f"The link's exercise set was not opened: {why}"
+    return code, None
+
+
 SPEC = state.spec("lessons",
                   state.Param("set", "lesson_set_name", "masked-lm", choices=tuple(lessons.shipped())),
                   state.Param("ex", lesson.INDEX, 0, int, 0, 199),
-                  state.Param("source", "lesson_source", SOURCES[0], choices=tuple(SOURCES)))
+                  state.Param("source", "lesson_source", SOURCES[0], choices=tuple(SOURCES)),
+                  state.Param("lesson_set", CODE, "", max_len=10 * lessons.MAX_LINK_CHARS, check=link_set))
 
 
 def intro_ui():
@@ -22,16 +35,53 @@ def intro_ui():
     )
 
 
+def _source_changed():
+    """The set in the link belongs to 'A shared link' only: put it aside while another source is chosen."""
+    if st.session_state["lesson_source"] == SOURCES[2]:
+        st.session_state[CODE] = st.session_state.get(CODE) or st.session_state.pop(STASH, "")
+    elif st.session_state.get(CODE):
+        st.session_state[STASH], st.session_state[CODE] = st.session_state[CODE], ""
+
+
+def _share(code: str):
+    st.session_state[CODE] = st.session_state[SEEN] = code
+    st.session_state["lesson_source"], st.session_state[lesson.INDEX] = SOURCES[2], 0
+
+
 def choose_set_ui() -> lessons.LessonSet | None:
-    source = st.radio("Exercise set", SOURCES, key="lesson_source", horizontal=True)
+    code = st.session_state.get(CODE, "")
+    if code and code != st.session_state.get(SEEN):  # a link that carries a set opens it
+        st.session_state[SEEN], st.session_state["lesson_source"] = code, SOURCES[2]
+    source = st.radio("Exercise set", SOURCES, key="lesson_source", horizontal=True, on_change=_source_changed)
     if source == SOURCES[0]:
         name = st.selectbox("Shipped set", list(lessons.shipped()), key="lesson_set_name")
         return lessons.load(name)
+    if source == SOURCES[2]:
+        if not code:
+            st.info("Open the link a teacher shared with you, or upload a set under 'Your own file' and share it.")
+            return None
+        lset = lessons.decode_link(code)
+        st.caption("This set came inside the link: nothing is stored on the server. The link below reopens it.")
+        st.code(state.link(SPEC), language=None, wrap_lines=True)
+        return lset
     up = st.file_uploader("Your exercise set (YAML or JSON)", type=["yaml", "yml", "json"], key="lesson_upload")
     if up is None:
         st.info("Upload a set; download a shipped one below as a template.")
         return None
-    return lessons.parse(up.getvalue(), up.name)
+    lset = lessons.parse(up.getvalue(), up.name)
+    share_ui(lset)
+    return lset
+
+
+def share_ui(lset: lessons.LessonSet):
+    """Share an uploaded set by a link that carries the set itself (works offline; no server storage)."""
+    try:
+        code = lessons.encode_link(lset)
+    except PlaygroundError as why:
+        st.info(ui.md_escape(why))
+        return
+    st.button("🔗 Share this set", key="lesson_share", on_click=_share, args=(code,),
+              help="Puts the whole set into this page's link (compressed): copy the link and give it to the class.")
 
 
 def walk_ui(lset: lessons.LessonSet):

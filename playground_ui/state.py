@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -39,6 +39,7 @@ class Param:
     choices: tuple | None = None  # allowed values (compared after conversion)
     max_len: int = MAX_TEXT  # longer texts are cut to this many characters
     in_link: bool = True  # False: kept for the session only, never read from or written to a link
+    check: Callable | None = None  # a page's own rule for a link's value: (value, allowed) -> (value, note or None)
 
     def parse(self, raw: str) -> tuple[Any, str | None]:
         """(value, note); raises ValueError with a reason when the text cannot be this parameter."""
@@ -73,7 +74,7 @@ class Param:
     def dump(self, value) -> str:
         if self.kind is bool:
             return "1" if value else "0"
-        return str(value)
+        return str(value)[: self.max_len]  # a huge paste stays in the session; the link carries what a link can
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,16 @@ def checkpoint_allowed(name: str, allowed: list[str] | None, current: str | None
     return None
 
 
+def checkpoint_lines(text: str, allowed: list[str] | None) -> tuple[str, str | None]:
+    """A link's list of checkpoints (one a line): only the names a link may open (`checkpoint_allowed`) are kept."""
+    names = [n.strip() for n in str(text).splitlines() if n.strip()]
+    kept = [n for n in names if checkpoint_allowed(n, allowed) is None]
+    dropped = len(names) - len(kept)
+    rule = ("a link can name only the checkpoints this server allows" if allowed is not None else
+            "a link can name only the embedded checkpoint or a Hugging Face Hub id, not a folder")
+    return "\n".join(kept), f"{dropped} checkpoint(s) in the link were left out: {rule}." if dropped else None
+
+
 def _kept() -> dict:
     return st.session_state.setdefault(KEPT, {})
 
@@ -136,6 +147,9 @@ def _apply_link(spec: Spec, query: dict[str, str], allowed, current_checkpoint) 
         except ValueError as why:
             notes.append(f"The link's '{name}' was ignored ({why}).")
             continue
+        if p.check is not None:
+            value, extra = p.check(value, allowed)
+            note = " ".join(n for n in (note, extra) if n) or None
         if note:
             notes.append(note)
         st.session_state[p.key] = _kept()[p.key] = value

@@ -122,3 +122,77 @@ def test_lesson_nsp_and_attention_in_the_browser(server, browser):
     _commit_in_browser(page, choice="0: [CLS]")
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
     page.close()
+
+
+def _sidebar_text(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def test_fine_tuning_lesson_exercise(server, browser):
+    """Train (frozen, one epoch), guess the label, then the model's answer appears with the guess marked; the score
+    goes from 0 / 0 to n / 1."""
+    page = _open(browser, server + "/Fine-tuning?mode=frozen&epochs=1&lesson=1&try=I+think+I+left+my+card+in+the+taxi.",
+                 "Start training")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Which label will the fine-tuned model give this text?").first.wait_for(timeout=300_000)
+    _settle(page)
+    assert page.locator('[data-testid="stAlert"]').filter(has_text="the model says").count() == 0  # hidden until guessed
+    assert "0 / 0" in _sidebar_text(page)
+    _commit_in_browser(page, choice="card_lost")
+    answer = page.locator('[data-testid="stAlert"]').filter(has_text="the model says").first
+    assert "Your guess card_lost" in answer.inner_text()  # the guess is marked beside the model's answer
+    assert ("✅ right" in answer.inner_text()) == ("the model says card_lost" in answer.inner_text())
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(" / 1", timeout=30_000)  # the score moved
+    assert "0 / 0" not in _sidebar_text(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_png_and_svg_downloads_from_the_modebar(server, browser):
+    """The camera button of a Plotly chart saves a real PNG, or (format SVG, here from the link) a real SVG."""
+    import xml.etree.ElementTree as ET
+
+    for fmt in ("png", "svg"):
+        page = _open(browser, server + f"/Input_representation?fig={fmt}", "Inside one token's input vector")
+        chart = page.locator(".js-plotly-plot").first
+        chart.hover()
+        with page.expect_download(timeout=60_000) as d:
+            chart.locator('.modebar-btn[data-title^="Download plot"]').first.click()
+        data = open(d.value.path(), "rb").read()
+        assert d.value.suggested_filename.endswith("." + fmt)
+        assert d.value.suggested_filename.startswith("input-representation_")
+        if fmt == "png":
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2_000
+        else:
+            root = ET.fromstring(data)
+            assert root.tag.rsplit("}", 1)[-1] == "svg" and len(list(root.iter())) > 20
+        page.close()
+
+
+def test_later_pages_keep_their_inputs_across_navigation_and_reload(server, browser):
+    """Pages 6 and 8: an input set, another page visited, back (kept), reload (restored from the URL)."""
+    page = _open(browser, server + "/Contextual_embeddings", "The uses in two dimensions")
+    page.get_by_text("its first WordPiece piece", exact=True).first.click()
+    _settle(page)
+    assert "pooling=first" in page.url
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("The BERT family", exact=True).first.click()
+    page.get_by_text("The recipes").first.wait_for(timeout=90_000)
+    _settle(page)
+    box = page.get_by_label("More checkpoints to describe (one a line)")
+    box.fill("embedded")
+    box.press("Control+Enter")
+    _settle(page)
+    assert "more=embedded" in page.url
+    sidebar.get_by_text("Contextual embeddings", exact=True).first.click()
+    page.get_by_text("The uses in two dimensions").first.wait_for(timeout=90_000)
+    _settle(page)
+    expect(page.get_by_label("its first WordPiece piece", exact=True)).to_be_checked(timeout=30_000)
+    sidebar.get_by_text("The BERT family", exact=True).first.click()
+    page.get_by_text("The recipes").first.wait_for(timeout=90_000)
+    expect(page.get_by_label("More checkpoints to describe (one a line)")).to_have_value("embedded", timeout=30_000)
+    page.reload()
+    page.get_by_text("The recipes").first.wait_for(timeout=90_000)
+    expect(page.get_by_label("More checkpoints to describe (one a line)")).to_have_value("embedded", timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

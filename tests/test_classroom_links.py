@@ -23,12 +23,33 @@ LINKS = [
      {"att_a": "The cat sat.", "att_layer": 2, "att_head": 3}),
     ("pages/5_Fine-tuning.py", {"mode": "frozen", "epochs": "2", "batch": "8", "seconds": "30", "early": "1"},
      {"ft_mode": "frozen", "ft_epochs": 2, "ft_batch": 8, "ft_max_seconds": 30, "ft_early": True}),
+    ("pages/6_Contextual_embeddings.py",
+     {"word": "bat", "sentences": "animal | The bat flew out of the cave.\nsport | He swung the bat hard.",
+      "pooling": "first", "sim_layer": "1", "proj_layer": "0", "proj": "all", "colour": "sentence", "k": "5",
+      "no_stop": "0", "corpus": "Paste a corpus", "corpus_text": "A bat hung in the barn."},
+     {"ctx_word": "bat", "ctx_sentences": "animal | The bat flew out of the cave.\nsport | He swung the bat hard.",
+      "ctx_example": "(your own word and sentences)", "ctx_pooling": "first", "ctx_sim_layer": 1, "ctx_proj_layer": 0,
+      "ctx_proj_fit": "all", "ctx_proj_colour": "sentence", "ctx_nn_k": 5, "ctx_nn_stop": False,
+      "ctx_corpus_src": "Paste a corpus", "ctx_corpus_text": "A bat hung in the barn."}),
+    ("pages/6_Contextual_embeddings.py", {"example": "bat", "word": "bat", "sentences": None, "nn_layer": "1", "occ": "2"},
+     {"ctx_example": "bat", "ctx_word": "bat", "ctx_nn_layer": 1, "ctx_nn_occ": 2}),
+    ("pages/7_Explanations.py", {"kind": "nsp", "a": "It rained.", "b": "The road was wet.", "baseline": "pad",
+                                 "steps": "8", "layer": "0", "head": "1", "k": "5"},
+     {"xp_kind": "nsp", "xp_a": "It rained.", "xp_b": "The road was wet.", "xp_baseline": "pad", "xp_steps": 8,
+      "xp_layer": 0, "xp_head": 1, "xp_k": 5}),
+    ("pages/7_Explanations.py", {"text": "A [MASK] sat on the [MASK].", "mask": "1", "steps": "4", "head": "-1",
+                                 "n_text": "Dogs bark at cats.", "n_layer": "1", "n_head": "3", "n_query": "2"},
+     {"xp_kind": "mask", "xp_text": "A [MASK] sat on the [MASK].", "xp_mask": 1, "xp_head": -1, "xp_layer": 1,
+      "xp_n_text": "Dogs bark at cats.", "xp_n_layer": 1, "xp_n_head": 3, "xp_n_query": 2}),
+    ("pages/8_BERT_family.py", {"more": "embedded"}, {"family_more": "embedded"}),
 ]
 
 
 def _open(page: str, query: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
     for k, v in (query or {}).items():
+        if v is None:  # the page's own default (page 6: the example's sentences)
+            continue
         at.query_params[k] = v
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -87,6 +108,56 @@ HOSTILE = [
     ({"checkpoint": "/etc"}, "checkpoint was not opened", None),
     ({"checkpoint": "../../secret"}, "checkpoint was not opened", None),
 ]
+
+
+# Pages 6, 7 and 8: (page, URL parameters, note, (widget key, value kept)).
+HOSTILE_MORE = [
+    ("pages/6_Contextual_embeddings.py", {"sim_layer": "999"}, "'sim_layer' was ignored (outside 0…128)", None),
+    ("pages/6_Contextual_embeddings.py", {"pooling": "<script>alert(1)</script>"}, "'pooling' was ignored (not one of",
+     ("ctx_pooling", "mean")),
+    ("pages/6_Contextual_embeddings.py", {"occ": "-3", "k": "1e9"}, "'occ' was ignored", ("ctx_nn_k", 10)),
+    ("pages/6_Contextual_embeddings.py", {"word": "bank" * 100}, "'word' was cut to its first 50 characters",
+     ("ctx_word", ("bank" * 100)[:50])),
+    ("pages/6_Contextual_embeddings.py", {"sentences": "The bank. " * 10_000}, "cut to its first 20,000 characters",
+     ("ctx_sentences", ("The bank. " * 10_000)[:state.MAX_LONG_TEXT])),
+    ("pages/7_Explanations.py", {"head": "-5", "baseline": "random"}, "'head' was ignored (outside -1…127)",
+     ("xp_baseline", "mask")),
+    ("pages/7_Explanations.py", {"steps": "100000"}, "'steps' was ignored", ("xp_steps", 32)),
+    ("pages/7_Explanations.py", {"kind": "label", "clf_folder": "/etc"}, "parameter 'clf_folder' is not used",
+     ("xp_clf_folder", "")),  # a classifier folder is never opened from a link
+    ("pages/7_Explanations.py", {"layer": "50", "n_query": "400", "mask": "9"}, None, ("xp_layer", 1)),  # kept in range
+    ("pages/8_BERT_family.py", {"more": "/etc/passwd\n../../secret\nembedded"}, "2 checkpoint(s) in the link were left out",
+     ("family_more", "embedded")),
+]
+
+
+@pytest.mark.parametrize("page,query,note,expect", HOSTILE_MORE,
+                         ids=[f"{p.split('/')[-1][:2]}{i}" for i, (p, *_) in enumerate(HOSTILE_MORE)])
+def test_hostile_links_on_the_later_pages(app_env, page, query, note, expect):
+    at = _open(page, query)
+    if note:
+        assert note in _infos(at)
+    if expect:
+        assert at.session_state[expect[0]] == expect[1]
+    if page.endswith("Explanations.py"):  # pages 6 and 8 may say why a cut text is unusable: a message, not a crash
+        assert not at.error, [e.value for e in at.error]
+    assert not [h for h in at.get("html") if "<script>" in str(h.proto)]
+
+
+def test_classroom_mode_family_page_keeps_only_allowed_checkpoints(app_env, monkeypatch, tiny_dir):
+    monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", f"{tiny_dir},embedded")
+    at = _open("pages/8_BERT_family.py", {"more": "embedded\nbert-base-uncased"})
+    assert "1 checkpoint(s) in the link were left out: a link can name only the checkpoints this server allows" in _infos(at)
+    assert at.session_state["family_more"] == "embedded"
+
+
+def test_later_pages_route_charts_and_tables_through_the_exports(app_env):
+    """Every chart on pages 6, 7, 8 has a standalone-HTML download; every table a CSV one."""
+    for page in ("pages/6_Contextual_embeddings.py", "pages/7_Explanations.py", "pages/8_BERT_family.py"):
+        at = _open(page)
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert labels.count("⬇️ Figure as HTML") == len(at.get("plotly_chart")), page
+        assert labels.count("⬇️ Table as CSV") == len(at.dataframe) > 0, page
 
 
 @pytest.mark.parametrize("query,note,expect", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])

@@ -258,6 +258,15 @@ def test_probe_run_fields_and_baseline(tiny):
     assert res.baseline > 0.5 and res.majority == pytest.approx(0.2)
 
 
+def test_best_layer_is_the_highest_accuracy_of_either_pooling():
+    scores = (P.LayerScore(0, 0.30, 0.41), P.LayerScore(1, 0.62, 0.55), P.LayerScore(2, 0.50, 0.62),
+              P.LayerScore(3, 0.40, 0.45))
+    res = P.ProbeResult("m", "d", scores, 0.5, 10, 10, 2, 0.5)
+    assert res.best_layer.layer == 1 and res.best_layer.best == 0.62  # a tie: the lower layer
+    res = P.ProbeResult("m", "d", scores[:1] + (P.LayerScore(1, 0.2, 0.9),), 0.5, 10, 10, 2, 0.5)
+    assert res.best_layer.layer == 1 and res.best_layer.best == 0.9  # mean pooling counts too
+
+
 def test_probe_bad_input(tiny):
     train, test = D.shipped()
     one_class = [i for i, y in enumerate(train.labels) if y == 0]

@@ -1,5 +1,7 @@
 """Lesson mode: the exercise-set format, the shipped sets (their answers reachable on the embedded checkpoint),
 and one predict-then-reveal exercise per page under AppTest."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -146,3 +148,134 @@ def test_lessons_page_walks_a_set_and_rejects_a_bad_upload(app_env):
     assert at.query_params["ex"] in ("1", ["1"])
     at.radio(key="lesson_source").set_value("Your own file").run()
     assert not at.exception
+
+
+# ---- a teacher's set carried by a link ----------------------------------------------------------------------------
+
+TWO = GOOD + """  - page: nsp
+    inputs: {source: Type both sentences, a: It rained., b: Roads were wet.}
+    question: Does B follow A?
+    answers: [IsNext]
+    model_wrong: true
+    note: A note.
+description: Two exercises.
+"""
+
+
+def _packed(raw: bytes) -> str:
+    import base64
+    import zlib
+    return lessons.LINK_VERSION + base64.urlsafe_b64encode(zlib.compress(raw)).decode().rstrip("=")
+
+
+def test_a_set_survives_its_link():
+    s = lessons.parse(TWO)
+    code = lessons.encode_link(s)
+    assert code.startswith(lessons.LINK_VERSION) and len(code) < 600
+    assert all(c.isalnum() or c in "-_." for c in code)  # URL-safe as it is: nothing to escape
+    assert lessons.decode_link(code) == s and lessons.decode_link(f"  {code}\n") == s
+    for name in lessons.shipped():  # every shipped set fits in a link
+        assert lessons.decode_link(lessons.encode_link(lessons.load(name))) == lessons.load(name)
+
+
+def test_a_set_too_big_for_a_link_is_refused_when_shared():
+    import random
+    rng = random.Random(0)  # incompressible questions: the compressed size grows with the set
+    questions = ["".join(rng.choice("abcdefghij ") for _ in range(900)) for _ in range(40)]
+    big = lessons.LessonSet("Big", tuple(lessons.Exercise("nsp", {}, q, ("IsNext",)) for q in questions))
+    with pytest.raises(PlaygroundError, match="too big to travel in a link"):
+        lessons.encode_link(big)
+
+
+BAD_LINKS = [
+    ("", "not a shared exercise set"),
+    ("2.abc", "not a shared exercise set"),  # another version of the format
+    ("1.<script>alert(1)</script>", "not a shared exercise set"),
+    ("1.a", "damaged"),  # not base64
+    ("1.AAAA", "damaged"),  # base64, not zlib
+    ("1." + "A" * (lessons.MAX_LINK_CHARS + 10), "too big"),
+    (None, "cut short"),  # a link cut short (filled in below)
+    (_packed(b"title: x\nexercises: []"), "at exercises: [] should be non-empty"),  # the upload schema applies
+    (_packed(b"\x00" * 1_000_000), "larger than 200 kB once unpacked"),  # a zip bomb unpacks no further than that
+]
+
+
+@pytest.mark.parametrize("code,message", BAD_LINKS, ids=[str(i) for i in range(len(BAD_LINKS))])
+def test_bad_set_links_get_clear_errors(code, message):
+    if code is None:
+        code = lessons.encode_link(lessons.parse(TWO))[:-12]
+    with pytest.raises(PlaygroundError, match=re.escape(message)) as err:
+        lessons.decode_link(code)
+    assert str(err.value).startswith("The exercise set in the link")
+
+
+def test_a_link_opens_a_teachers_set(app_env):
+    s = lessons.parse(TWO)
+    at = _page("pages/9_Lessons.py", {"lesson_set": lessons.encode_link(s)})
+    assert at.radio(key="lesson_source").value == "A shared link"
+    assert "Exercise 1 of 2" in str(at.get("progress")[0].proto.text)
+    assert any("Which word?" in m.value for m in at.markdown)
+    assert any("inside the link" in c.value for c in at.caption)
+    at.button(key="lesson_next").click().run()
+    assert "Exercise 2 of 2" in str(at.get("progress")[0].proto.text)
+    assert at.query_params["lesson_set"] in (lessons.encode_link(s), [lessons.encode_link(s)])  # still in the link
+    at.radio(key="lesson_source").set_value("Shipped set").run()  # another source: the set leaves the link
+    assert "lesson_set" not in at.query_params
+    at.radio(key="lesson_source").set_value("A shared link").run()  # and comes back
+    assert "of 2" in str(at.get("progress")[0].proto.text)
+    assert not at.error
+
+
+@pytest.mark.parametrize("code,message", [c for c in BAD_LINKS if c[0]],
+                         ids=[str(i) for i in range(len(BAD_LINKS) - 2)])
+def test_bad_set_links_give_a_note_not_an_error(app_env, code, message):
+    at = _page("pages/9_Lessons.py", {"lesson_set": code})
+    notes = " ".join(i.value for i in at.info).replace("\\", "")
+    assert "exercise set was not opened" in notes and message in notes
+    assert not at.error and at.radio(key="lesson_source").value == "Shipped set"  # the page works on
+    assert "Exercise 1 of" in str(at.get("progress")[0].proto.text)
+    assert "lesson_set" not in at.query_params
+
+
+def test_share_an_uploaded_set(app_env):
+    at = _page("pages/9_Lessons.py", {"source": "Your own file"})
+    at.file_uploader(key="lesson_upload").set_value(("mine.yaml", TWO.encode(), "application/x-yaml")).run()
+    assert "Exercise 1 of 2" in str(at.get("progress")[0].proto.text)
+    at.button(key="lesson_share").click().run()
+    assert not at.exception and not at.error
+    code = at.query_params["lesson_set"]
+    code = code[-1] if isinstance(code, list) else code
+    assert lessons.decode_link(code) == lessons.parse(TWO)
+    assert at.radio(key="lesson_source").value == "A shared link"
+    link = next(c.value for c in at.code if "lesson_set=" in c.value)
+    assert code in link
+    # a fresh session (another browser) opens the link it was given
+    again = _page("pages/9_Lessons.py", {"lesson_set": code, "source": "A shared link"})
+    assert "Exercise 1 of 2" in str(again.get("progress")[0].proto.text)
+
+
+def test_an_upload_too_big_for_a_link_says_so(app_env):
+    import random
+    rng = random.Random(0)
+    questions = ["".join(rng.choice("abcdefghij") for _ in range(900)) for _ in range(40)]
+    exercises = "".join(f"  - page: nsp\n    inputs: {{}}\n    question: {q}\n    answers: [IsNext]\n" for q in questions)
+    at = _page("pages/9_Lessons.py", {"source": "Your own file"})
+    at.file_uploader(key="lesson_upload").set_value(("big.yaml", f"title: Big\nexercises:\n{exercises}".encode(),
+                                                     "application/x-yaml")).run()
+    assert any("too big to travel in a link" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "lesson_share"]
+
+
+def test_sets_from_a_server_folder_open_by_name(app_env, monkeypatch, tmp_path):
+    (tmp_path / "week3.yaml").write_text(TWO)
+    (tmp_path / "nsp.yaml").write_text(GOOD)  # a shipped name: the shipped set stays
+    (tmp_path / "broken.json").write_text("{")
+    monkeypatch.setenv(lessons.FOLDER_ENV, str(tmp_path))
+    sets = lessons.shipped()
+    assert sets["week3"] == tmp_path / "week3.yaml" and sets["nsp"].parent != tmp_path
+    at = _page("pages/9_Lessons.py", {"set": "week3"})
+    assert "Exercise 1 of 2" in str(at.get("progress")[0].proto.text)
+    at.selectbox(key="lesson_set_name").set_value("broken").run()
+    assert not at.exception and any("broken.json is not valid YAML or JSON" in e.value for e in at.error)
+    monkeypatch.setenv(lessons.FOLDER_ENV, str(tmp_path / "missing"))
+    assert set(lessons.shipped()) == {"attention", "fine-tuning", "masked-lm", "nsp"}
