@@ -1,7 +1,8 @@
 """BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/.
 
 The home page never waits for torch, transformers or the model: it shows what config.json says
-(`checkpoint.quick_info`) while the model loads in the background (`ui.preload`) for the first model page."""
+(`checkpoint.quick_info`); once drawn, it starts loading the model in the background (`ui.load_behind`) for the
+first model page, which waits for it under a spinner if it is not there yet."""
 import streamlit as st
 
 from playground_ui import export, ui
@@ -90,3 +91,4 @@ pages_ui()
 in_use_ui(info)
 embedded_ui()
 pretraining_ui()
+ui.load_behind()  # the model loads behind the drawn page, into the cache the model pages read

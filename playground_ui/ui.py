@@ -225,13 +225,14 @@ def _info_now(name: str) -> checkpoint.CheckpointInfo | None:
 
 
 def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
-    """The sidebar of a page that does not wait for the model (the home page): what config.json says, while the
-    model loads in the background."""
+    """The sidebar of a page that does not wait for the model (the home page): what config.json says. A checkpoint
+    that passes the checks is then loaded in the background (`load_behind`)."""
     info = None
+    st.session_state.pop(_BEHIND, None)
     try:
         if name:
             info = _info_now(name)
-            preload(name)
+            st.session_state[_BEHIND] = name
     except PlaygroundError as exc:
         st.error(md_escape(exc))
     else:
@@ -245,9 +246,21 @@ def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
     return info
 
 
+_BEHIND = "_load_behind"  # session key: the checkpoint the home page accepted, to load once it has drawn
+
+
+def load_behind() -> None:
+    """The home page's last call: start loading the checkpoint it showed, in the background (`preload`), once the
+    page itself is drawn, so that the load does not compete with drawing it."""
+    name = st.session_state.get(_BEHIND)
+    if name:
+        with user_errors():
+            preload(name)
+
+
 def sidebar(wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
     """Checkpoint picker and device badge; returns the loaded bundle or None (with the reason shown). `wait=False`
-    (the home page): returns the checkpoint's CheckpointInfo at once and loads the model in the background."""
+    (the home page): returns the checkpoint's CheckpointInfo at once (then `load_behind`)."""
     checkpoint_name()
     with st.sidebar:
         st.subheader("Checkpoint")
