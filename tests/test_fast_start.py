@@ -210,3 +210,33 @@ def test_first_model_page_takes_the_preloaded_model(app_env, counted_loads):
     run("app.py")
     assert counted_loads == [str(app_env)]
     assert at.metric
+
+
+# ---- the Masked-LM page: a new seed reuses the 1,000-draw statistics and their figures ---------------------------
+
+def test_a_new_seed_reuses_the_statistics_and_their_figures(app_env, monkeypatch):
+    from apphelp import plotly_specs
+    from bert_playground import masking
+    from playground_ui.charts import explain as xcharts
+    from playground_ui.charts import mlm as mlm_charts
+
+    calls = []
+
+    def spy(module, name):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, **k: calls.append(name) or real(*a, **k))
+
+    for module, name in ((masking, "sample_statistics"), (mlm_charts, "stats_chart"),
+                         (mlm_charts, "draws_histogram"), (xcharts, "sides")):
+        spy(module, name)
+    at = run("pages/2_Masked_LM.py")
+    at.text_area(key="mlm_text").set_value("A text only this test uses: the statistics are cached per text.").run()
+    before, figures = list(calls), [f for f in plotly_specs(at) if "Observed shares" in json.dumps(f)]
+    assert {"sample_statistics", "stats_chart", "draws_histogram"} <= set(before) and figures
+    for seed in (5, 6):
+        at.number_input(key="mlm_seed").set_value(seed).run()
+        assert not at.exception
+    assert calls == before  # new seeds: no new 1,000-draw run, no figure rebuilt
+    assert [f for f in plotly_specs(at) if "Observed shares" in json.dumps(f)] == figures
+    at.slider(key="mlm_rate").set_value(0.3).run()
+    assert calls[len(before):].count("sample_statistics") == 1 and "stats_chart" in calls[len(before):]
