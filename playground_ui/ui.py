@@ -4,6 +4,7 @@ Only UI code lives here; all model work is in the `bert_playground` package.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -107,6 +108,18 @@ cached_bundle.clear = _loaded.clear  # tests empty the cache
 
 _PRELOADS: dict[str, Future] = {}  # cache key -> the background load's device (its result) or its error
 _PRELOAD_LOCK = threading.Lock()
+PRELOAD_THREAD = "bert-playground-preload"
+
+
+class _NoContextNeeded(logging.Filter):
+    """The background load asks the cache outside any session on purpose: Streamlit's 'missing ScriptRunContext'
+    warning is dropped for that thread only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != PRELOAD_THREAD
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextNeeded())
 
 
 def preload(name: str) -> None:
@@ -119,7 +132,7 @@ def preload(name: str) -> None:
         if key in _PRELOADS:
             return
         job = _PRELOADS[key] = Future()
-    threading.Thread(target=_preload, args=(job, key, name, ok, shared), name="bert-playground-preload",
+    threading.Thread(target=_preload, args=(job, key, name, ok, shared), name=PRELOAD_THREAD,
                      daemon=True).start()  # a daemon: stopping the server never waits for a load
 
 
