@@ -145,21 +145,22 @@ def _preload(job: Future, key: str, name: str, ok: list[str] | None, shared: boo
         job.set_exception(exc)
 
 
-def preloaded_device(name: str) -> str | None:
-    """The device the background load of `name` finished on; None while it runs, or when it failed or never ran."""
+def _preload_job(name: str) -> Future | None:
     try:
-        job = _PRELOADS.get(checkpoint.cache_key(name, allowed(), served_to_others()))
+        return _PRELOADS.get(checkpoint.cache_key(name, allowed(), served_to_others()))
     except PlaygroundError:
         return None
+
+
+def preloaded_device(name: str) -> str | None:
+    """The device the background load of `name` finished on; None while it runs, or when it failed or never ran."""
+    job = _preload_job(name)
     return job.result() if job is not None and job.done() and job.exception() is None else None
 
 
 def loading(name: str) -> bool:
     """True while the background load of `name` runs."""
-    try:
-        job = _PRELOADS.get(checkpoint.cache_key(name, allowed(), served_to_others()))
-    except PlaygroundError:
-        return False
+    job = _preload_job(name)
     return job is not None and not job.done()
 
 
