@@ -1,4 +1,8 @@
-"""BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/."""
+"""BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/.
+
+The home page never waits for torch, transformers or the model: it shows what config.json says
+(`checkpoint.quick_info`); once drawn, it starts loading the model in the background (`ui.load_behind`) for the
+first model page, which waits for it under a spinner if it is not there yet."""
 import streamlit as st
 
 from playground_ui import export, ui
@@ -24,12 +28,12 @@ def pages_ui():
             st.page_link(path, label=f"{label}: {what}")
 
 
-def in_use_ui(bundle):
+def in_use_ui(info):
     st.subheader("In use now")
     c1, c2 = st.columns(2)
     with c1:
-        if bundle is not None:
-            i = bundle.info
+        if info is not None:
+            i = info
             st.metric("Checkpoint", i.name)
             st.caption(f"{i.layers} layers × {i.heads} heads, hidden size {i.hidden_size}, vocabulary {i.vocab_size:,}, "
                        f"max length {i.max_length}. Heads: MLM {'yes' if i.has_mlm else 'no'}, NSP {'yes' if i.has_nsp else 'no'}"
@@ -38,10 +42,13 @@ def in_use_ui(bundle):
                        + f". Family: {i.family.name} (see The BERT family page).")
             if i.missing_heads:
                 st.warning(f"This checkpoint has no {' or '.join(i.missing_heads)} head; pages that need it say so.")
+        elif ui.loading(st.session_state.get("checkpoint") or ""):
+            st.metric("Checkpoint", st.session_state["checkpoint"])
+            st.caption("Loading in the background: the model pages show its details.")
         else:
             st.metric("Checkpoint", "none loaded")
     with c2:
-        st.metric("Device", ui.describe(ui.device_name()))
+        st.metric("Device", ui.device_label(st.session_state.get("checkpoint") or ""))
 
 
 def embedded_ui():
@@ -78,9 +85,10 @@ def pretraining_ui():
             st.markdown(card.read_text())
 
 
-bundle = ui.setup("Home", "🏠")
+info = ui.setup("Home", "🏠", wait=False)  # config.json's figures at once; the model loads behind
 intro_ui()
 pages_ui()
-in_use_ui(bundle)
+in_use_ui(info)
 embedded_ui()
 pretraining_ui()
+ui.load_behind()  # the model loads behind the drawn page, into the cache the model pages read

@@ -1,9 +1,14 @@
-"""The one place where the compute device and the CPU thread count are chosen."""
-import os
+"""The one place where the compute device and the CPU thread count are chosen.
 
-import torch
+torch is imported on first use, so that the app's home page can say which device it will use (`cpu_label_now`)
+before torch has loaded."""
+from __future__ import annotations
+
+import os
+import sys
 
 _configured = False
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")  # CUDA, ROCm, WSL drivers
 
 
 def cpu_threads() -> int:
@@ -22,6 +27,8 @@ def cpu_threads() -> int:
 
 
 def configure_cpu_threads() -> int:
+    import torch
+
     global _configured
     n = cpu_threads()
     if not _configured or torch.get_num_threads() != n:
@@ -30,10 +37,16 @@ def configure_cpu_threads() -> int:
     return n
 
 
-def choose_device(preference: str | None = None) -> torch.device:
+def _preference(preference: str | None) -> str:
+    return (preference or os.environ.get("BERT_PLAYGROUND_DEVICE") or "auto").lower()
+
+
+def choose_device(preference: str | None = None):
     """CUDA when available, else Apple MPS, else CPU. `preference` ('cpu', 'cuda', 'mps', 'auto') or
     `BERT_PLAYGROUND_DEVICE` can force one; an unavailable choice falls back to the CPU."""
-    pref = (preference or os.environ.get("BERT_PLAYGROUND_DEVICE") or "auto").lower()
+    import torch
+
+    pref = _preference(preference)
     configure_cpu_threads()
     if pref in ("auto", "cuda") and torch.cuda.is_available():
         return torch.device("cuda")
@@ -43,12 +56,27 @@ def choose_device(preference: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def describe(device: torch.device | str) -> str:
+def _cpu_label(n: int) -> str:
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"
+
+
+def cpu_label_now(preference: str | None = None) -> str | None:
+    """What `describe(choose_device())` will say, without importing torch, when that is certain: the CPU is forced,
+    or a Linux machine has no GPU driver (no /dev/nvidia*, /dev/kfd, /dev/dxg). None otherwise (ask torch)."""
+    pref = _preference(preference)
+    no_gpu = sys.platform.startswith("linux") and not any(os.path.exists(p) for p in GPU_DEVICE_FILES)
+    if pref not in ("auto", "cuda", "mps") or no_gpu:
+        return _cpu_label(cpu_threads())
+    return None
+
+
+def describe(device) -> str:
     """A short human label: 'CPU (1 thread)', 'GPU: NVIDIA H100 80GB HBM3', 'Apple MPS'."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
-    n = torch.get_num_threads()
-    return f"CPU ({n} thread{'s' if n != 1 else ''})"
+    return _cpu_label(torch.get_num_threads())

@@ -42,6 +42,15 @@ def draw_statistics(checkpoint: str, device: str, text: str, rate: float, whole_
     return sample_statistics(ui.cached_bundle(checkpoint, device).tokenizer, text, config, DRAWS, STATS_SEED)
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def statistics_figures(checkpoint: str, device: str, text: str, rate: float, whole_word: bool):
+    """The statistics' two figures, built once per text, rate and mode (a new seed reuses them). Shared by every
+    session: read-only (export.chart draws a copy in presentation mode)."""
+    stats = draw_statistics(checkpoint, device, text, rate, whole_word)
+    return (charts.stats_chart(stats.rows()),
+            charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def fill_in(checkpoint: str, device: str, text: str, top_k: int):
     return fill(ui.cached_bundle(checkpoint, device), text, top_k)
@@ -139,14 +148,13 @@ def epochs_ui(epochs: dict, n_tokens: int):
                                         f"{name} masking"), key=f"mlm_epochs_{name.lower()}")
 
 
-def statistics_ui(stats):
+def statistics_ui(stats, figures):
     """The 80/10/10 shares over many draws against their 3-sigma binomial bands."""
     st.subheader(f"Statistics over {DRAWS:,} draws")
-    rows = stats.rows()
     s1, s2 = st.columns(2)
-    export.chart(charts.stats_chart(rows), key="mlm_stats", where=s1)
-    export.chart(charts.draws_histogram(stats.chosen_per_draw, stats.eligible, stats.config.rate), key="mlm_hist", where=s2)
-    export.table(pd.DataFrame(rows), "mlm_stats_table", what="statistics", hide_index=True)
+    export.chart(figures[0], key="mlm_stats", where=s1)
+    export.chart(figures[1], key="mlm_hist", where=s2)
+    export.table(pd.DataFrame(stats.rows()), "mlm_stats_table", what="statistics", hide_index=True)
     st.caption(f"The same {DRAWS:,} draws (seeds {STATS_SEED} on) whatever the seed above. "
                "Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
                "as one trial, which widens the band for the chosen share). A dot outside it is red.")
@@ -165,7 +173,7 @@ def masking_ui(bundle, ckpt: str, dev: str):
         with right:
             chosen_positions_ui(score, bundle.info.has_mlm, masked.rows(), frozenset(bundle.tokenizer.all_special_tokens))
         epochs_ui(epochs, len(table))
-        statistics_ui(stats)
+        statistics_ui(stats, statistics_figures(ckpt, dev, text, rate, whole_word))
 
 
 def masks_ui(res):
@@ -235,6 +243,14 @@ def candidates_in(checkpoint: str, device: str, text: str, words: str):
 @st.cache_data(max_entries=32, show_spinner=False)
 def sides_in(checkpoint: str, device: str, text: str, k: int):
     return decoding.sides(ui.cached_bundle(checkpoint, device), text, k)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def sides_figure(checkpoint: str, device: str, text: str, k: int):
+    """The left-vs-right figure, built once per text and k (shared, read-only): a new seed above does not redraw it."""
+    s = sides_in(checkpoint, device, text, k)
+    return xcharts.sides([(p.token, p.probability) for p in s.both], [(p.token, p.probability) for p in s.left],
+                         [(p.token, p.probability) for p in s.right])
 
 
 def joint_table(j, answer=None) -> pd.DataFrame:
@@ -309,9 +325,7 @@ def sides_ui(ckpt: str, dev: str, text: str, k: int):
     st.subheader("Left context vs right context")
     with ui.user_errors():
         s = sides_in(ckpt, dev, text, k)
-        export.chart(xcharts.sides([(p.token, p.probability) for p in s.both],
-                                   [(p.token, p.probability) for p in s.left],
-                                   [(p.token, p.probability) for p in s.right]), key="mlm_x_sides", what="left vs right")
+        export.chart(sides_figure(ckpt, dev, text, k), key="mlm_x_sides", what="left vs right")
         st.caption("Left only: " + ui.md_escape(" ".join(s.left_tokens)) + "  ·  Right only: "
                    + ui.md_escape(" ".join(s.right_tokens)))
         st.markdown(SIDES_WHY)

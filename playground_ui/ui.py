@@ -4,18 +4,25 @@ Only UI code lives here; all model work is in the `bert_playground` package.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from bert_playground import PlaygroundError, models
-from bert_playground.device import choose_device, describe
+from bert_playground import PlaygroundError, checkpoint  # torch-free: the home page draws before torch has loaded
+from bert_playground.device import cpu_label_now, describe  # (torch is imported inside their functions)
 from playground_ui.hall import moved_session_notice
 from playground_ui import export, state, style
+
+if TYPE_CHECKING:
+    from bert_playground import models
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -59,7 +66,7 @@ def allowed() -> list[str] | None:
         extra = None
     if isinstance(extra, (list, tuple)):
         extra = ",".join(extra)
-    return models.allowed_models(extra)
+    return checkpoint.allowed_models(extra)
 
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -81,28 +88,103 @@ def served_to_others() -> bool:
 
 def cached_bundle(name: str, device: str) -> models.Bundle:
     """The loaded checkpoint, shared by all sessions (never mutate it), from the process-wide cache keyed by the
-    resolved folder: './assets/model', 'assets/model/' and 'embedded' are one entry, loaded once."""
-    return _loaded(models.cache_key(name, allowed(), served_to_others()), device, name)
+    resolved folder: './assets/model', 'assets/model/' and 'embedded' are one entry, loaded once. While the
+    background load (`preload`) of the same checkpoint runs, this waits for it under the cache's spinner."""
+    ok, shared = allowed(), served_to_others()
+    return _loaded(checkpoint.cache_key(name, ok, shared), device, name, ok, shared)
 
 
 @st.cache_resource(show_spinner="Loading the checkpoint (once per server)…", max_entries=4)
-def _loaded(key: str, device: str, _name: str) -> models.Bundle:
-    """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded."""
-    return models.load(_name, device, allowed=allowed(), shared=served_to_others())
+def _loaded(key: str, device: str, _name: str, _allowed: list[str] | None, _shared: bool) -> models.Bundle:
+    """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded.
+    Streamlit computes a key once however many threads ask at once (the others wait for its result), and
+    `models.load` takes `models._LOAD_LOCK`: never two loads of one checkpoint, never two loads at once."""
+    from bert_playground import models  # torch and transformers: imported by the first load, not by the home page
+
+    return models.load(_name, device, allowed=_allowed, shared=_shared)
 
 
 cached_bundle.clear = _loaded.clear  # tests empty the cache
 
+_PRELOADS: dict[str, Future] = {}  # cache key -> the background load's device (its result) or its error
+_PRELOAD_LOCK = threading.Lock()
+PRELOAD_THREAD = "bert-playground-preload"
+
+
+class _NoContextNeeded(logging.Filter):
+    """The background load asks the cache outside any session on purpose: Streamlit's 'missing ScriptRunContext'
+    warning is dropped for that thread only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != PRELOAD_THREAD
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextNeeded())
+
+
+def preload(name: str) -> None:
+    """Start loading `name` in a background thread, once per checkpoint per process, into the very cache the model
+    pages read (`_loaded`): the home page draws at once and the first model page finds the model (or waits for it
+    under a spinner). The thread never calls st.* elements. Raises the PlaygroundError of a refused name."""
+    ok, shared = allowed(), served_to_others()
+    key = checkpoint.cache_key(name, ok, shared)
+    with _PRELOAD_LOCK:
+        if key in _PRELOADS:
+            return
+        job = _PRELOADS[key] = Future()
+    threading.Thread(target=_preload, args=(job, key, name, ok, shared), name=PRELOAD_THREAD,
+                     daemon=True).start()  # a daemon: stopping the server never waits for a load
+
+
+def _preload(job: Future, key: str, name: str, ok: list[str] | None, shared: bool) -> None:
+    try:
+        device = device_name()
+        _loaded(key, device, name, ok, shared)
+        job.set_result(device)
+    except BaseException as exc:  # noqa: BLE001 (the model page that loads it says why)
+        job.set_exception(exc)
+
+
+def _preload_job(name: str) -> Future | None:
+    try:
+        return _PRELOADS.get(checkpoint.cache_key(name, allowed(), served_to_others()))
+    except PlaygroundError:
+        return None
+
+
+def preloaded_device(name: str) -> str | None:
+    """The device the background load of `name` finished on; None while it runs, or when it failed or never ran."""
+    job = _preload_job(name)
+    return job.result() if job is not None and job.done() and job.exception() is None else None
+
+
+def loading(name: str) -> bool:
+    """True while the background load of `name` runs."""
+    job = _preload_job(name)
+    return job is not None and not job.done()
+
 
 def device_name() -> str:
+    from bert_playground.device import choose_device  # imports torch (waits for the background import)
+
     return str(choose_device())
 
 
+def device_label(name: str) -> str:
+    """The device badge of a page that must not wait for torch: exact when known without torch (a machine with no
+    GPU driver) or once the background load of `name` is done."""
+    label = cpu_label_now()
+    if label is None:
+        device = preloaded_device(name)
+        label = describe(device) if device else "GPU if this machine has one (checked while the model loads)"
+    return label
+
+
 def _initial_choice() -> tuple[str, str]:
-    name = models.default_name()
+    name = checkpoint.default_name()
     if allowed() is not None:
         return "Allowed", (name if name in allowed() else allowed()[0])
-    if name == models.EMBEDDED:
+    if name == checkpoint.EMBEDDED:
         return SOURCES[0], ""
     return (SOURCES[1], name) if os.path.exists(os.path.expanduser(name)) else (SOURCES[2], name)
 
@@ -111,7 +193,7 @@ def checkpoint_name() -> str:
     """The checkpoint this session uses, kept in session state across pages."""
     if "checkpoint" not in st.session_state:
         src, val = _initial_choice()
-        st.session_state["checkpoint"] = models.EMBEDDED if src == SOURCES[0] else val
+        st.session_state["checkpoint"] = checkpoint.EMBEDDED if src == SOURCES[0] else val
         st.session_state["checkpoint_source"] = src if src in SOURCES else SOURCES[0]
         st.session_state["checkpoint_value"] = val
     return st.session_state["checkpoint"]
@@ -139,27 +221,76 @@ def _apply_choice():
     val = (st.session_state.get("_w_value") or "").strip()
     st.session_state["checkpoint_source"] = src
     st.session_state["checkpoint_value"] = val
-    st.session_state["checkpoint"] = models.EMBEDDED if src == SOURCES[0] else val
+    st.session_state["checkpoint"] = checkpoint.EMBEDDED if src == SOURCES[0] else val
 
 
-def sidebar() -> models.Bundle | None:
-    """Checkpoint picker and device badge; returns the loaded bundle or None (with the reason shown)."""
+def _info_caption(i: checkpoint.CheckpointInfo) -> str:
+    heads = ", ".join(i.heads_present) or "none"
+    return (f"**{md_escape(i.name)}** · {i.family.name} · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
+            f"vocab {i.vocab_size:,} · heads: {heads}")
+
+
+def _info_now(name: str) -> checkpoint.CheckpointInfo | None:
+    """The checkpoint's description without waiting for torch: from config.json, or from the model once the
+    background load is done (a Hub id downloaded by it). Raises the PlaygroundError of a refused name or folder."""
+    info = checkpoint.quick_info(name, allowed(), served_to_others())
+    device = preloaded_device(name) if info is None else None
+    return cached_bundle(name, device).info if device else info
+
+
+def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
+    """The sidebar of a page that does not wait for the model (the home page): what config.json says. A checkpoint
+    that passes the checks is then loaded in the background (`load_behind`)."""
+    info = None
+    st.session_state.pop(_BEHIND, None)
+    try:
+        if name:
+            info = _info_now(name)
+            st.session_state[_BEHIND] = name
+    except PlaygroundError as exc:
+        st.error(md_escape(exc))
+    else:
+        if info is not None:
+            st.caption(_info_caption(info))
+        elif name:
+            st.caption(f"**{md_escape(name)}** · loading in the background…")
+        else:
+            st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
+    st.info(f"Device: {device_label(name)}", icon="🖥️")
+    return info
+
+
+_BEHIND = "_load_behind"  # session key: the checkpoint the home page accepted, to load once it has drawn
+
+
+def load_behind() -> None:
+    """The home page's last call: start loading the checkpoint it showed, in the background (`preload`), once the
+    page itself is drawn, so that the load does not compete with drawing it."""
+    name = st.session_state.get(_BEHIND)
+    if name:
+        with user_errors():
+            preload(name)
+
+
+def sidebar(wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
+    """Checkpoint picker and device badge; returns the loaded bundle or None (with the reason shown). `wait=False`
+    (the home page): returns the checkpoint's CheckpointInfo at once (then `load_behind`)."""
     checkpoint_name()
     with st.sidebar:
         st.subheader("Checkpoint")
         _picker()
         name = st.session_state["checkpoint"]
-        dev = device_name()
+        if not wait:
+            return _sidebar_now(name)
+        with st.spinner("Starting PyTorch…"):  # shown only past 0.5 s: the first page while torch is imported
+            dev = device_name()
         try:
-            bundle = cached_bundle(name, dev) if name else None
+            bundle = cached_bundle(name, dev) if name else None  # waits for a background load under its spinner
         except PlaygroundError as exc:
             st.error(md_escape(exc))
             bundle = None
         if bundle is not None:
-            i = bundle.info
-            heads = ", ".join(i.heads_present) or "none"
-            st.caption(f"**{md_escape(i.name)}** · {i.family.name} · {i.layers} layers · {i.heads} heads · hidden {i.hidden_size} · "
-                       f"vocab {i.vocab_size:,} · heads: {heads}")
+            st.caption(_info_caption(bundle.info))
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
         st.info(f"Device: {describe(dev)}", icon="🖥️")
@@ -214,8 +345,10 @@ def view_ui(spec):
         st.info(md_escape(note))
 
 
-def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None) -> models.Bundle | None:
-    """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar."""
+def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None,
+          wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
+    """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar.
+    `wait=False` (the home page): the checkpoint's CheckpointInfo at once, the model loading behind (`sidebar`)."""
     checkpoint_name()
     state.sync(spec, allowed())
     present = bool(st.session_state.get(state.PRESENT.key))
@@ -226,6 +359,6 @@ def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None) -> mod
     if present:
         style.presentation_css()
     navigation_ui()
-    bundle = sidebar()
+    bundle = sidebar(wait)
     view_ui(spec)
     return bundle

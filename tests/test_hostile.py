@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from apphelp import ROOT
-from bert_playground import PlaygroundError, datasets as D, finetune, jobs, models
+from bert_playground import PlaygroundError, checkpoint, datasets as D, finetune, jobs, models
 from bert_playground.cli import main as cli
 from test_bad_input import page_ok
 from test_finetune import csv_bytes
@@ -153,7 +153,7 @@ def test_checkpoint_in_a_folder_with_glob_characters(tmp_path, tiny_dir, folder)
 def test_embedded_checkpoint_under_a_folder_with_brackets(tmp_path, tiny_dir, monkeypatch):
     clone = tmp_path / "NLP course [2025]" / "assets" / "model"
     shutil.copytree(tiny_dir, clone)
-    monkeypatch.setattr(models, "EMBEDDED_DIR", clone)
+    monkeypatch.setattr(checkpoint, "EMBEDDED_DIR", clone)  # the one place of the folder rules
     assert models.resolve("embedded")[2] == clone
     assert models.load("embedded", "cpu").info.source == "embedded"
 

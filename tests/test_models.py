@@ -2,7 +2,7 @@ import pytest
 import torch
 from transformers import BertForMaskedLM, BertForPreTraining, BertModel
 
-from bert_playground import CheckpointError, load, models
+from bert_playground import CheckpointError, checkpoint, load, models
 from conftest import build_checkpoint
 
 
@@ -46,7 +46,7 @@ def test_float16_checkpoint_loads_as_float32_on_cpu(tmp_path, tiny_dir):
 
 
 def test_embedded_missing_is_clear(monkeypatch, tmp_path):
-    monkeypatch.setattr(models, "EMBEDDED_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(checkpoint, "EMBEDDED_DIR", tmp_path / "nothing")  # the one place of the rule
     with pytest.raises(CheckpointError, match="embedded checkpoint is missing"):
         load("embedded", "cpu")
 
