@@ -349,6 +349,8 @@ def results_ui() -> None:
     if result.stopped:
         st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
     widgets.notices(result.notices)
+    if result.metrics is None:  # stopped before its first evaluation: the notice above says so
+        return
     {"tag": tag_result_ui, "qa": qa_result_ui}.get(result.config.task, classify_result_ui)(result)
 
 
