@@ -22,7 +22,7 @@ INDEX_TIME = ("The shipped corpus (3,264 sentences, 87k word rows, 64 MB in floa
               "checkpoint and layer for the whole server; a search then takes well under a second.")
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=1, show_spinner=False)
 def examples() -> dict:
     return C.examples()
 
@@ -34,7 +34,7 @@ def analysed(checkpoint: str, device: str, word: str, sentences: tuple, senses: 
                      pooling)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=1, show_spinner=False)
 def shipped_corpus() -> N.Corpus:
     return N.shipped_corpus()
 

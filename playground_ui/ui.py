@@ -15,7 +15,7 @@ from streamlit.errors import StreamlitAPIException
 from bert_playground import PlaygroundError, models
 from bert_playground.device import choose_device, describe
 from playground_ui.hall import moved_session_notice
-from playground_ui import export, state, style
+from playground_ui import export, jobs, state, style
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -216,6 +216,7 @@ def view_ui(spec):
 
 def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None) -> models.Bundle | None:
     """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar."""
+    jobs.watch_sessions()  # what a closed session leaves behind is released (once per process)
     checkpoint_name()
     state.sync(spec, allowed())
     present = bool(st.session_state.get(state.PRESENT.key))
