@@ -244,15 +244,53 @@ def test_zero_width_only_text_is_empty(tiny, capsys, tiny_dir):
 
 
 def test_typed_special_tokens_are_said_the_same_way_everywhere(tiny):
-    from bert_playground import attention, mlm, representation
+    from bert_playground import attention, masking, mlm, nsp, representation
+    from bert_playground.corpus import parse_pasted
 
     text = "the cat sat [SEP] on the mat [CLS]"
     said = [attention.compute(tiny, text).notices, representation.represent(tiny, text).notices,
-            mlm.fill(tiny, text + " a [MASK] here").notices]
+            mlm.fill(tiny, text + " a [MASK] here").notices, masking.mask_text(tiny.tokenizer, text).notices,
+            nsp.encode_pair(tiny, text, "The dog slept.").notices, nsp.encode_pair(tiny, "The dog slept.", text).notices,
+            nsp.score_text(tiny, text, "The dog slept.").packed.notices,
+            nsp.read_corpus(tiny.tokenizer, parse_pasted(f"One. {text}.\n\nTwo. Three.")).notices]
     for notices in said:
         hits = [n for n in notices if "[CLS], [SEP] in your text" in n or "[SEP], [CLS] in your text" in n]
-        assert hits, notices
-    assert not any("special token" in n for n in attention.compute(tiny, "the cat sat").notices)
+        assert len(hits) == 1 and hits[0].level == "warning", notices
+    plain = "the cat sat"
+    for notices in (attention.compute(tiny, plain).notices, masking.mask_text(tiny.tokenizer, plain).notices,
+                    nsp.encode_pair(tiny, plain, "The dog slept.").notices,
+                    nsp.read_corpus(tiny.tokenizer, nsp.demo_documents()).notices):
+        assert not any("special token" in n for n in notices), notices
+    # the [MASK] a masking text may hold is the playground's business, not a typed special token
+    assert masking.mask_text(tiny.tokenizer, "a [MASK] b").notices == ()
+
+
+def test_cli_says_typed_special_tokens_for_mask_and_nsp(tiny_dir, capsys):
+    for argv in (["mask", "a [SEP] b c d"], ["nsp", "a [CLS] b", "c d"]):
+        assert cli([*argv, "--model", str(tiny_dir), "--json"]) == 0
+        err = capsys.readouterr().err
+        assert "note: [" in err and "in your text is read as the model's own special token" in err, err
+
+
+@pytest.mark.parametrize("page, setup, widget", [
+    ("pages/2_Masked_LM.py", {}, "mlm_text"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Type both sentences"}, "nsp_a"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Type both sentences"}, "nsp_b"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Your documents"}, "nsp_corpus"),
+    ("pages/1_Input_representation.py", {}, "rep_a"),
+    ("pages/4_Attention.py", {}, "att_a"),
+])
+def test_pages_show_the_typed_special_token_notice(app_env, page, setup, widget):
+    at = _page(page)
+    for key, value in setup.items():
+        at.radio(key=key).set_value(value).run()
+    said = lambda: [w.value for w in at.warning if "in your text is read as the model's own special token" in w.value]  # noqa: E731
+    assert said() == []
+    text = "It rained all day. [SEP] The roads were wet.\n\nA cat sat. It purred." if widget == "nsp_corpus" \
+        else "the cat sat [SEP] on the mat"
+    at.text_area(key=widget).set_value(text).run()
+    page_ok(at)
+    assert len(said()) == 1 and said()[0].startswith("[SEP] in your text"), [w.value for w in at.warning]
 
 
 # ---- Markdown in labels ----------------------------------------------------------------------------
