@@ -89,6 +89,7 @@ def uploads(kind: str, types: list[str], hint: str):
     up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload_{kind}"))
     up_eval = c2.file_uploader("Held-out file (optional; otherwise part of the training file is held out)",
                                type=types, key=hall.fresh_key(f"ft_upload_eval_{kind}"))
+    widgets.upload_status((up, up_eval), D.MAX_MB)
     return up, up_eval
 
 
@@ -101,6 +102,7 @@ def table_data(source: str):
                               type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload"))
         up_eval = c2.file_uploader("Held-out file (optional; otherwise 20% of the training file is held out)",
                                    type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload_eval"))
+        widgets.upload_status((up, up_eval), D.MAX_MB)
         if up is None:
             st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
             return None

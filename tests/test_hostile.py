@@ -465,3 +465,30 @@ def test_nsp_page_says_a_corpus_error_once(app_env):
     page_ok(at)
     assert len(at.error) == 1 and "only one document" in at.error[0].value, [e.value for e in at.error]
     assert any("Same problem as above" in c.value for c in at.caption)
+
+
+# ---- uploads over the cap ----------------------------------------------------------------------------
+
+def test_the_upload_caps_agree():
+    """The browser's cap (Streamlit's server.maxUploadSize) and the package's are one number."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["maxUploadSize"] == D.MAX_MB and D.MAX_BYTES == D.MAX_MB * 2**20
+
+
+def test_upload_status_names_the_file_in_use_and_the_cap(app_env):
+    at = _page(P5)
+    at.radio(key="ft_source").set_value("Upload CSV/TSV").run()
+    status = lambda: [c.value for c in at.caption if "Files of up to 10 MB" in c.value]  # noqa: E731
+    assert status() and "In use" not in status()[0] and "never reaches the server" in status()[0]
+    raw = csv_bytes([(f"sentence {i}", "ab"[i % 2]) for i in range(20)])
+    at.file_uploader(key="ft_upload").set_value(("first.csv", raw, "text/csv")).run()
+    page_ok(at)
+    assert status()[0].startswith("In use: **first.csv**") and "leaves the file in use unchanged" in status()[0]
+    # a file that slips past the browser's cap gets the package's message, and the page shows no data as current
+    big = b"text,label\n" + b"x" * (D.MAX_BYTES + 1) + b",a\n"
+    at.file_uploader(key="ft_upload").set_value(("big.csv", big, "text/csv")).run()
+    page_ok(at)
+    assert any("the limit is 10 MB" in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("training and" in c.value for c in at.caption) and at.button(key="ft_start").disabled
