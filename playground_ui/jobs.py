@@ -62,7 +62,12 @@ def stop(job: Job) -> None:
 # ---- closed sessions ---------------------------------------------------------------------------
 
 def session_ttl() -> float:
-    """Seconds a disconnected session may come back (Streamlit's `server.disconnectedSessionTTL`)."""
+    """Seconds a disconnected session may come back (Streamlit's `server.disconnectedSessionTTL`; read only inside
+    a server: outside one, reading an option would load the configuration of whatever folder the process is in)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return DEFAULT_TTL
     try:
         from streamlit import config
 
@@ -118,8 +123,9 @@ class SessionReaper:
 
     def sweep(self) -> list[str]:
         """One pass; returns the ids of the sessions released."""
-        api, now, ttl = self.sessions(), self.clock(), self.ttl()
+        api, now = self.sessions(), self.clock()
         gone = set(api.disconnected())
+        ttl = self.ttl() if gone else 0.0
         for sid in list(self._gone_since):
             if sid not in gone:  # came back, or Streamlit dropped it itself
                 self._gone_since.pop(sid)
