@@ -61,12 +61,18 @@ def stop(job: Job) -> None:
 
 # ---- closed sessions ---------------------------------------------------------------------------
 
+def _server():
+    """Streamlit's runtime when a real server runs; None in scripts and under AppTest (whose runtime is a mock)."""
+    from streamlit.runtime import Runtime
+
+    rt = Runtime.instance() if Runtime.exists() else None
+    return rt if type(rt) is Runtime else None
+
+
 def session_ttl() -> float:
     """Seconds a disconnected session may come back (Streamlit's `server.disconnectedSessionTTL`; read only inside
     a server: outside one, reading an option would load the configuration of whatever folder the process is in)."""
-    from streamlit.runtime import Runtime
-
-    if not Runtime.exists():
+    if _server() is None:
         return DEFAULT_TTL
     try:
         from streamlit import config
@@ -81,9 +87,7 @@ class StreamlitSessions:
     guarded, and without a running server there are no sessions)."""
 
     def __init__(self):
-        from streamlit.runtime import Runtime
-
-        self._rt = Runtime.instance() if Runtime.exists() else None
+        self._rt = _server()
 
     def disconnected(self) -> list[str]:
         if self._rt is None:
@@ -142,12 +146,17 @@ class SessionReaper:
         return released
 
     def _run(self) -> None:
+        said = set()
         while True:
             time.sleep(self.tick)
             try:
                 self.sweep()
-            except Exception:  # never let the reaper die: log and try again at the next tick
-                _LOG.warning("releasing closed sessions failed", exc_info=True)
+            except Exception as exc:  # never let the reaper die: say it once per kind, try again at the next tick
+                # (no traceback: formatting one parses source, which Python 3.11 does not do safely while the
+                # server compiles a page in another thread)
+                if type(exc) not in said:
+                    said.add(type(exc))
+                    _LOG.warning("releasing closed sessions failed: %s: %s", type(exc).__name__, exc)
 
     def start(self) -> "SessionReaper":
         with self._lock:
@@ -162,7 +171,5 @@ REAPER = SessionReaper()
 
 def watch_sessions() -> None:
     """Start the process's session reaper once (every page calls this through `ui.setup`); no-op without a server."""
-    from streamlit.runtime import Runtime
-
-    if Runtime.exists():
+    if _server() is not None:
         REAPER.start()

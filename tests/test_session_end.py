@@ -138,10 +138,17 @@ def test_reaper_forgives_a_session_that_comes_back(monkeypatch):
     assert reaper.sweep() == ["s1"]
 
 
-def test_without_a_server_there_is_nothing_to_release():
+def test_without_a_server_there_is_nothing_to_release(app_env):
     assert app_jobs.StreamlitSessions().disconnected() == []
     assert app_jobs.SessionReaper().sweep() == []
     app_jobs.watch_sessions()  # no server: no thread
+    from streamlit.testing.v1 import AppTest
+
+    from apphelp import ROOT
+
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Input_representation.py"), default_timeout=120)
+    at.run()  # every page calls watch_sessions(); AppTest's runtime is a mock, not a server
+    assert not at.exception
     assert app_jobs.REAPER._thread is None
 
 
