@@ -7,6 +7,8 @@ that the tab then abandons by reloading, an upload with the labels `²`/`³`/`Na
 `[SEP]` typed into the attention page. Everything is bounded (`--seconds` per session step, a hard overall limit).
 It prints the server's resident memory (VmRSS from /proc) before the first session, the peak while the sessions run,
 and after they closed (at once, then after `--settle` seconds), plus whether training CPU stopped after the reloads.
+A closed session's state is released once it has been disconnected for `server.disconnectedSessionTTL` seconds
+(30 in .streamlit/config.toml; `session_ttl_s` below), so a `--settle` above that shows memory after the release.
 
     .venv/bin/python bench/hostile_session.py [--sessions 3] [--settle 20] [--model embedded] [--json]
 """
@@ -131,7 +133,11 @@ def main(argv=None) -> int:
         port = s.getsockname()[1]
     server = start_server(args.model, port)
     url = f"http://127.0.0.1:{port}"
-    out, log = {"sessions": args.sessions}, []
+    import tomllib
+
+    ttl = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text()).get("server", {}).get(
+        "disconnectedSessionTTL", 120)
+    out, log = {"sessions": args.sessions, "session_ttl_s": ttl}, []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -146,6 +146,7 @@ def _run_mask(args):
 
     masked = mask_text(load_tokenizer(args.model), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
                        seed=args.seed)
+    _notices(masked.notices)
     return {"tokens": masked.rows()}
 
 
@@ -214,6 +215,7 @@ def _run_nsp(args):
     from .nsp import score_text
 
     s = score_text(_load(args), args.sent_a, args.sent_b)
+    _notices(s.packed.notices)
     if s.task == "sop":  # ALBERT: sentence-order prediction (A then B in the original order?)
         return {"task": "sop", "model": s.model, "in_order_probability": s.is_next_probability,
                 "tokens": s.packed.tokens, "segments": s.packed.segments}

@@ -77,8 +77,8 @@ class LabelledData:
 
 def check_size(nbytes: int, name: str = "The file") -> None:
     if nbytes > MAX_BYTES:
-        raise PlaygroundError(f"{name} is {nbytes / 2**20:.1f} MB; the limit is {MAX_MB} MB. "
-                              "Use a smaller sample of the data.")
+        raise PlaygroundError(f"{name} is {nbytes / 2**20:.1f} MB; the limit is {MAX_MB} MB ({nbytes:,} bytes, "
+                              f"over {MAX_BYTES:,}). Use a smaller sample of the data.")
 
 
 def _delimiter(first_line: str, filename: str) -> str:

@@ -20,6 +20,7 @@ import uuid
 from collections import deque
 from typing import Callable, Iterator
 
+from . import memory
 from .errors import PlaygroundError
 
 ENV_MAX_JOBS = "BERT_PLAYGROUND_MAX_JOBS"
@@ -67,9 +68,16 @@ class Job:
             first = str(exc).splitlines()[0][:200] if str(exc) else ""
             self.error = f"The run failed: {type(exc).__name__}: {first}"
         finally:
+            self._make = None  # the closure holds the model and the data: the events keep what the owner reads
             self.finished = time.time()
             if self.on_finish is not None:
                 self.on_finish(self)
+            memory.trim()  # the run's working memory (model copy, optimiser state, activations) back to the OS
+
+    def release(self) -> None:
+        """Forget the events (and the trained model their result holds): nobody will read them any more."""
+        with self._lock:
+            self._events = []
 
     def stop(self) -> None:
         self.stop_flag.set()
@@ -160,6 +168,22 @@ class Registry:
                 self._gone_since.pop(owner, None)
             return job
 
+    def release(self, owner: str) -> list[Job]:
+        """The owner (a session) has ended for good: stop or dequeue its jobs, forget the finished ones and free
+        their events. A job still winding down is forgotten by the watchdog once it ends. Returns the jobs touched."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.owner == owner]
+        for job in jobs:
+            if not job.done:
+                self.cancel(job)
+            if job.done:
+                with self._lock:
+                    self._jobs.pop(job.id, None)
+                job.release()
+        with self._lock:
+            self._gone_since.pop(owner, None)
+        return jobs
+
     def _finished(self, job: Job) -> None:
         with self._lock:
             self._start_waiting()
@@ -198,11 +222,14 @@ class Registry:
             if now - since < self.grace:
                 continue
             if not job.done:
+                job.error = job.error or (f"Stopped: its page was closed or lost its connection for more than "
+                                          f"{self.grace:g} s.")
                 self.cancel(job)
                 stopped.append(job)
             elif job.done:
                 with self._lock:  # nobody can read it any more: free its events (and the model they hold)
                     self._jobs.pop(job.id, None)
+                job.release()
         return stopped
 
     def _watch(self) -> None:

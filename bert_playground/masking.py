@@ -6,6 +6,7 @@ the same corruption; static masking reuses the epoch-0 draw, dynamic masking dra
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 import torch
 
 from .errors import PlaygroundError
+from .notices import Notice, warning
 from .text import token_ids as text_ids
+from .text import typed_specials, typed_specials_notice
 
 NOT_CHOSEN, MASK, RANDOM, KEEP = 0, 1, 2, 3
 ACTION_NAMES = {NOT_CHOSEN: None, MASK: "mask", RANDOM: "random", KEEP: "keep"}
@@ -139,6 +142,13 @@ class MaskedText:
     input_ids: list[int]
     labels: list[int]  # IGNORE where not chosen
     actions: list[str | None]
+    typed_specials: tuple[str, ...] = ()  # special tokens other than the mask typed in the text (read as the real ones)
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """How the text was read, for the user (the page and the CLI show them, as for the other pages)."""
+        typed = typed_specials_notice(self.typed_specials)
+        return (warning(typed),) if typed else ()
 
     def rows(self) -> list[dict]:
         return [
@@ -177,7 +187,9 @@ def mask_text(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), see
               epoch: int = 0, dynamic: bool = True) -> MaskedText:
     from .text import clean_text
 
-    return corrupt_ids(tokenizer, tokenize_for_masking(tokenizer, clean_text(text)), config, seed, epoch, dynamic)
+    text = clean_text(text)
+    masked = corrupt_ids(tokenizer, tokenize_for_masking(tokenizer, text), config, seed, epoch, dynamic)
+    return dataclasses.replace(masked, typed_specials=typed_specials(tokenizer, text))
 
 
 # ---- sampling statistics: many draws of the same corruption, in one batched call --------------

@@ -19,7 +19,7 @@ from .errors import PlaygroundError
 from .notices import Notice, warning
 from .models import forward
 from .paths import NSP_DEMO_CORPUS as DEMO_CORPUS
-from .text import encode, max_length, pad_batch, tokens
+from .text import encode, max_length, pad_batch, tokens, typed_specials, typed_specials_notice
 
 SEQ_LEN = 128  # the pair length BERT used for 90% of its pre-training steps (and our pre-training)
 LABELS = ("IsNext", "NotNext")  # NSP logit order
@@ -57,6 +57,7 @@ class Packed:
     segments: list[int]  # 0 through the first [SEP], 1 after
     truncated: bool  # True when tokens were cut to fit the length budget
     full_length: int  # length before cutting
+    notices: tuple[Notice, ...] = ()  # how typed text was read (e.g. a typed [SEP]), for the user
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -130,7 +131,10 @@ def token_docs(tokenizer, documents: Sequence[Document]) -> list[list[list[str]]
 
 def read_corpus(tokenizer, documents: Sequence[Document]) -> Corpus:
     """Documents -> a `Corpus`: each sentence tokenized once, plus the notices for the user."""
-    return Corpus(list(documents), token_docs(tokenizer, documents), tuple(map(warning, _corpus_notes(documents))))
+    notes = _corpus_notes(documents)
+    if typed := typed_specials_notice(typed_specials(tokenizer, *(s for d in documents for s in d.sentences))):
+        notes.append(typed)
+    return Corpus(list(documents), token_docs(tokenizer, documents), tuple(map(warning, notes)))
 
 
 def _corpus_notes(documents: Sequence[Document]) -> list[str]:
@@ -199,7 +203,9 @@ def encode_pair(bundle, text_a: str, text_b: str) -> Packed:
     if enc.sentence_b_start is None or enc.sentence_b_start < 3 or enc.sentence_b_start >= len(enc) - 1:
         which = "A" if enc.sentence_b_start is None or enc.sentence_b_start < 3 else "B"
         raise PlaygroundError(f"Sentence {which} has no tokens this tokenizer keeps: type a sentence.")
-    return Packed(enc.tokens, enc.input_ids, enc.token_type_ids, enc.truncated, enc.full_length)
+    typed = typed_specials_notice(typed_specials(bundle.tokenizer, text_a, text_b))
+    return Packed(enc.tokens, enc.input_ids, enc.token_type_ids, enc.truncated, enc.full_length,
+                  (warning(typed),) if typed else ())
 
 
 def pack_pair(bundle, pair: pairs.Pair) -> Packed:

@@ -167,6 +167,7 @@ def masking_ui(bundle, ckpt: str, dev: str):
         masked, score, epochs = playground(ckpt, dev, text, rate, seed, whole_word)
         stats = draw_statistics(ckpt, dev, text, rate, whole_word)
         rate_ui(rate)
+        notices(masked.notices)
         left, right = st.columns([1, 1.3])
         with left:
             table = token_table_ui(masked)

@@ -107,6 +107,7 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
 
 
 def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
+    notices(packed.notices)
     if packed.truncated:
         st.warning(f"The pair had {packed.full_length} tokens; {len(packed)} fit the sequence length, so it was cut "
                    "(the longer side first: A loses its start, B its end). The model sees what is shown below.")

@@ -38,7 +38,7 @@ SPEC = state.spec("fine-tuning",
                   state.Param("try", "ft_try_a", "I think I left my card in the taxi."))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=3, show_spinner=False)
 def shipped(task: str):
     return {"classify": D.shipped, "pairs": D.shipped_pairs, "tag": D.shipped_ner, "qa": D.shipped_qa}[task]()
 
@@ -89,6 +89,7 @@ def uploads(kind: str, types: list[str], hint: str):
     up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload_{kind}"))
     up_eval = c2.file_uploader("Held-out file (optional; otherwise part of the training file is held out)",
                                type=types, key=hall.fresh_key(f"ft_upload_eval_{kind}"))
+    widgets.upload_status((up, up_eval), D.MAX_MB)
     return up, up_eval
 
 
@@ -106,6 +107,7 @@ def table_data(source: str):
                               type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload"))
         up_eval = c2.file_uploader("Held-out file (optional; otherwise 20% of the training file is held out)",
                                    type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload_eval"))
+        widgets.upload_status((up, up_eval), D.MAX_MB)
         if up is None:
             st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
             return None
@@ -354,6 +356,8 @@ def results_ui() -> None:
     if result.stopped:
         st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
     widgets.notices(result.notices)
+    if result.metrics is None:  # stopped before its first evaluation: the notice above says so
+        return
     {"tag": tag_result_ui, "qa": qa_result_ui}.get(result.config.task, classify_result_ui)(result)
 
 

@@ -24,7 +24,7 @@ EXAMPLE = "bank"  # the example a fresh page opens with
 LAYER_HELP = "0 = the embedding output; l = the output of encoder layer l"
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=1, show_spinner=False)
 def examples() -> dict:
     return C.examples()
 
@@ -36,7 +36,7 @@ def analysed(checkpoint: str, device: str, word: str, sentences: tuple, senses: 
                      pooling)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=1, show_spinner=False)
 def shipped_corpus() -> N.Corpus:
     return N.shipped_corpus()
 

@@ -19,8 +19,8 @@ def row(result: FinetuneResult) -> dict:
     m = result.metrics
     return {"Data": result.data_name, "Mode": MODE_LABELS[result.config.mode], "Layers": str(result.layers or "–"),
             "Epochs": round(result.epochs, 2), "Time (s)": round(result.seconds, 1),
-            "Examples/s": round(result.examples_per_s), "Accuracy": round(m.accuracy, 4),
-            "Macro-F1": round(m.macro_f1, 4), "Device": result.device, "Stopped": result.stopped or ""}
+            "Examples/s": round(result.examples_per_s), "Accuracy": round(m.accuracy, 4) if m else None,
+            "Macro-F1": round(m.macro_f1, 4) if m else None, "Device": result.device, "Stopped": result.stopped or ""}
 
 
 def sheet_rows(records) -> list[dict]:

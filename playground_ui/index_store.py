@@ -52,12 +52,14 @@ class IndexStore:
                     yield step
 
         with self._lock:
+            for k in [k for k, j in self._jobs.items() if j.done and k != key]:  # finished builds: their index is kept above
+                del self._jobs[k]
             job = self._jobs.get(key)
             if job is None or job.done:
                 job = self._jobs[key] = Job(events, "corpus-index").start()
             return job
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def shared_indexes() -> IndexStore:
     return IndexStore()

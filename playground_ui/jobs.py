@@ -1,13 +1,28 @@
-"""The app's side of background jobs: a job belongs to the session that started it and stops when that session ends.
+"""The app's side of background jobs and sessions: what a session owns ends with it.
 
-The watchdog in `bert_playground.jobs` asks `alive(session_id)`; here that is Streamlit's runtime ("is this
-session still connected?"), so a closed tab or a reload stops its training within seconds, with no polling in pages.
+- A job belongs to the session that started it: the watchdog in `bert_playground.jobs` asks `alive(session_id)`
+  (here Streamlit's runtime: "is this session still connected?"), so a closed tab or a reload stops its training
+  within seconds, with no polling in pages.
+- A closed session's objects go too (`SessionReaper`): Streamlit keeps a disconnected session (its `session_state`:
+  fine-tuning results with their model copy and epoch snapshots, the experiment sheet, remembered results) for
+  `server.disconnectedSessionTTL` seconds so that a short network blip can reconnect, but it drops them only lazily,
+  when another session connects. The reaper closes every session disconnected for longer than that TTL, releases its
+  jobs, collects the garbage and hands the freed memory back to the OS (`memory.trim`).
 """
 from __future__ import annotations
 
-import streamlit as st
+import gc
+import logging
+import threading
+import time
+from typing import Callable
 
+
+from bert_playground import memory
 from bert_playground.jobs import REGISTRY, Job
+
+_LOG = logging.getLogger(__name__)
+DEFAULT_TTL = 120.0  # Streamlit's own default for server.disconnectedSessionTTL
 
 
 def _alive(session_id: str) -> bool:
@@ -42,3 +57,119 @@ def queue_note(job: Job) -> str | None:
 
 def stop(job: Job) -> None:
     REGISTRY.cancel(job)
+
+
+# ---- closed sessions ---------------------------------------------------------------------------
+
+def _server():
+    """Streamlit's runtime when a real server runs; None in scripts and under AppTest (whose runtime is a mock)."""
+    from streamlit.runtime import Runtime
+
+    rt = Runtime.instance() if Runtime.exists() else None
+    return rt if type(rt) is Runtime else None
+
+
+def session_ttl() -> float:
+    """Seconds a disconnected session may come back (Streamlit's `server.disconnectedSessionTTL`; read only inside
+    a server: outside one, reading an option would load the configuration of whatever folder the process is in)."""
+    if _server() is None:
+        return DEFAULT_TTL
+    try:
+        from streamlit import config
+
+        return float(config.get_option("server.disconnectedSessionTTL"))
+    except Exception:  # an older Streamlit without the option
+        return DEFAULT_TTL
+
+
+class StreamlitSessions:
+    """The few runtime calls the reaper needs (Streamlit's session manager is not a public API: every call is
+    guarded, and without a running server there are no sessions)."""
+
+    def __init__(self):
+        self._rt = _server()
+
+    def disconnected(self) -> list[str]:
+        if self._rt is None:
+            return []
+        mgr = self._rt._session_mgr
+        return [i.session.id for i in mgr.list_sessions() if not mgr.is_active_session(i.session.id)]
+
+    def close(self, sid: str) -> None:
+        """Clear the session's state and shut it down, on the server's event loop (Streamlit's rule); blocks until
+        done (at most 10 s)."""
+        rt, done = self._rt, threading.Event()
+
+        def on_loop():
+            try:
+                mgr = rt._session_mgr
+                info = mgr.get_session_info(sid)
+                if info is not None and not mgr.is_active_session(sid):  # it did not come back meanwhile
+                    info.session.session_state.clear()
+                    rt.close_session(sid)
+            finally:
+                done.set()
+
+        rt._get_async_objs().eventloop.call_soon_threadsafe(on_loop)
+        done.wait(10)
+
+
+class SessionReaper:
+    """Every `tick` seconds: the sessions disconnected for longer than `ttl` are closed (state cleared), their jobs
+    released, the garbage collected and the freed memory handed back to the OS."""
+
+    def __init__(self, sessions: Callable[[], object] = StreamlitSessions, ttl: Callable[[], float] = session_ttl,
+                 tick: float = 2.0, clock: Callable[[], float] = time.monotonic):
+        self.sessions, self.ttl, self.tick, self.clock = sessions, ttl, tick, clock
+        self._gone_since: dict[str, float] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def sweep(self) -> list[str]:
+        """One pass; returns the ids of the sessions released."""
+        api, now = self.sessions(), self.clock()
+        gone = set(api.disconnected())
+        ttl = self.ttl() if gone else 0.0
+        for sid in list(self._gone_since):
+            if sid not in gone:  # came back, or Streamlit dropped it itself
+                self._gone_since.pop(sid)
+        released = []
+        for sid in gone:
+            if now - self._gone_since.setdefault(sid, now) >= ttl:
+                api.close(sid)
+                REGISTRY.release(sid)
+                self._gone_since.pop(sid, None)
+                released.append(sid)
+        if released:
+            gc.collect()  # session objects sit in reference cycles (Streamlit's and ours)
+            memory.trim()
+        return released
+
+    def _run(self) -> None:
+        said = set()
+        while True:
+            time.sleep(self.tick)
+            try:
+                self.sweep()
+            except Exception as exc:  # never let the reaper die: say it once per kind, try again at the next tick
+                # (no traceback: formatting one parses source, which Python 3.11 does not do safely while the
+                # server compiles a page in another thread)
+                if type(exc) not in said:
+                    said.add(type(exc))
+                    _LOG.warning("releasing closed sessions failed: %s: %s", type(exc).__name__, exc)
+
+    def start(self) -> "SessionReaper":
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="bert-playground-reaper", daemon=True)
+                self._thread.start()
+        return self
+
+
+REAPER = SessionReaper()
+
+
+def watch_sessions() -> None:
+    """Start the process's session reaper once (every page calls this through `ui.setup`); no-op without a server."""
+    if _server() is not None:
+        REAPER.start()

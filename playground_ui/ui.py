@@ -19,7 +19,7 @@ from streamlit.errors import StreamlitAPIException
 from bert_playground import PlaygroundError, checkpoint  # torch-free: the home page draws before torch has loaded
 from bert_playground.device import cpu_label_now, describe  # (torch is imported inside their functions)
 from playground_ui.hall import moved_session_notice
-from playground_ui import export, state, style
+from playground_ui import export, jobs, state, style
 
 if TYPE_CHECKING:
     from bert_playground import models
@@ -349,6 +349,7 @@ def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None,
           wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
     """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar.
     `wait=False` (the home page): the checkpoint's CheckpointInfo at once, the model loading behind (`sidebar`)."""
+    jobs.watch_sessions()  # what a closed session leaves behind is released (once per process)
     checkpoint_name()
     state.sync(spec, allowed())
     present = bool(st.session_state.get(state.PRESENT.key))

@@ -40,3 +40,19 @@ def sentence_pair(key_a: str, key_b: str, a: str, b: str, height: int = 90) -> t
     c1, c2 = st.columns(2)
     return (c1.text_area("Sentence A", None if key_a in st.session_state else a, key=key_a, height=height) or "",
             c2.text_area("Sentence B (optional)", None if key_b in st.session_state else b, key=key_b, height=height) or "")
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**20:.1f} MB" if nbytes >= 2**20 else f"{nbytes / 1024:.1f} KB"
+
+
+def upload_status(uploads, max_mb: int) -> None:
+    """Under file uploaders: the size cap in our words and which file is in use. A file over the cap is refused by
+    the browser (Streamlit's red chip) and never reaches the server, which cannot see the chip: so the page names
+    the file it reads, and says that a refused one leaves it unchanged."""
+    from playground_ui.ui import md_escape
+
+    used = [f"**{md_escape(u.name)}** ({_size(u.size)})" for u in uploads if u is not None]
+    cap = (f"Files of up to {max_mb} MB: a larger one is refused by your browser (a red chip, 'File must be … or "
+           "smaller') and never reaches the server")
+    st.caption(f"In use: {' and '.join(used)}. {cap}, so it leaves the file in use unchanged." if used else f"{cap}.")

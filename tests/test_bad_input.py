@@ -30,6 +30,7 @@ HOSTILE = {
     "only special tokens": "[CLS] [SEP] [PAD] [UNK]",
     "mask spellings": "[mask] <mask> [ MASK ] <MASK] and MASK",
     "zero-width only": "\u200b\u200c\u200d\u2060\ufeff",  # issue 19: read as empty, never as a 2 x 2 map
+    "typed [SEP]/[CLS]": "the cat [SEP] sat [CLS] down",  # issue 19: read as special tokens, and every page says so
 }
 INJECTIONS = {"<script>alert('pwned')</script>", "[click](https://evil.example)", "**bold**", "<b>hi</b>",
               "![img](https://evil.example/x.png)", "$x^2$"}
@@ -301,6 +302,12 @@ PACKAGE = [
     ("mask rate NaN", _mask("some words here", float("nan")), "between 0 and 1"),
     ("mask empty text", _mask(""), "empty"),
     ("mask 50k", _mask(LONG), _masked_ok()),
+    ("mask special tokens are said", _mask(HOSTILE["typed [SEP]/[CLS]"]),
+     lambda m: _says(m, "[SEP], [CLS] in your text is read as the model's own special token")),
+    ("nsp special tokens are said", _nsp("A sentence.", HOSTILE["typed [SEP]/[CLS]"]),
+     lambda s: _says(s.packed, "[SEP], [CLS] in your text is read as the model's own special token")),
+    ("attention special tokens are said", _attention(HOSTILE["typed [SEP]/[CLS]"]),
+     lambda m: _says(m, "[SEP], [CLS] in your text is read as the model's own special token")),
     # hyper-parameters
     ("finetune epochs negative", _ft(epochs=-1), "epochs"),
     ("finetune epochs huge", _ft(epochs=10**9), "epochs"),

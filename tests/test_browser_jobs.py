@@ -59,3 +59,32 @@ def test_reload_stops_the_training_job(server, browser):  # noqa: F811
     print(f"busy {busy:.2f} CPU-s/3 s; stopped {stopped_after:.1f} s after the reload; then {idle:.2f} CPU-s/3 s")
     assert stopped_after < 10, f"the job still ran {stopped_after:.1f} s after the reload"
     assert idle < min(0.6, busy / 3), f"CPU time still grows after the reload ({idle:.2f} s in 3 s)"
+
+
+def test_an_upload_over_the_cap_leaves_the_file_in_use_named(server, browser, tmp_path):  # noqa: F811
+    """The browser refuses a file over server.maxUploadSize (a red chip) and the server never sees it: the page
+    states the cap in its own words and names the file it still reads."""
+    good, big = tmp_path / "good.csv", tmp_path / "big.csv"
+    good.write_text("text,label\n" + "".join(f"example sentence {i},{'ab'[i % 2]}\n" for i in range(40)))
+    with big.open("w") as f:  # 11 MB: over the 10 MB cap however the browser counts a megabyte
+        f.write("text,label\n")
+        line = "x" * 1000 + ",a\n"
+        for _ in range(11 * 1024 + 100):
+            f.write(line)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server + "/Fine-tuning")
+    page.get_by_text("Start training").first.wait_for(timeout=90_000)
+    page.get_by_text("Upload CSV/TSV", exact=True).click()
+    page.get_by_text("Files of up to 10 MB").first.wait_for(timeout=60_000)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type=file]').first
+    uploader.set_input_files(str(good))
+    page.get_by_text("32 training and 8 held-out").first.wait_for(timeout=60_000)
+    status = page.get_by_text("In use: good.csv").first
+    status.wait_for(timeout=60_000)
+    uploader.set_input_files(str(big))
+    page.get_by_text("or smaller").first.wait_for(timeout=30_000)  # Streamlit's red chip
+    page.wait_for_timeout(1500)
+    text = status.inner_text()
+    assert "good.csv" in text and "refused by your browser" in text and "leaves the file in use unchanged" in text
+    assert page.get_by_text("32 training and 8 held-out").count() == 1
+    page.close()

@@ -162,16 +162,66 @@ def test_load_classifier_refuses_other_folders(tiny_dir, tmp_path):
 
 # ---- stop, time limit, early stopping, background job ---------------------------------------
 
-def test_stop_flag_ends_the_run_with_a_result(tiny, data):
+def _count_evaluations(monkeypatch, task="classify", mode="full") -> list:
+    """Record every call of the head's held-out evaluation (the loop's only way to evaluate)."""
+    from bert_playground.finetune.heads import head_class
+
+    cls, calls = head_class(task, mode), []
+    real = cls.evaluate
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(cls, "evaluate", counted)
+    return calls
+
+
+def test_stop_flag_ends_the_run_with_a_result(tiny, data, monkeypatch):
+    """A stop ends the run at once with the last evaluation's scores, marked as such: no final evaluation."""
+    calls = _count_evaluations(monkeypatch)
     stop = threading.Event()
     events = []
-    for ev in F.train(tiny, *data, fast(epochs=50), stop):
+    for ev in F.train(tiny, *data, fast(epochs=50, eval_every=2), stop):
         events.append(ev)
         if isinstance(ev, F.Step) and ev.step == 3:
             stop.set()
     res = events[-1].result
     assert res.stopped == "stopped" and res.steps == 3
-    assert isinstance(events[-2], F.Evaluation) and events[-2].step == 3  # final evaluation still happens
+    evals = [e for e in events if isinstance(e, F.Evaluation)]
+    assert [e.step for e in evals] == [2] and len(calls) == 1  # none after the stop
+    assert not any(isinstance(e, F.Phase) and "final evaluation" in e.text for e in events)
+    assert res.metrics is evals[-1].metrics
+    assert any("scores are from the last evaluation, at step 2" in n for n in res.notices), res.notices
+
+
+def test_a_stop_before_any_evaluation_reports_no_scores(tiny, data, monkeypatch):
+    calls = _count_evaluations(monkeypatch)
+    stop = threading.Event()
+    events = []
+    for ev in F.train(tiny, *data, fast(epochs=50), stop):  # first evaluation at step 38
+        events.append(ev)
+        if isinstance(ev, F.Step) and ev.step == 3:
+            stop.set()
+    res = events[-1].result
+    assert calls == [] and not any(isinstance(e, F.Evaluation) for e in events)
+    assert res.stopped == "stopped" and res.steps == 3 and res.metrics is None
+    assert any("before the first evaluation" in n and n.level == "warning" for n in res.notices), res.notices
+    assert res.summary()["accuracy"] is None and res.classifier.predict(["a great film"])[0].label in ("pos", "neg")
+    from bert_playground.finetune.sheet import Sheet
+
+    sheet = Sheet()
+    assert sheet.record(object(), res, "tiny") and sheet.records[0].stopped == "stopped"
+    assert sheet.records[0].score != sheet.records[0].score  # nan: no score, never a made-up one
+
+
+def test_the_time_limit_keeps_its_final_evaluation(tiny, data, monkeypatch):
+    calls = _count_evaluations(monkeypatch)
+    events = []
+    res = F.run(tiny, *data, fast(epochs=50, max_seconds=1.0), on_event=events.append)
+    assert res.stopped == "time limit" and res.metrics is not None
+    last = [e for e in events if isinstance(e, F.Evaluation)][-1]
+    assert last.step == res.steps and len(calls) >= 1
 
 
 def test_time_limit(tiny, data):
@@ -185,7 +235,7 @@ def test_early_stopping(tiny, data):
 
 
 def test_job_runs_in_background_and_stops(tiny, data):
-    job = Job(lambda stop: F.train(tiny, *data, fast(epochs=50), stop), "t").start()
+    job = Job(lambda stop: F.train(tiny, *data, fast(epochs=50, eval_every=1), stop), "t").start()
     deadline = time.time() + 60
     while not any(isinstance(e, F.Step) for e in job.events()) and time.time() < deadline:
         time.sleep(0.05)

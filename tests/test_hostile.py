@@ -244,15 +244,53 @@ def test_zero_width_only_text_is_empty(tiny, capsys, tiny_dir):
 
 
 def test_typed_special_tokens_are_said_the_same_way_everywhere(tiny):
-    from bert_playground import attention, mlm, representation
+    from bert_playground import attention, masking, mlm, nsp, representation
+    from bert_playground.corpus import parse_pasted
 
     text = "the cat sat [SEP] on the mat [CLS]"
     said = [attention.compute(tiny, text).notices, representation.represent(tiny, text).notices,
-            mlm.fill(tiny, text + " a [MASK] here").notices]
+            mlm.fill(tiny, text + " a [MASK] here").notices, masking.mask_text(tiny.tokenizer, text).notices,
+            nsp.encode_pair(tiny, text, "The dog slept.").notices, nsp.encode_pair(tiny, "The dog slept.", text).notices,
+            nsp.score_text(tiny, text, "The dog slept.").packed.notices,
+            nsp.read_corpus(tiny.tokenizer, parse_pasted(f"One. {text}.\n\nTwo. Three.")).notices]
     for notices in said:
         hits = [n for n in notices if "[CLS], [SEP] in your text" in n or "[SEP], [CLS] in your text" in n]
-        assert hits, notices
-    assert not any("special token" in n for n in attention.compute(tiny, "the cat sat").notices)
+        assert len(hits) == 1 and hits[0].level == "warning", notices
+    plain = "the cat sat"
+    for notices in (attention.compute(tiny, plain).notices, masking.mask_text(tiny.tokenizer, plain).notices,
+                    nsp.encode_pair(tiny, plain, "The dog slept.").notices,
+                    nsp.read_corpus(tiny.tokenizer, nsp.demo_documents()).notices):
+        assert not any("special token" in n for n in notices), notices
+    # the [MASK] a masking text may hold is the playground's business, not a typed special token
+    assert masking.mask_text(tiny.tokenizer, "a [MASK] b").notices == ()
+
+
+def test_cli_says_typed_special_tokens_for_mask_and_nsp(tiny_dir, capsys):
+    for argv in (["mask", "a [SEP] b c d"], ["nsp", "a [CLS] b", "c d"]):
+        assert cli([*argv, "--model", str(tiny_dir), "--json"]) == 0
+        err = capsys.readouterr().err
+        assert "note: [" in err and "in your text is read as the model's own special token" in err, err
+
+
+@pytest.mark.parametrize("page, setup, widget", [
+    ("pages/2_Masked_LM.py", {}, "mlm_text"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Type both sentences"}, "nsp_a"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Type both sentences"}, "nsp_b"),
+    ("pages/3_Next_sentence_prediction.py", {"nsp_source": "Your documents"}, "nsp_corpus"),
+    ("pages/1_Input_representation.py", {}, "rep_a"),
+    ("pages/4_Attention.py", {}, "att_a"),
+])
+def test_pages_show_the_typed_special_token_notice(app_env, page, setup, widget):
+    at = _page(page)
+    for key, value in setup.items():
+        at.radio(key=key).set_value(value).run()
+    said = lambda: [w.value for w in at.warning if "in your text is read as the model's own special token" in w.value]  # noqa: E731
+    assert said() == []
+    text = "It rained all day. [SEP] The roads were wet.\n\nA cat sat. It purred." if widget == "nsp_corpus" \
+        else "the cat sat [SEP] on the mat"
+    at.text_area(key=widget).set_value(text).run()
+    page_ok(at)
+    assert len(said()) == 1 and said()[0].startswith("[SEP] in your text"), [w.value for w in at.warning]
 
 
 # ---- Markdown in labels ----------------------------------------------------------------------------
@@ -427,3 +465,30 @@ def test_nsp_page_says_a_corpus_error_once(app_env):
     page_ok(at)
     assert len(at.error) == 1 and "only one document" in at.error[0].value, [e.value for e in at.error]
     assert any("Same problem as above" in c.value for c in at.caption)
+
+
+# ---- uploads over the cap ----------------------------------------------------------------------------
+
+def test_the_upload_caps_agree():
+    """The browser's cap (Streamlit's server.maxUploadSize) and the package's are one number."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["maxUploadSize"] == D.MAX_MB and D.MAX_BYTES == D.MAX_MB * 2**20
+
+
+def test_upload_status_names_the_file_in_use_and_the_cap(app_env):
+    at = _page(P5)
+    at.radio(key="ft_source").set_value("Upload CSV/TSV").run()
+    status = lambda: [c.value for c in at.caption if "Files of up to 10 MB" in c.value]  # noqa: E731
+    assert status() and "In use" not in status()[0] and "never reaches the server" in status()[0]
+    raw = csv_bytes([(f"sentence {i}", "ab"[i % 2]) for i in range(20)])
+    at.file_uploader(key="ft_upload").set_value(("first.csv", raw, "text/csv")).run()
+    page_ok(at)
+    assert status()[0].startswith("In use: **first.csv**") and "leaves the file in use unchanged" in status()[0]
+    # a file that slips past the browser's cap gets the package's message, and the page shows no data as current
+    big = b"text,label\n" + b"x" * (D.MAX_BYTES + 1) + b",a\n"
+    at.file_uploader(key="ft_upload").set_value(("big.csv", big, "text/csv")).run()
+    page_ok(at)
+    assert any("the limit is 10 MB" in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("training and" in c.value for c in at.caption) and at.button(key="ft_start").disabled

@@ -51,7 +51,7 @@ class Evaluation:
 class FinetuneResult:
     classifier: Classifier  # the trained model: a Classifier, or a Tagger / Reader (`predictors.py`) for tag / qa
     config: FinetuneConfig
-    metrics: Metrics  # Metrics (classify, pairs), TagMetrics (tag) or QAMetrics (qa)
+    metrics: Metrics | None  # Metrics (classify, pairs), TagMetrics (tag) or QAMetrics (qa); None: stopped before any evaluation
     data_name: str
     n_train: int
     n_eval: int
@@ -75,10 +75,12 @@ class FinetuneResult:
         if self.config.task in ("tag", "qa"):
             return self._span_summary()
         m = self.metrics
+        scores = {"accuracy": None, "macro_f1": None, "eval_loss": None, "confusion": [], "f1_per_class": []} \
+            if m is None else {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "eval_loss": m.loss,
+                               "confusion": [list(r) for r in m.confusion], "f1_per_class": list(m.f1)}
         return {"data": self.data_name, "mode": self.config.mode, "layers": self.layers, "n_train": self.n_train,
                 "n_eval": self.n_eval, "labels": list(self.classifier.label_names), "pair": self.classifier.pair,
-                "accuracy": m.accuracy, "macro_f1": m.macro_f1, "eval_loss": m.loss, "confusion": [list(r) for r in m.confusion],
-                "f1_per_class": list(m.f1), "steps": self.steps, "epochs": round(self.epochs, 3),
+                **scores, "steps": self.steps, "epochs": round(self.epochs, 3),
                 "seconds": round(self.seconds, 2), "examples_per_s": round(self.examples_per_s, 1),
                 "stopped": self.stopped, "device": self.device, "max_length": self.classifier.max_length,
                 "config": asdict(self.config), "notices": list(self.notices)}
@@ -89,7 +91,7 @@ class FinetuneResult:
         extra = {"labels": list(p.label_names)} if self.config.task == "tag" else \
             {"stride": p.stride, "max_answer": p.max_answer}
         return {"task": self.config.task, "data": self.data_name, "mode": self.config.mode, "layers": self.layers,
-                "n_train": self.n_train, "n_eval": self.n_eval, **extra, **self.metrics.summary(),
+                "n_train": self.n_train, "n_eval": self.n_eval, **extra, **(self.metrics.summary() if self.metrics is not None else {}),
                 "steps": self.steps, "epochs": round(self.epochs, 3), "seconds": round(self.seconds, 2),
                 "examples_per_s": round(self.examples_per_s, 1), "stopped": self.stopped, "device": self.device,
                 "max_length": p.max_length, "config": asdict(self.config)}

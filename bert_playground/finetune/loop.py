@@ -18,6 +18,7 @@ from .. import training
 from ..datasets import LabelledData
 from ..device import choose_device, configure_cpu_threads, describe
 from ..errors import PlaygroundError
+from ..notices import Notice, warning
 from .config import FinetuneConfig, validate
 from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
 from .heads import head_class
@@ -195,7 +196,9 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         snaps.add(epoch + 1, task.model)
     if stopped and step:
         snaps.add(round(step * bs / n, 2), task.model)  # where it stopped
-    if metrics is None or evaluated != step:  # stopped between evaluations
+    if stopped == "stopped":  # Stop pressed or the session ended: end now, no new evaluation
+        notices += (_stopped_notice(step, total, evaluated if metrics is not None else None, bs, n),)
+    elif metrics is None or evaluated != step:  # time limit (its evaluation was reserved) or the last step
         yield Phase(f"final evaluation on {len(eval_data):,} held-out rows…")
         metrics = task.evaluate()
         history.append({"step": step, "epoch": round(step * bs / n, 4), "seconds": round(time.perf_counter() - t0, 3),
@@ -208,6 +211,18 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
         epochs=min(step * bs / n, cfg.epochs), seconds=time.perf_counter() - t0,
         examples_per_s=clock.rate(seen, time.perf_counter()), stopped=stopped, device=label, history=tuple(history),
         notices=notices, snapshots=snaps.frozen()))
+
+
+def _stopped_notice(step: int, total: int, evaluated: int | None, bs: int, n: int) -> Notice:
+    """What the scores of a stopped run are: the last evaluation's (the model trained on after it), or none."""
+    if evaluated is None:
+        return warning(f"Stopped at step {step:,} of {total:,}, before the first evaluation: there are no held-out "
+                       "scores for this run (a stop ends the run at once, without a final evaluation).")
+    if evaluated == step:
+        return Notice(f"Stopped at step {step:,} of {total:,}, just after an evaluation: the scores are from it.")
+    return warning(f"Stopped at step {step:,} of {total:,}: the scores are from the last evaluation, at step "
+                   f"{evaluated:,} (epoch {evaluated * bs / n:.2f}); the model trained {step - evaluated:,} more "
+                   "step(s) after it, which no evaluation saw (a stop ends the run at once, without a final one).")
 
 
 def _reserve(eval_s: float | None, n_eval: int, train_rate: float) -> float:

@@ -24,7 +24,7 @@ class RunRecord:
     epochs: float
     seconds: float
     metric: str  # what `score` is: accuracy, entity F1 or SQuAD F1
-    score: float
+    score: float  # nan: the run was stopped before its first evaluation
     n_train: int
     n_eval: int
     device: str
@@ -40,9 +40,10 @@ def record_of(result: FinetuneResult, run: int, checkpoint: str) -> RunRecord:
     task, cfg = result.config.task, result.config
     key = _HISTORY_KEYS[task]
     curve = tuple((h["seconds"], h[key]) for h in result.history if key in h and "seconds" in h)
+    score = float(result.metrics.score) if result.metrics is not None else float("nan")  # nan: no evaluation
     return RunRecord(run, task, result.data_name, checkpoint if cfg.mode != "baseline" else "", cfg.mode,
                      cfg.pooling if task in ("classify", "pairs") and cfg.mode != "baseline" else "", result.layers,
-                     round(result.epochs, 3), round(result.seconds, 2), METRIC_NAMES[task], float(result.metrics.score),
+                     round(result.epochs, 3), round(result.seconds, 2), METRIC_NAMES[task], score,
                      result.n_train, result.n_eval, result.device, result.stopped or "", curve)
 
 
