@@ -38,7 +38,7 @@ SPEC = state.spec("fine-tuning",
                   state.Param("try", "ft_try_a", "I think I left my card in the taxi."))
 
 
-@st.cache_data(max_entries=3, show_spinner=False)
+@st.cache_data(max_entries=4, show_spinner=False)
 def shipped(task: str):
     return {"classify": D.shipped, "pairs": D.shipped_pairs, "tag": D.shipped_ner, "qa": D.shipped_qa}[task]()
 
