@@ -65,13 +65,14 @@ def test_inputs_survive_navigation_and_reload_and_links_reopen_a_view(server, br
 
 def test_downloads_exist_and_parse(server, browser):
     page = _open(browser, server + "/Input_representation", "Inside one token's input vector")
-    with page.expect_download(timeout=60_000) as d:
-        page.get_by_role("button", name="Table as CSV").first.click()
+    page.wait_for_timeout(1500)  # the page settles: no rerun is left to replace the buttons under the click
+    with page.expect_download(timeout=60_000) as d:  # the tokens table's own button (its key), not the first in view
+        page.locator(".st-key-rep_table__csv").get_by_role("button", name="Table as CSV").click()
     table = pd.read_csv(io.StringIO(open(d.value.path()).read()))
     assert "Token" in table.columns and len(table) > 3
     assert d.value.suggested_filename.startswith("input-representation_tokens_") and d.value.suggested_filename.endswith(".csv")
     with page.expect_download(timeout=60_000) as d:
-        page.get_by_role("button", name="Figure as HTML").first.click()
+        page.locator(".st-key-diagram__html").get_by_role("button", name="Figure as HTML").click()
     html = open(d.value.path()).read()
     assert "Plotly.newPlot" in html and '<script src="http' not in html  # plotly.js embedded, nothing from a CDN
     spec = html[html.index("Plotly.newPlot("):]
