@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from playground_ui import style
+
+if TYPE_CHECKING:  # pandas is imported by the pages that draw tables: the home page starts without it (~0.5 s)
+    import pandas as pd
 
 FORMATS = ["png", "svg"]  # what the modebar's camera button saves (chosen once in the sidebar)
 FORMAT_KEY = "figure_format"
@@ -58,6 +61,8 @@ def table(df: pd.DataFrame, key: str, where=None, what: str | None = None, **kwa
     """st.dataframe and a CSV download of the same table."""
     where = where if where is not None else st
     what = what or key
+    import pandas as pd
+
     data = df.data if hasattr(df, "data") and not isinstance(df, pd.DataFrame) else df  # a Styler: its frame
     where.dataframe(df, key=key, **kwargs)
     where.download_button("⬇️ Table as CSV", data=lambda d=data: d.to_csv(index=False), file_name=file_name(what, "csv"),
@@ -68,6 +73,8 @@ def records(rows, key: str, what: str, where=None):
     """Downloads of a list of records (an experiment, fine-tuning runs) as CSV and JSON."""
     where = where if where is not None else st
     c1, c2 = where.columns(2)
+    import pandas as pd
+
     c1.download_button("⬇️ CSV", data=lambda: pd.DataFrame(rows).to_csv(index=False), file_name=file_name(what, "csv"),
                        mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
     c2.download_button("⬇️ JSON", data=lambda: json.dumps(rows, indent=1, default=str), file_name=file_name(what, "json"),
