@@ -222,6 +222,7 @@ def _apply_choice():
     st.session_state["checkpoint_source"] = src
     st.session_state["checkpoint_value"] = val
     st.session_state["checkpoint"] = checkpoint.EMBEDDED if src == SOURCES[0] else val
+    st.session_state[_CHOSEN] = True  # a choice the user made is loaded, and so checked, at once, even on the home page
 
 
 def _info_caption(i: checkpoint.CheckpointInfo) -> str:
@@ -243,10 +244,16 @@ def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
     that passes the checks is then loaded in the background (`load_behind`)."""
     info = None
     st.session_state.pop(_BEHIND, None)
+    chosen = st.session_state.pop(_CHOSEN, False)
     try:
         if name:
             info = _info_now(name)
-            st.session_state[_BEHIND] = name
+            job = _preload_job(name)
+            if chosen or (job is not None and job.done() and job.exception() is not None):
+                # what config.json cannot tell (weights that do not fit, a Hub id offline) is said here, not later
+                info = cached_bundle(name, device_name()).info
+            else:
+                st.session_state[_BEHIND] = name
     except PlaygroundError as exc:
         st.error(md_escape(exc))
     else:
@@ -261,6 +268,7 @@ def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
 
 
 _BEHIND = "_load_behind"  # session key: the checkpoint the home page accepted, to load once it has drawn
+_CHOSEN = "_checkpoint_chosen"  # session key: the user has just pressed 'Use this checkpoint'
 
 
 def load_behind() -> None:
