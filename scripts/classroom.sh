@@ -58,10 +58,31 @@ mkdir -p "$run_dir"
 RUN=$(cd "$run_dir" && pwd)
 mkdir -p "$RUN/logs" "$RUN/tmp"
 pids=()
+running() {  # the process exists and has not exited (a child that exited stays a zombie until waited for)
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$st" ] && [ "$st" != Z ]
+}
 stop() {
   trap - INT TERM EXIT
   echo "classroom: stopping…" >&2
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # A replica gets STOP_GRACE seconds to shut down cleanly; one still there then (a shutdown stuck behind a busy
+  # thread) is killed, so Ctrl-C always stops the whole hall.
+  local waited=0
+  while [ "$waited" -lt "${STOP_GRACE:-15}" ]; do
+    local alive=0
+    for pid in "${pids[@]}"; do running "$pid" && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  for pid in "${pids[@]}"; do
+    if running "$pid"; then
+      echo "classroom: process $pid did not stop in ${STOP_GRACE:-15} s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "classroom: stopped" >&2
 }
