@@ -305,7 +305,8 @@ def start_hall(replicas: int, model: str | None, env: dict | None, run_dir: Path
     out = open(run_dir / "classroom.out", "w")
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "classroom.sh"), "--replicas", str(replicas), "--port",
                              str(port), "--address", "127.0.0.1", "--first-port", str(first), "--run", str(run_dir)],
-                            cwd=ROOT, env=e, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=ROOT, env=e, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=as_from_a_terminal)
     t0 = time.time()
     while "classroom: ready" not in (run_dir / "classroom.out").read_text():
         if proc.poll() is not None or time.time() - t0 > limit + 30:
@@ -314,6 +315,13 @@ def start_hall(replicas: int, model: str | None, env: dict | None, run_dir: Path
         time.sleep(0.5)
     pids = {f"127.0.0.1:{p}": int((run_dir / f"replica-{p}.pid").read_text()) for p in range(first, first + replicas)}
     return proc, f"http://127.0.0.1:{port}", pids
+
+
+def as_from_a_terminal() -> None:
+    """Popen's preexec_fn for scripts/classroom.sh: Ctrl-C (SIGINT) at its default, as in a terminal. A process
+    started in the background by a non-interactive shell (`nohup … &`, some CI runners) inherits SIGINT ignored, and
+    bash cannot trap a signal that was ignored when it started: the script's Ctrl-C handler would never run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_hall(proc):

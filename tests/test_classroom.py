@@ -66,6 +66,8 @@ def _get(url, cookie=None):
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
+    import load_test
+
     run = tmp_path_factory.mktemp("hall")
     port, first = _free_ports(1), _free_ports(2)
     env = dict(os.environ, BERT_PLAYGROUND_THREADS="1", CLASSROOM_START_TIMEOUT=str(START_LIMIT))
@@ -73,7 +75,8 @@ def hall(tmp_path_factory):
     out = open(run / "classroom.out", "w+")
     proc = subprocess.Popen(["bash", "scripts/classroom.sh", "--replicas", "2", "--port", str(port), "--address",
                              "127.0.0.1", "--first-port", str(first), "--run", str(run)],
-                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=load_test.as_from_a_terminal)  # Ctrl-C works as in a terminal
     deadline = time.time() + START_LIMIT + 30
     while "classroom: ready" not in (run / "classroom.out").read_text():
         if proc.poll() is not None or time.time() > deadline:
