@@ -351,11 +351,15 @@ def fill_tab_ui(bundle, ckpt: str, dev: str):
 bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
 tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
-with tab_play:
-    masking_ui(bundle, ckpt, dev)
-with tab_fill:
-    fill_tab_ui(bundle, ckpt, dev)
-with tab_rtd:
-    rtd_ui(bundle)
-with tab_sheet:
-    sheet_ui(bundle)
+if tab_play.open:  # only the open tab runs (a rerun draws one tab, not four); .open needs the key and on_change
+    with tab_play:
+        masking_ui(bundle, ckpt, dev)
+if tab_fill.open:
+    with tab_fill:
+        fill_tab_ui(bundle, ckpt, dev)
+if tab_rtd.open:
+    with tab_rtd:
+        rtd_ui(bundle)
+if tab_sheet.open:
+    with tab_sheet:
+        sheet_ui(bundle)

@@ -64,3 +64,29 @@ def test_the_app_sets_the_policy_on_import_and_the_user_can_opt_out():
                          capture_output=True, text=True, timeout=60)
     assert on.stdout.strip() == "True" and off.stdout.strip() == "False"
     assert memory.tune_allocator() in (True, False) and memory.trim()
+
+
+THP_PROBE = r"""
+import os, sys
+sys.path.insert(0, {root!r})
+from bert_playground import memory
+memory.tune_allocator()
+import torch
+blocks = [torch.empty((3 << 20) + 100, dtype=torch.uint8) for _ in range(8)]  # >= 2 MB: advised for huge pages
+print(os.environ.get("THP_MEM_ALLOC_ENABLE"), all(b.data_ptr() % 4096 == 0 for b in blocks))  # page-aligned then
+"""
+
+
+@pytest.mark.parametrize("env, expected", [({}, "1 True"), ({"BERT_PLAYGROUND_MALLOC": "default"}, "None False"),
+                                           ({"THP_MEM_ALLOC_ENABLE": "0"}, "0 False")])
+def test_large_tensors_get_huge_page_aligned_blocks(env, expected):
+    """The policy turns on PyTorch's huge-page allocation before torch loads (its blocks are then page-aligned, and
+    those of 2 MB or more advised for huge pages; otherwise 64-byte aligned after glibc's 16-byte header); the user's
+    explicit setting, or BERT_PLAYGROUND_MALLOC=default, wins."""
+    from apphelp import ROOT
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("THP_MEM_ALLOC_ENABLE", "BERT_PLAYGROUND_MALLOC")}
+    out = subprocess.run([sys.executable, "-c", THP_PROBE.format(root=str(ROOT))], env={**clean, **env},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == expected.split()

@@ -291,3 +291,25 @@ def test_embedded_cli_fill_default_model():
     out = json.loads(r.stdout)
     assert out["model"] == "embedded"
     assert "france" in [p["token"] for p in out["masks"][0]["predictions"]]
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 20])
+def test_vocab_projection_fast_path_equals_the_heads_linear(tiny, rows):
+    """mlm_logits_at computes the head before its vocabulary projection, then (W h^T)^T: the model's own logits."""
+    from bert_playground.mlm import _split_head, mlm_logits_at, vocab_logits
+    from bert_playground.models import forward, submodule
+
+    head = submodule(tiny.model, tiny.family.mlm_head)
+    before, projection = _split_head(tiny)
+    assert projection is head.decoder and isinstance(head.decoder, torch.nn.Linear)  # the model is left as it is
+    assert _split_head(tiny)[0] is before  # built once per model
+    mine = {id(p) for p in head.parameters()}
+    assert {id(p) for p in before.parameters()} <= mine and id(projection.weight) in mine  # shared, not copied
+    g = torch.Generator().manual_seed(rows)
+    h = torch.randn(rows, tiny.info.hidden_size, generator=g)
+    with torch.inference_mode():
+        assert torch.allclose(vocab_logits(before(h), projection), head(h), atol=1e-5)
+        ids = [tiny.tokenizer.cls_token_id] + [tiny.tokenizer.mask_token_id] * rows + [tiny.tokenizer.sep_token_id]
+        full = forward(tiny, {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
+                              "token_type_ids": torch.zeros(1, len(ids), dtype=torch.long)}).mlm_logits[0, 1:-1]
+        assert torch.allclose(mlm_logits_at(tiny, ids, list(range(1, rows + 1))), full, atol=1e-4)
