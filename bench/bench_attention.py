@@ -140,6 +140,9 @@ def main(argv=None):
     p.add_argument("--model", default=os.environ.get("BERT_PLAYGROUND_MODEL", "embedded"))
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args(argv)
+    from bert_playground import memory
+
+    memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
 
     import torch
 

@@ -151,6 +151,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-page", action="store_true", help="skip the AppTest page rerun")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    from bert_playground import memory
+
+    memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
     res = bench_fill(args.model, args.top_k, args.rounds)
     if not args.no_page:
         res.update(bench_page(args.model))
@@ -163,7 +166,7 @@ def main(argv=None) -> int:
     print(f"{'path':<34}{'median ms':>10}{'p95 ms':>10}")
     print(f"{'bert_playground.mlm.fill':<34}{res['package_median_ms']:>10.2f}{res['package_p95_ms']:>10.2f}")
     print(f"{'transformers fill-mask pipeline':<34}{res['pipeline_median_ms']:>10.2f}{res['pipeline_p95_ms']:>10.2f}")
-    print(f"{'ratio package / pipeline':<34}{res['ratio_median']:>10.2f}{res['ratio_p95']:>10.2f}   (goal <= 1.1)")
+    print(f"{'ratio package / pipeline':<34}{res['ratio_median']:>10.2f}{res['ratio_p95']:>10.2f}   (goal <= 0.70)")
     print(f"top-1 agreement with the pipeline: {res['top1_agreement']:.0%}")
     if "page_cold_s" in res:
         print(f"Masked-LM page (AppTest): cold run {res['page_cold_s']:.2f} s (loads the model), rerun with a new seed "

@@ -85,6 +85,8 @@ def measure(model: str = "embedded", queries: int = 500, report_every: int = 50,
             allocator: str = "app") -> dict:
     from bert_playground import load, memory
 
+    if allocator != "app":  # glibc's and PyTorch's own policies (a parent bench may have set the app's in the env)
+        os.environ.pop(memory.THP_ENV, None)
     tuned = memory.tune_allocator() if allocator == "app" else False  # what the app does at start-up
 
     bundle = load(model)

@@ -348,18 +348,17 @@ def fill_tab_ui(bundle, ckpt: str, dev: str):
     decoding_ui(bundle, ckpt, dev)
 
 
+def tabs_ui(bundle, ckpt: str, dev: str):
+    """The four tabs. Only the open one runs (st.tabs with a key and on_change: each tab knows if it is open), so
+    a rerun computes and draws one tab, not four; opening another reruns the page."""
+    views = (lambda: masking_ui(bundle, ckpt, dev), lambda: fill_tab_ui(bundle, ckpt, dev),
+             lambda: rtd_ui(bundle), lambda: sheet_ui(bundle))
+    for tab, view in zip(st.tabs(list(TABS), key="mlm_tab", on_change="rerun"), views):
+        if tab.open:
+            with tab:
+                view()
+
+
 bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
-if tab_play.open:  # only the open tab runs (a rerun draws one tab, not four); .open needs the key and on_change
-    with tab_play:
-        masking_ui(bundle, ckpt, dev)
-if tab_fill.open:
-    with tab_fill:
-        fill_tab_ui(bundle, ckpt, dev)
-if tab_rtd.open:
-    with tab_rtd:
-        rtd_ui(bundle)
-if tab_sheet.open:
-    with tab_sheet:
-        sheet_ui(bundle)
+tabs_ui(bundle, ckpt, dev)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -103,7 +104,7 @@ def _home_imports() -> list[str]:
     return mods
 
 
-HEAVY = ("torch", "transformers", "tokenizers")
+HEAVY = ("torch", "transformers", "tokenizers", "numpy", "safetensors")  # numpy alone: ~0.2 s of a cold start
 
 
 def test_importing_the_home_page_imports_no_torch():
@@ -240,3 +241,26 @@ def test_a_new_seed_reuses_the_statistics_and_their_figures(app_env, monkeypatch
     assert [f for f in plotly_specs(at) if "Observed shares" in json.dumps(f)] == figures
     at.slider(key="mlm_rate").set_value(0.3).run()
     assert calls[len(before):].count("sample_statistics") == 1 and "stats_chart" in calls[len(before):]
+
+
+def test_safetensors_header_reads_what_safetensors_reads(family_dirs, tiny_dir, tmp_path):
+    """The home page's plain-Python header reader gives safetensors' own names and dtypes; bad files are refused."""
+    from safetensors import safe_open
+
+    for folder in [tiny_dir, *family_dirs.values()]:
+        for f in sorted(Path(folder).glob("*.safetensors")):
+            header = checkpoint.safetensors_header(str(f))
+            with safe_open(str(f), framework="numpy") as st:
+                assert {k for k in header if k != "__metadata__"} == set(st.keys())
+                for k in st.keys():
+                    assert header[k]["dtype"] == st.get_slice(k).get_dtype()
+                    assert header[k]["shape"] == list(st.get_slice(k).get_shape())
+    good = next(Path(tiny_dir).glob("*.safetensors")).read_bytes()
+    n = int.from_bytes(good[:8], "little")
+    bad = {"empty": b"", "short": b"\x05\x00", "too long": (10**12).to_bytes(8, "little") + b"{}",
+           "not json": (5).to_bytes(8, "little") + b"hello", "a list": (2).to_bytes(8, "little") + b"[]",
+           "truncated": good[: 8 + n + 10]}
+    for name, data in bad.items():
+        (tmp_path / f"{name}.safetensors").write_bytes(data)
+        with pytest.raises(ValueError):
+            checkpoint.safetensors_header(str(tmp_path / f"{name}.safetensors"))
