@@ -351,20 +351,24 @@ def fill_tab_ui(bundle, ckpt: str, dev: str):
     decoding_ui(bundle, ckpt, dev)
 
 
+def tabs_ui(bundle, ckpt: str, dev: str):
+    """The four tabs. Only the open tab runs (a rerun draws one tab, not four); .open needs the key and on_change.
+    A closed tab's widgets are not drawn: each keeps its value with persist_state="page" (else Streamlit drops it)."""
+    tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
+    if tab_play.open:
+        with tab_play:
+            masking_ui(bundle, ckpt, dev)
+    if tab_fill.open:
+        with tab_fill:
+            fill_tab_ui(bundle, ckpt, dev)
+    if tab_rtd.open:
+        with tab_rtd:
+            rtd_ui(bundle)
+    if tab_sheet.open:
+        with tab_sheet:
+            sheet_ui(bundle)
+
+
 bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
-tab_play, tab_fill, tab_rtd, tab_sheet = st.tabs(list(TABS), key="mlm_tab", on_change="rerun")
-# Only the open tab runs (a rerun draws one tab, not four); .open needs the key and on_change. A closed tab's
-# widgets are not drawn, so each keeps its value with persist_state="page" (else Streamlit drops it).
-if tab_play.open:
-    with tab_play:
-        masking_ui(bundle, ckpt, dev)
-if tab_fill.open:
-    with tab_fill:
-        fill_tab_ui(bundle, ckpt, dev)
-if tab_rtd.open:
-    with tab_rtd:
-        rtd_ui(bundle)
-if tab_sheet.open:
-    with tab_sheet:
-        sheet_ui(bundle)
+tabs_ui(bundle, ckpt, dev)
