@@ -20,8 +20,9 @@ SPEC = state.spec("masked-lm",
                   state.Param("rate", "mlm_rate", 0.15, float, 0.0, 1.0),
                   state.Param("seed", "mlm_seed", 0, int, 0, 2**31 - 1),
                   state.Param("whole_word", "mlm_whole_word", False, bool),
-                  state.Param("fill", "fill_text", None),  # default set by the page: it needs the model's mask token
-                  state.Param("k", "fill_k", 5, int, 1, 20),
+                  # default set by the page (it needs the model's mask token); a link naming them opens their tab
+                  state.Param("fill", "fill_text", None, opens=(("tab", TABS[1]),)),
+                  state.Param("k", "fill_k", 5, int, 1, 20, opens=(("tab", TABS[1]),)),
                   state.Param("tab", "mlm_tab", TABS[0], choices=TABS))
 
 
@@ -81,12 +82,13 @@ def intro_ui(bundle):
 
 def masking_settings_ui() -> tuple[str, float, int, bool]:
     """(text, rate, seed, whole-word) from the playground's widgets."""
-    text = st.text_area("Text", key="mlm_text", height=90)
+    text = st.text_area("Text", key="mlm_text", height=90, persist_state="page")
     c1, c2, c3, c4 = st.columns([3, 1.3, 1, 1.3], vertical_alignment="bottom")
-    rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, step=0.01, key="mlm_rate")
-    seed = c2.number_input("Seed", 0, 2**31 - 1, key="mlm_seed")
+    rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, step=0.01, key="mlm_rate", persist_state="page")
+    seed = c2.number_input("Seed", 0, 2**31 - 1, key="mlm_seed", persist_state="page")
     c3.button("Resample", key="mlm_resample", on_click=bump, args=("mlm_seed",), help="A new random draw (the next seed)")
-    whole_word = c4.toggle("Whole-word masking", key="mlm_whole_word", help="Choose all pieces of a word together")
+    whole_word = c4.toggle("Whole-word masking", key="mlm_whole_word", persist_state="page",
+                           help="Choose all pieces of a word together")
     return text, float(rate), int(seed), whole_word
 
 
@@ -198,13 +200,14 @@ def fill_ui(bundle, ckpt: str, dev: str):
                 "(e.g. 'embedded') in the sidebar; the masking playground works with this one.")
     else:
         st.session_state.setdefault("fill_text", f"He studied medicine at the {mask_tok} of Oxford.")  # the insert button writes it
-        ftext = st.text_area(f"Text with {mask_tok} where a word is missing", key="fill_text", height=90)
+        ftext = st.text_area(f"Text with {mask_tok} where a word is missing", key="fill_text", persist_state="page", height=90)
         word_list = words(ftext)
         c1, c2, c3 = st.columns([2, 1, 2], vertical_alignment="bottom")
-        c1.selectbox("Word", range(len(word_list)), key="fill_word", format_func=lambda i: f"{i + 1}: {word_list[i]}")
+        c1.selectbox("Word", range(len(word_list)), key="fill_word", persist_state="page",
+                     format_func=lambda i: f"{i + 1}: {word_list[i]}")
         c2.button(f"Insert {mask_tok} here", key="fill_insert", on_click=insert_mask, args=(mask_tok,),
                   disabled=not word_list, help="Replace the chosen word by the mask token")
-        k = c3.slider("Top-k", 1, 20, key="fill_k")
+        k = c3.slider("Top-k", 1, 20, key="fill_k", persist_state="page")
         guess = lesson.guess_ui("masked-lm", f"Which word does the model put at the first {mask_tok}?", (ckpt, ftext))
         with ui.user_errors():
             res = fill_in(ckpt, dev, ftext, int(k))
@@ -269,8 +272,8 @@ def joint_ui(ckpt: str, dev: str, mask_tok: str):
                "them one at a time and runs the model again, so later guesses see the earlier ones: "
                "most-confident-first fills the mask whose best guess is surest; left-to-right fills them in order.")
     text = st.text_area("Text with several masks", f"He moved to New {mask_tok} {mask_tok} last year.",
-                        key="mlm_x_joint_text", height=80)
-    order = st.radio("Order", decoding.ORDERS, horizontal=True, key="mlm_x_order",
+                        key="mlm_x_joint_text", persist_state="page", height=80)
+    order = st.radio("Order", decoding.ORDERS, horizontal=True, key="mlm_x_order", persist_state="page",
                      format_func=lambda o: {"confidence": "Most confident first", "left-to-right": "Left to right"}[o])
     with ui.user_errors():
         j = joint_in(ckpt, dev, text, order)
@@ -286,13 +289,13 @@ def whole_word_ui(bundle, ckpt: str, dev: str):
     st.subheader("Mask a whole word")
     st.caption("A word the vocabulary does not hold is split into WordPiece pieces ('unaffable' → una ##ffa ##ble). "
                "Whole-word masking hides all of its pieces, one mask each; joint decoding then fills them in.")
-    text = st.text_input("Sentence", "He was unaffable, and nobody liked him.", key="mlm_x_ww_text")
+    text = st.text_input("Sentence", "He was unaffable, and nobody liked him.", key="mlm_x_ww_text", persist_state="page")
     word_list = words(text)
     if not word_list:
         with ui.user_errors():
             decoding.mask_whole_word(bundle.tokenizer, text, 0)  # the package's message for an empty text
         return
-    i = st.selectbox("Word to mask", range(len(word_list)), key="mlm_x_ww_word",
+    i = st.selectbox("Word to mask", range(len(word_list)), key="mlm_x_ww_word", persist_state="page",
                      format_func=lambda n: f"{n + 1}: {word_list[n]}", index=min(2, len(word_list) - 1))
     with ui.user_errors():
         w = decoding.mask_whole_word(bundle.tokenizer, text, min(i, len(word_list) - 1))
@@ -311,7 +314,7 @@ def candidates_ui(ckpt: str, dev: str, text: str):
                "the others shown. Higher (closer to 0) = more likely to the model; a one-piece word's PLL is just "
                "its log-probability at the mask.")
     raw = st.text_input("Candidate words, comma-separated", "Oxford, Cambridge, university, unaffable",
-                        key="mlm_x_cands")
+                        key="mlm_x_cands", persist_state="page")
     with ui.user_errors():
         cands = candidates_in(ckpt, dev, text, raw)
         export.chart(xcharts.candidates([c.word for c in cands], [c.pll for c in cands],
@@ -350,7 +353,8 @@ def fill_tab_ui(bundle, ckpt: str, dev: str):
 
 def tabs_ui(bundle, ckpt: str, dev: str):
     """The four tabs. Only the open one runs (st.tabs with a key and on_change: each tab knows if it is open), so
-    a rerun computes and draws one tab, not four; opening another reruns the page."""
+    a rerun computes and draws one tab, not four; opening another reruns the page. A closed tab's widgets are not
+    drawn: each keeps its value with persist_state="page" (else Streamlit drops it)."""
     views = (lambda: masking_ui(bundle, ckpt, dev), lambda: fill_tab_ui(bundle, ckpt, dev),
              lambda: rtd_ui(bundle), lambda: sheet_ui(bundle))
     for tab, view in zip(st.tabs(list(TABS), key="mlm_tab", on_change="rerun"), views):

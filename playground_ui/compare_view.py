@@ -26,11 +26,12 @@ def rtd_ui(bundle):
     st.markdown("ELECTRA trains a **discriminator** to spot which tokens a small generator replaced, at **every** "
                 "position (not only 15%). Here the text is corrupted with the same 80/10/10 masking; the masked "
                 "positions are then filled by the generator's samples (give its checkpoint) or by random tokens.")
-    text = st.text_area("Text", "The chef cooked a delicious meal for the guests last night.", key="rtd_text", height=80)
+    text = st.text_area("Text", "The chef cooked a delicious meal for the guests last night.", key="rtd_text",
+                        persist_state="page", height=80)
     c1, c2, c3 = st.columns([2, 1, 3])
-    rate = c1.slider("Mask rate", 0.05, 1.0, 0.15, 0.05, key="rtd_rate")
-    seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="rtd_seed")
-    gen_name = c3.text_input("Generator checkpoint (optional)", "", key="rtd_generator",
+    rate = c1.slider("Mask rate", 0.05, 1.0, 0.15, 0.05, key="rtd_rate", persist_state="page")
+    seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="rtd_seed", persist_state="page")
+    gen_name = c3.text_input("Generator checkpoint (optional)", "", key="rtd_generator", persist_state="page",
                              placeholder="e.g. google/electra-small-generator or a folder")
     with ui.user_errors():
         generator = _bundle(gen_name) if gen_name.strip() else None
@@ -48,7 +49,7 @@ def rtd_ui(bundle):
 def side_by_side_ui(bundle, text: str, k: int):
     """The same sentence through the sidebar's checkpoint and a second one, in two columns."""
     st.subheader("Side by side")
-    other = st.text_input("Compare with checkpoint", "", key="mlm_compare_with",
+    other = st.text_input("Compare with checkpoint", "", key="mlm_compare_with", persist_state="page",
                           placeholder="embedded, bert-base-uncased, roberta-base or a folder")
     if not other.strip():
         st.caption("Type a second checkpoint to see its guesses for the same sentence next to these "
@@ -79,7 +80,7 @@ def sheet_ui(bundle):
                                 num_rows="dynamic", key="sheet_editor", hide_index=True)
         items = [compare.ClozeItem(r["sentence"], r["answer"] if isinstance(r["answer"], str) else "")
                  for r in edited.to_dict("records") if isinstance(r["sentence"], str) and r["sentence"].strip()]
-        names = st.text_area("Checkpoints (one a line)", bundle.info.name, key="sheet_models", height=80)
+        names = st.text_area("Checkpoints (one a line)", bundle.info.name, key="sheet_models", persist_state="page", height=80)
         if not st.button("Run the sheet", key="sheet_go", icon="📋"):
             return
         bundles = [_bundle(n) for n in names.splitlines() if n.strip()]

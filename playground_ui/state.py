@@ -40,6 +40,8 @@ class Param:
     max_len: int = MAX_TEXT  # longer texts are cut to this many characters
     in_link: bool = True  # False: kept for the session only, never read from or written to a link
     check: Callable | None = None  # a page's own rule for a link's value: (value, allowed) -> (value, note or None)
+    opens: tuple = ()  # ((parameter, value), ...): a link naming this one but not those sets them too (the tab that
+    #                    shows it); a link written with this one always names them
 
     def parse(self, raw: str) -> tuple[Any, str | None]:
         """(value, note); raises ValueError with a reason when the text cannot be this parameter."""
@@ -135,6 +137,7 @@ def _apply_link(spec: Spec, query: dict[str, str], allowed, current_checkpoint) 
     known = {p.name: p for p in spec.params + GLOBAL if p.in_link}
     notes = _notes()
     page_params = any(p.name in query for p in spec.params if p.in_link)
+    applied = set()
     for name, raw in query.items():
         if name in IGNORED or name == CHECKPOINT.name:
             continue
@@ -153,10 +156,16 @@ def _apply_link(spec: Spec, query: dict[str, str], allowed, current_checkpoint) 
         if note:
             notes.append(note)
         st.session_state[p.key] = _kept()[p.key] = value
+        applied.add(name)
     if page_params:  # a link to this view: what it does not name is the default
         for p in spec.params:
             if p.name not in query and p.default is not None and p.in_link:
                 st.session_state[p.key] = _kept()[p.key] = p.default
+    for p in spec.params:  # e.g. a link with a fill text but no tab opens the tab that shows the text
+        for name, value in p.opens if p.name in applied else ():
+            if name not in query:
+                q = known[name]
+                st.session_state[q.key] = _kept()[q.key] = value
     if CHECKPOINT.name in query:
         name = str(query[CHECKPOINT.name])[: CHECKPOINT.max_len].strip()
         why = checkpoint_allowed(name, allowed, current_checkpoint)
@@ -191,6 +200,12 @@ def link_params(spec: Spec) -> dict[str, str]:
     for p in spec.params + GLOBAL:
         if p.in_link and p.key in st.session_state and st.session_state[p.key] != p.default:
             out[p.name] = p.dump(st.session_state[p.key])
+    known = {p.name: p for p in spec.params}
+    for p in spec.params:  # the link then reopens the same tab, even the default one
+        for name, _ in p.opens if p.name in out else ():
+            q = known[name]
+            if name not in out and q.key in st.session_state:
+                out[name] = q.dump(st.session_state[q.key])
     ckpt = st.session_state.get("checkpoint")
     if ckpt and ckpt != "embedded" and checkpoint_allowed(ckpt, None) is None:
         out[CHECKPOINT.name] = ckpt

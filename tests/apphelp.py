@@ -6,13 +6,30 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # AppTest's 3 s default is too short for a model
+MLM_TAB = "mlm_tab"  # the key of the Masked-LM page's tabs, and their labels (pages/2_Masked_LM.py TABS)
+MLM_TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")
+FILL, RTD, SHEET = ({MLM_TAB: label} for label in MLM_TABS[1:])  # run(..., tabs=FILL) opens the fill tab
 
 
-def run(path: str, timeout: float = TIMEOUT) -> AppTest:
-    """Run app.py or pages/<file> once and fail on any uncaught exception."""
+def run(path: str, timeout: float = TIMEOUT, tabs: dict[str, str] | None = None) -> AppTest:
+    """Run app.py or pages/<file> once and fail on any uncaught exception.
+    `tabs` ({tabs key: label}) opens those tabs before the first run: a page with lazy tabs (st.tabs with a key and
+    on_change="rerun") runs only the open tab's content, so a test must open the tab whose widgets it reads."""
     at = AppTest.from_file(str(ROOT / path), default_timeout=timeout)
+    for key, label in (tabs or {}).items():
+        at.session_state[key] = label
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab `label` of the st.tabs keyed `key` (as a click on it does) and rerun: only the open tab's
+    content runs, so the other tabs' widgets and charts are absent until they are opened."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[key] == label
     return at
 
 

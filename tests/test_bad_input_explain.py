@@ -2,7 +2,7 @@
 (the catalogue and checks of test_bad_input.py)."""
 import pytest
 
-from test_bad_input import HOSTILE, markdown_leaks, page_ok, _open
+from test_bad_input import HOSTILE, TAB_OF, markdown_leaks, page_ok, _open
 
 P2, P7 = "pages/2_Masked_LM.py", "pages/7_Explanations.py"
 SOME = ["empty", "50k chars", "NUL and control", "emoji", "markdown/html", "only special tokens", "mask spellings"]
@@ -22,7 +22,7 @@ CASES = [(w, h) for w, spec in WIDGETS.items() for h in spec[4]]
 @pytest.mark.parametrize("widget, hostile", CASES, ids=[f"{w}-{h}" for w, h in CASES])
 def test_new_widgets_take_hostile_text(app_env, widget, hostile):
     page, setup, kind, valid, _ = WIDGETS[widget]
-    at = _open(page, setup)
+    at = _open(page, setup, TAB_OF.get(widget))
     raw = HOSTILE[hostile]
     getattr(at, kind)(key=widget).set_value(raw).run()
     page_ok(at)

@@ -63,6 +63,33 @@ def test_inputs_survive_navigation_and_reload_and_links_reopen_a_view(server, br
     link.close()
 
 
+def test_masked_lm_tabs_draw_when_opened_and_keep_their_inputs(server, browser):
+    """Only the open tab of the Masked-LM page runs: a tab's content appears when it is clicked (Playwright waits
+    for it), and what was typed in a tab is still there after reruns in another tab."""
+    page = _open(browser, server + "/Masked_LM", "Mean loss by action")
+    text_box, fill_box = page.get_by_label("Text", exact=True), page.get_by_label("where a word is missing")
+    assert fill_box.count() == 0  # the closed fill tab is not drawn
+    text_box.fill("Dogs bark at the moon tonight.")
+    text_box.press("Control+Enter")
+    _settle(page)
+    page.get_by_role("tab", name="Fill in the blanks").click()
+    fill_box.fill("Rome is the [MASK] of Italy.")  # waits for the tab's content
+    fill_box.press("Control+Enter")  # a run without the masking tab's widgets
+    page.get_by_text("Filled in with the best guesses").first.wait_for(timeout=90_000)
+    _settle(page)
+    assert "tab=Fill" in page.url and "fill=Rome" in page.url and "text=Dogs" in page.url
+    assert page.get_by_text("Mean loss by action").count() == 0 and text_box.count() == 0  # masking tab not drawn
+    page.get_by_role("tab", name="Masking playground").click()
+    page.get_by_text("Mean loss by action").first.wait_for(timeout=90_000)
+    expect(text_box).to_have_value("Dogs bark at the moon tonight.", timeout=60_000)
+    _settle(page)
+    assert fill_box.count() == 0
+    page.get_by_role("tab", name="Fill in the blanks").click()
+    expect(fill_box).to_have_value("Rome is the [MASK] of Italy.", timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
 def test_downloads_exist_and_parse(server, browser):
     page = _open(browser, server + "/Input_representation", "Inside one token's input vector")
     page.wait_for_timeout(1500)  # the page settles: no rerun is left to replace the buttons under the click

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from apphelp import ROOT
+from apphelp import FILL, ROOT
 from bert_playground import PlaygroundError, checkpoint, datasets as D, finetune, jobs, models
 from bert_playground.cli import main as cli
 from test_bad_input import page_ok
@@ -380,10 +380,13 @@ def test_served_to_others(monkeypatch):
 P2, P5 = "pages/2_Masked_LM.py", "pages/5_Fine-tuning.py"
 
 
-def _page(path):
+def _page(path, tabs=None):
+    """The page after one run; `tabs` ({key: label}) opens those tabs first (only an open tab runs)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / path), default_timeout=180)
+    for key, label in (tabs or {}).items():
+        at.session_state[key] = label
     at.run()
     page_ok(at)
     return at
@@ -441,7 +444,7 @@ def test_queued_run_shows_its_place(app_env, monkeypatch):
 
 
 def test_fill_with_600_masks_draws_a_bounded_number_of_charts(app_env):
-    at = _page(P2)
+    at = _page(P2, FILL)
     at.text_area(key="fill_text").set_value("a " + "[MASK] " * 600).run()
     page_ok(at)
     assert 0 < len(at.get("plotly_chart")) <= 12 + 6

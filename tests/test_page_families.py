@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from apphelp import ROOT, run
+from apphelp import FILL, MLM_TAB, MLM_TABS, ROOT, open_tab, run
 from conftest import FAMILY_KINDS
 
 PAGES = ["app.py", "pages/1_Input_representation.py", "pages/2_Masked_LM.py", "pages/3_Next_sentence_prediction.py",
@@ -24,6 +24,13 @@ def test_page_runs_on_every_family(monkeypatch, family_dirs, family_bundles, kin
     at = run(page)
     assert not at.error, [e.value for e in at.error]
     info, text = family_bundles[kind].info, _texts(at)
+    frames = list(at.dataframe)
+    if page.endswith("2_Masked_LM.py"):  # only the open tab runs: visit each in turn, each without an error
+        for label in MLM_TABS[1:]:
+            open_tab(at, MLM_TAB, label)
+            assert not at.error, (label, [e.value for e in at.error])
+            text += " " + _texts(at)
+            frames += list(at.dataframe)
     if page.endswith("1_Input_representation.py"):
         if kind in ("roberta", "distilbert", "modernbert"):
             assert "segment" in text
@@ -36,8 +43,8 @@ def test_page_runs_on_every_family(monkeypatch, family_dirs, family_bundles, kin
     elif page.endswith("2_Masked_LM.py"):
         assert family_bundles[kind].tokenizer.mask_token in text
         if kind == "electra-discriminator":
-            assert any(d.key == "rtd_table" for d in at.dataframe if hasattr(d, "key")) or "P(replaced)" in str(
-                [d.value for d in at.dataframe])
+            assert any(d.key == "rtd_table" for d in frames if hasattr(d, "key")) or "P(replaced)" in str(
+                [d.value for d in frames])
         else:
             assert "Replaced-token detection needs an ELECTRA discriminator" in text
     elif page.endswith("3_Next_sentence_prediction.py"):
@@ -58,11 +65,12 @@ def test_page_runs_on_every_family(monkeypatch, family_dirs, family_bundles, kin
 def test_experiment_sheet_runs_two_families(monkeypatch, family_dirs):
     monkeypatch.setenv("BERT_PLAYGROUND_MODEL", str(family_dirs["roberta"]))
     monkeypatch.chdir(ROOT)
-    at = run("pages/2_Masked_LM.py")
+    at = run("pages/2_Masked_LM.py", tabs={MLM_TAB: "Experiment sheet"})
     at.text_area(key="sheet_models").set_value(f"{family_dirs['roberta']}\n{family_dirs['albert']}").run()
     at.button(key="sheet_go").click().run()
     assert not at.exception and not at.error
     summary = next(d.value for d in at.dataframe if "top-1 accuracy" in d.value.columns)
     assert list(summary["checkpoint"]) == [str(family_dirs["roberta"]), str(family_dirs["albert"])]
+    open_tab(at, MLM_TAB, FILL[MLM_TAB])  # the side-by-side comparison is in the fill tab
     at.text_input(key="mlm_compare_with").set_value(str(family_dirs["modernbert"])).run()
     assert not at.error and "[MASK]" in _texts(at) and "<mask>" in _texts(at)

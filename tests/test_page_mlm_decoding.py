@@ -1,7 +1,7 @@
 """AppTest of the Masked-LM page's decoding sections: joint fill, whole-word masks, candidates, left vs right."""
 import pytest
 
-from apphelp import plotly_specs, run
+from apphelp import FILL, plotly_specs, run
 from bert_playground import decoding as D
 
 PAGE = "pages/2_Masked_LM.py"
@@ -12,7 +12,7 @@ def _df(at, column):
 
 
 def test_joint_whole_word_candidates_and_sides(app_env, tiny):
-    at = run(PAGE)
+    at = run(PAGE, tabs=FILL)  # the decoding sections are in the fill tab
     assert not at.error
     text = at.text_area(key="mlm_x_joint_text").value
     j = D.joint_fill(tiny, text, "confidence")
@@ -41,7 +41,7 @@ def test_joint_whole_word_candidates_and_sides(app_env, tiny):
 
 
 def test_decoding_sections_bad_input(app_env):
-    at = run(PAGE)
+    at = run(PAGE, tabs=FILL)  # the decoding sections are in the fill tab
     at.text_area(key="mlm_x_joint_text").set_value("no masks at all").run()
     at.text_input(key="mlm_x_cands").set_value(" , ").run()
     at.text_input(key="mlm_x_ww_text").set_value("... !!! ?").run()
