@@ -318,7 +318,7 @@ def main(argv=None) -> int:
 
     if not args.skip_browser:
         if Path(cold_start.CHROMIUM).exists():
-            step("browser", lambda: bench_browser(args.model, 1 if args.quick else 3))
+            step("browser", lambda: bench_browser(args.model, 1 if args.quick else 5))
         else:
             res["browser"] = {"error": f"no Chromium at {cold_start.CHROMIUM}"}
     step("package", lambda: bench_package(args.model, runs))
