@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,7 +33,7 @@ import torch
 
 from .attention import rollout
 from .errors import PlaygroundError
-from .models import forward
+from .models import derived, forward
 from .notices import Notice, warning
 from .text import clean_text, encode, encode_ids
 
@@ -191,21 +189,15 @@ def nsp_target(bundle, text_a: str, text_b: str) -> Target:
     ), lambda i: LABELS[i])
 
 
-_EAGER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_EAGER_LOCK = threading.Lock()
-
-
 def _eager_copy(model):
     """A private copy of a classifier with eager attention (its own runs SDPA, which returns no maps)."""
-    with _EAGER_LOCK:
-        cp = _EAGER.get(model)
-        if cp is None:
-            cp = copy.deepcopy(model).eval()
-            cp.set_attn_implementation("eager")
-            for p in cp.parameters():
-                p.requires_grad_(False)
-            _EAGER[model] = cp
-    return cp
+    def build(m):
+        cp = copy.deepcopy(m).eval()
+        cp.set_attn_implementation("eager")
+        for p in cp.parameters():
+            p.requires_grad_(False)
+        return cp
+    return derived(model, "eager copy", build)
 
 
 def label_target(clf, text: str, pair: str | None = None) -> Target:

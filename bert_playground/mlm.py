@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
-import weakref
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +15,7 @@ from .errors import PlaygroundError
 from .notices import Notice, warning
 from .families import word_start_marker
 from .masking import IGNORE, MaskedText, special_ids
-from .models import forward, submodule
+from .models import derived, forward, submodule
 from .text import clean_text, max_length, pad_batch, token_ids, truncate_ids, typed_specials, typed_specials_notice
 
 # '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
@@ -164,45 +162,39 @@ def _batch(ids: list[int], device) -> dict[str, torch.Tensor]:
 def mlm_logits_at(bundle, ids: list[int], positions: list[int]) -> torch.Tensor:
     """(M, V) MLM-head logits at `positions` only: the encoder once, then the head on those M vectors
     (the head's (T, V) output over every position costs more than the encoder and ~60 MB at 512 tokens)."""
-    out = forward(bundle, _batch(ids, bundle.device), hidden_states=True, mlm=False)
     split = _split_head(bundle)
     if split is None:  # a head in several parts (DistilBERT, ELECTRA's generator, ModernBERT): the full forward pass
         return forward(bundle, _batch(ids, bundle.device)).mlm_logits[0, positions]
     before, projection = split
+    out = forward(bundle, _batch(ids, bundle.device), hidden_states=True, mlm=False)
     return vocab_logits(before(out.hidden_states[-1][0, positions]), projection)  # (M, D) -> (M, V)
-
-
-_SPLIT_HEADS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> (head before projection, projection)
-_SPLIT_LOCK = threading.Lock()
 
 
 def _split_head(bundle):
     """The MLM head as (everything before its vocabulary projection, that projection), or None. The first part is
     a shallow copy of the head whose projection is an identity: it shares every weight, and the model is left as
     it is. Built once per loaded model."""
-    model = bundle.model
-    with _SPLIT_LOCK:
-        if model in _SPLIT_HEADS:
-            return _SPLIT_HEADS[model]
-        head = submodule(model, bundle.family.mlm_head)
-        names = [n for n, m in (head.named_modules() if head is not None else ())
-                 if isinstance(m, torch.nn.Linear) and m.out_features == bundle.info.vocab_size]
-        split = None
-        if len(names) == 1:
-            *path, last = names[0].split(".")
-            before = copy.copy(head)
-            before._modules = dict(head._modules)
-            parent = before
-            for part in path:  # copy the chain down to the projection's parent
-                child = copy.copy(parent._modules[part])
-                child._modules = dict(child._modules)
-                parent._modules[part] = child
-                parent = child
-            projection = parent._modules[last]
-            parent._modules[last] = torch.nn.Identity()
-            split = (before, projection)
-        _SPLIT_HEADS[model] = split
-        return split
+    return derived(bundle.model, "mlm head split", lambda model: _split(submodule(model, bundle.family.mlm_head),
+                                                                         bundle.info.vocab_size))
+
+
+def _split(head, vocab_size: int):
+    names = [n for n, m in (head.named_modules() if head is not None else ())
+             if isinstance(m, torch.nn.Linear) and m.out_features == vocab_size]
+    if len(names) != 1:
+        return None
+    *path, last = names[0].split(".")
+    before = copy.copy(head)
+    before._modules = dict(head._modules)
+    parent = before
+    for part in path:  # copy the chain down to the projection's parent
+        child = copy.copy(parent._modules[part])
+        child._modules = dict(child._modules)
+        parent._modules[part] = child
+        parent = child
+    projection = parent._modules[last]
+    parent._modules[last] = torch.nn.Identity()
+    return before, projection
 
 
 def vocab_logits(h: torch.Tensor, projection: torch.nn.Linear) -> torch.Tensor:

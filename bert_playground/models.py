@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,20 @@ class ForwardOutput:
     attentions: tuple | None  # L x (B, H, T, T)
     hidden_states: tuple | None  # (L+1) x (B, T, D)
     rtd_logits: torch.Tensor | None = None  # (B, T) ELECTRA discriminator: logit that each token was replaced
+
+
+_DERIVED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> {name: object built from it}
+_DERIVED_LOCK = threading.Lock()
+
+
+def derived(model: torch.nn.Module, name: str, build):
+    """An object built from a loaded model (a private copy, a view of its head), once per model and per name, kept
+    as long as the model lives. The model itself is never changed (it is shared by every session)."""
+    with _DERIVED_LOCK:
+        per_model = _DERIVED.setdefault(model, {})
+        if name not in per_model:
+            per_model[name] = build(model)
+        return per_model[name]
 
 
 def submodule(model: torch.nn.Module, path: str | None):

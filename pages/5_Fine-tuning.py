@@ -84,11 +84,13 @@ def pick_columns(table, eval_table):
     return D.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
 
 
-def uploads(kind: str, types: list[str], hint: str):
+def uploads(kind: str, types: list[str], hint: str, held_out: str = "part of the training file is held out"):
+    """The training and optional held-out file uploaders of a task (kind 'table': the classify/pairs tasks)."""
+    suffix = "" if kind == "table" else f"_{kind}"
     c1, c2 = st.columns(2)
-    up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload_{kind}"))
-    up_eval = c2.file_uploader("Held-out file (optional; otherwise part of the training file is held out)",
-                               type=types, key=hall.fresh_key(f"ft_upload_eval_{kind}"))
+    up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload{suffix}"))
+    up_eval = c2.file_uploader(f"Held-out file (optional; otherwise {held_out})",
+                               type=types, key=hall.fresh_key(f"ft_upload_eval{suffix}"))
     widgets.upload_status((up, up_eval), D.MAX_MB)
     return up, up_eval
 
@@ -102,12 +104,8 @@ def table_data(source: str):
                    "(`../shared/data/rte/`, 2,490 pairs) is the real test.")
         return shipped("pairs")
     if source == SOURCES[1]:
-        c1, c2 = st.columns(2)
-        up = c1.file_uploader(f"Training file (CSV or TSV with a header row, at most {D.MAX_MB} MB)",
-                              type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload"))
-        up_eval = c2.file_uploader("Held-out file (optional; otherwise 20% of the training file is held out)",
-                                   type=["csv", "tsv", "txt"], key=hall.fresh_key("ft_upload_eval"))
-        widgets.upload_status((up, up_eval), D.MAX_MB)
+        up, up_eval = uploads("table", ["csv", "tsv", "txt"], "CSV or TSV with a header row",
+                              "20% of the training file is held out")
         if up is None:
             st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
             return None

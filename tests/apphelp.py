@@ -11,13 +11,17 @@ MLM_TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detectio
 FILL, RTD, SHEET = ({MLM_TAB: label} for label in MLM_TABS[1:])  # run(..., tabs=FILL) opens the fill tab
 
 
-def run(path: str, timeout: float = TIMEOUT, tabs: dict[str, str] | None = None) -> AppTest:
+def run(path: str, timeout: float = TIMEOUT, tabs: dict[str, str] | None = None, query: dict | None = None) -> AppTest:
     """Run app.py or pages/<file> once and fail on any uncaught exception.
     `tabs` ({tabs key: label}) opens those tabs before the first run: a page with lazy tabs (st.tabs with a key and
-    on_change="rerun") runs only the open tab's content, so a test must open the tab whose widgets it reads."""
+    on_change="rerun") runs only the open tab's content, so a test must open the tab whose widgets it reads.
+    `query`: the link's query parameters (a None value is left out: the page's own default)."""
     at = AppTest.from_file(str(ROOT / path), default_timeout=timeout)
     for key, label in (tabs or {}).items():
         at.session_state[key] = label
+    for k, v in (query or {}).items():
+        if v is not None:
+            at.query_params[k] = v
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

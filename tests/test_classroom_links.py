@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apphelp import ROOT, TIMEOUT
+from apphelp import ROOT, TIMEOUT, run
 from playground_ui import state
 
 # One changed input per page, and what its widget then shows: (page, URL parameters, {widget key: value}).
@@ -46,14 +46,7 @@ LINKS = [
 
 
 def _open(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        if v is None:  # the page's own default (page 6: the example's sentences)
-            continue
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run(page, TIMEOUT, query=query)  # a None value: the page's own default (page 6: the example's sentences)
 
 
 def _infos(at) -> str:

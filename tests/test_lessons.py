@@ -3,9 +3,8 @@ and one predict-then-reveal exercise per page under AppTest."""
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from apphelp import ROOT, TIMEOUT
+from apphelp import TIMEOUT, run
 from bert_playground import PlaygroundError, lessons
 from bert_playground.paths import EMBEDDED_DIR, FINETUNE_DIR
 
@@ -93,12 +92,7 @@ def test_shipped_answers_are_reachable(embedded, name):
 
 
 def _page(path, query):
-    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run(path, TIMEOUT, query=query)
 
 
 def _commit(at, guess, choice=False):

@@ -256,16 +256,7 @@ def test_typed_inputs_survive_switching_tabs(app_env, tiny):
 
 
 def _link(query: dict):
-    from streamlit.testing.v1 import AppTest
-
-    from apphelp import ROOT, TIMEOUT
-
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run(PAGE, query=query)
 
 
 @pytest.mark.parametrize("label", [FILL[MLM_TAB], RTD[MLM_TAB], SHEET[MLM_TAB]])
