@@ -108,6 +108,8 @@ def _add_pretrain(sub):
                    help="share of pairs given a shorter random length")
     p.add_argument("--sentence-pair-prob", type=float, default=d["sentence_pair_prob"],
                    help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
+    p.add_argument("--group-by-length", action="store_true",
+                   help="batch pairs of similar length and trim their padding (faster with short pairs)")
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, default=d["save_dtype"])
     p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")

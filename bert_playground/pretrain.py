@@ -66,6 +66,7 @@ class PretrainConfig:
     mask_rate: float = 0.15  # share of tokens chosen for MLM (80/10/10)
     short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
     sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
+    group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
     seed: int = 0  # pairs, masking draws and initial weights
     log_every: int = 20  # steps between log lines
     eval_every: int = 200  # steps between held-out evaluations
@@ -142,6 +143,21 @@ def epoch_pair_list(docs, seq_len: int, seed: int, epoch: int, short_seq_prob: f
                           sentence_pair_prob=sentence_pair_prob)
     rng.shuffle(ps)
     return ps
+
+
+def length_grouped_batches(lengths: torch.Tensor, batch_size: int, seed: int, window: int = 64) -> list[torch.Tensor]:
+    """Row indices of each batch, rows of similar length together (the idea of Hugging Face's
+    `LengthGroupedSampler`): the pairs are already shuffled; each run of `window` batches is sorted by length and
+    cut into batches, and all batches are shuffled. A batch of short one-sentence pairs is then trimmed to its own
+    longest row instead of being padded to `seq_len`. Drops the last incomplete batch, as the plain order does."""
+    n = len(lengths) // batch_size * batch_size
+    out = []
+    for start in range(0, n, window * batch_size):
+        idx = torch.arange(start, min(start + window * batch_size, n))
+        idx = idx[torch.argsort(lengths[idx], stable=True)]
+        out.extend(idx.split(batch_size))
+    order = torch.randperm(len(out), generator=torch.Generator().manual_seed(seed))
+    return [out[i] for i in order.tolist()]
 
 
 # ---- model --------------------------------------------------------------------------------
@@ -394,7 +410,7 @@ def _epoch(run: _Run, epoch: int) -> bool:
                                                                         data.attention_mask, data.next_label)))
     gen = masking.make_generator(masking.epoch_seed(seed, epoch, dynamic=True), run.device)
     n_batches = distributed.min_int(len(data.next_label) // cfg.batch_size, world)  # the same on every rank
-    for i in range(0, n_batches * cfg.batch_size, cfg.batch_size):
+    for rows in _batch_rows(data, cfg, n_batches, seed * 31 + epoch):
         step_local = run.state.step - run.start_step
         out_of_time, save_due = distributed.agree(
             [bool(cfg.max_seconds and run.elapsed() >= cfg.max_seconds),
@@ -403,13 +419,20 @@ def _epoch(run: _Run, epoch: int) -> bool:
             return True
         if save_due:
             _periodic_save(run, epoch)
-        rows = slice(i, i + cfg.batch_size)
-        batch = {"input_ids": data.input_ids[rows], "token_type_ids": data.token_type_ids[rows],
-                 "attention_mask": data.attention_mask[rows]}
+        width = int(data.attention_mask[rows].sum(1).max()) if cfg.group_by_length else cfg.seq_len
+        batch = {"input_ids": data.input_ids[rows, :width], "token_type_ids": data.token_type_ids[rows, :width],
+                 "attention_mask": data.attention_mask[rows, :width]}
         _train_step(run, batch, data.next_label[rows], gen, step_local)
         if run.state.step % cfg.log_every == 0 or run.state.step % cfg.eval_every == 0:
             _log_line(run, epoch)
     return False
+
+
+def _batch_rows(data: PackedPairs, cfg: PretrainConfig, n_batches: int, seed: int):
+    """Each batch's rows: consecutive slices, or length-grouped index tensors (`cfg.group_by_length`)."""
+    if not cfg.group_by_length:
+        return [slice(i, i + cfg.batch_size) for i in range(0, n_batches * cfg.batch_size, cfg.batch_size)]
+    return length_grouped_batches(data.attention_mask.sum(1).cpu(), cfg.batch_size, seed)[:n_batches]
 
 
 def _periodic_save(run: _Run, epoch: int) -> None:
