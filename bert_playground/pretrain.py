@@ -419,7 +419,7 @@ def _epoch(run: _Run, epoch: int) -> bool:
             return True
         if save_due:
             _periodic_save(run, epoch)
-        width = int(data.attention_mask[rows].sum(1).max()) if cfg.group_by_length else cfg.seq_len
+        width = _batch_width(data.attention_mask[rows], cfg) if cfg.group_by_length else cfg.seq_len
         batch = {"input_ids": data.input_ids[rows, :width], "token_type_ids": data.token_type_ids[rows, :width],
                  "attention_mask": data.attention_mask[rows, :width]}
         _train_step(run, batch, data.next_label[rows], gen, step_local)
@@ -433,6 +433,13 @@ def _batch_rows(data: PackedPairs, cfg: PretrainConfig, n_batches: int, seed: in
     if not cfg.group_by_length:
         return [slice(i, i + cfg.batch_size) for i in range(0, n_batches * cfg.batch_size, cfg.batch_size)]
     return length_grouped_batches(data.attention_mask.sum(1).cpu(), cfg.batch_size, seed)[:n_batches]
+
+
+def _batch_width(attention_mask: torch.Tensor, cfg: PretrainConfig, multiple: int = 16) -> int:
+    """The batch's longest row rounded up to a multiple of 16 (at most `seq_len`): a few distinct shapes, so the
+    CPU's oneDNN kernels (built once per shape under bf16 autocast) are reused instead of rebuilt every step."""
+    longest = int(attention_mask.sum(1).max())
+    return min(cfg.seq_len, -(-longest // multiple) * multiple)
 
 
 def _periodic_save(run: _Run, epoch: int) -> None:
