@@ -10,8 +10,22 @@ def _series(rows: list[dict], key: str) -> tuple[list, list]:
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
+def chunk_starts(rows: list[dict]) -> list[tuple[int, float]]:
+    """(chunk, tokens seen when it started) for each chunk after the first, from the log's `chunk` column (written
+    by scripts/ship_checkpoint.py --chunk); a row without it belongs to chunk 1, a log without it has one chunk."""
+    starts, current, tokens = [], 1, 0.0
+    for r in rows:
+        chunk = int(r.get("chunk") or 1)
+        if chunk != current:
+            starts.append((chunk, tokens))
+            current = chunk
+        tokens = r["tokens_seen"]
+    return starts
+
+
 def training_curves(rows: list[dict]) -> go.Figure:
-    """Training losses and held-out accuracies against tokens seen."""
+    """Training losses and held-out accuracies against tokens seen; a dotted line where each later chunk of a
+    continued pre-training started (one curve across chunks: the log counts tokens from the first chunk's start)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Training loss", "Held-out accuracy (15% masking, 80/10/10)"))
     for key, name in (("mlm_loss", "MLM loss"), ("nsp_loss", "NSP loss")):
         x, y = _series(rows, key)
@@ -19,6 +33,10 @@ def training_curves(rows: list[dict]) -> go.Figure:
     for key, name in (("eval_mlm_accuracy", "MLM accuracy"), ("eval_nsp_accuracy", "NSP accuracy")):
         x, y = _series(rows, key)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name), row=1, col=2)
+    for chunk, x in chunk_starts(rows):
+        line = dict(x=x, line_dash="dot", line_color="gray", row=1)
+        fig.add_vline(col=1, annotation_text=f"chunk {chunk}", annotation_position="top left", **line)
+        fig.add_vline(col=2, **line)
     fig.update_xaxes(title_text="tokens seen")
     fig.update_yaxes(range=[0, 1], row=1, col=2)
     # legend above the plots: below them it would cover the x-axis titles

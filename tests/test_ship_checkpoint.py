@@ -1,0 +1,168 @@
+"""scripts/ship_checkpoint.py --chunk on temporary copies: the log appended with offsets, chunks.json, the card,
+the refusals, and the home page's curves across chunks (tiny checkpoints; the real assets/model is only read)."""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import shutil
+
+import pytest
+
+from bert_playground.training_log import read_training_log  # noqa: I001 (the package: one place)
+from conftest import ROOT, build_checkpoint
+from playground_ui.charts.pretraining import chunk_starts, training_curves
+from test_eval_checkpoint import load_script
+
+ship = load_script("ship_checkpoint")
+ev = load_script("eval_checkpoint")
+MODEL = ROOT / "assets" / "model"
+SHIPPED_FILES = ("README.md", "pretrain_result.json", "training_log.csv", "trainer_state.json")
+LOG_HEADER = ["step", "epoch", "elapsed_s", "tokens_seen", "lr", "mlm_loss", "nsp_loss", "tokens_per_s", "world_size",
+              "global_batch_size", "eval_mlm_accuracy", "eval_nsp_accuracy"]
+
+
+def fake_run(folder, seed: int, steps: int, tokens: int, seconds: float, mlm: float = 0.37, nsp: float = 0.963):
+    """A continuation run's folder as `pretrain --init` writes it: counters from 0, two log rows and the final one."""
+    build_checkpoint(folder, seed=seed)
+    result = {"device": "CPU (2 threads)", "precision": "bf16", "steps": steps, "tokens_seen": tokens,
+              "total_seconds": seconds, "tokens_per_s": tokens / seconds, "train_tokens_per_s": tokens / seconds * 1.1,
+              "eval_mlm_accuracy": mlm, "eval_nsp_accuracy": nsp, "eval_mlm_loss": 3.9, "eval_nsp_loss": 0.09,
+              "eval_eval_pairs": 500, "eval_eval_masked": 8462}
+    (folder / "pretrain_result.json").write_text(json.dumps(result))
+    (folder / "trainer_state.json").write_text(json.dumps({"step": steps, "config": {
+        "init": f"runs/start{seed}", "corpus": "../shared/data/wikipedia/enwiki-part5.txt.xz"}}))
+    rows = [[steps // 2, 0, seconds / 2, tokens // 2, 1e-4, 4.1, 0.2, 1800, 1, 32, "", ""],
+            [steps - 1, 0, seconds - 1, tokens - 10, 1e-5, 3.9, 0.1, 1700, 1, 32, 0.36, 0.96],
+            [steps, 0, seconds, tokens, "", "", "", "", "", "", mlm, nsp]]
+    with open(folder / "training_log.csv", "w", newline="") as f:
+        csv.writer(f).writerows([LOG_HEADER] + rows)
+    return folder
+
+
+def evaluated(run, dest, better=True):
+    """eval_checkpoint's report on the run against the shipped weights (no held-out corpus), verdict as given."""
+    report = ev.run(str(run), baseline=str(dest), corpus=None, device_name="cpu")
+    report["comparison"]["better"] = better
+    return report
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """A copy of assets/model (its card, result, log and state; tiny weights), then chunks 2 and 3 shipped into it."""
+    base = tmp_path_factory.mktemp("ship")
+    dest = build_checkpoint(base / "model")
+    for name in SHIPPED_FILES:
+        shutil.copy(MODEL / name, dest / name)
+    run2 = fake_run(base / "run2", seed=2, steps=1000, tokens=2_000_000, seconds=9000.0)
+    report2 = evaluated(run2, dest)
+    ship.ship_chunk(run2, dest, "python -m bert_playground pretrain --init runs/start2 ...", "", report2)
+    after2 = {"log": ship.read_csv(dest / "training_log.csv"), "card": (dest / "README.md").read_text()}
+    run3 = fake_run(base / "run3", seed=3, steps=500, tokens=1_000_000, seconds=4000.0, mlm=0.39)
+    (base / "eval3.json").write_text(json.dumps(evaluated(run3, dest)))
+    ship.main([str(run3), "--chunk", "--eval-json", str(base / "eval3.json"), "--command", "CMD3",
+               "--recipe", "Chunk three's recipe.", "--dest", str(dest)])
+    return {"dest": dest, "run2": run2, "run3": run3, "report2": report2, "after2": after2}
+
+
+def test_log_is_appended_with_the_previous_totals_as_offsets(shipped):
+    old_fields, old_rows = ship.read_csv(MODEL / "training_log.csv")
+    fields, rows = ship.read_csv(shipped["dest"] / "training_log.csv")
+    assert fields[:len(old_fields)] == old_fields and fields[-1] == "chunk" and "world_size" in fields
+    assert len(rows) == len(old_rows) + 3 + 3
+    assert all(r[k] == o[k] for r, o in zip(rows, old_rows) for k in old_fields)  # chunk 1 rows unchanged
+    assert [r["chunk"] for r in rows] == ["1"] * len(old_rows) + ["2"] * 3 + ["3"] * 3
+    first2, last2, first3 = rows[len(old_rows)], rows[len(old_rows) + 2], rows[len(old_rows) + 3]
+    assert (first2["step"], first2["tokens_seen"], first2["elapsed_s"]) == ("3269", "5946218", "7216.6")
+    assert (last2["step"], last2["tokens_seen"], last2["elapsed_s"]) == ("3769", "6946218", "11716.6")
+    assert (first3["step"], first3["tokens_seen"], first3["elapsed_s"]) == ("4019", "7446218", "13716.6")
+    assert first2["mlm_loss"] == "4.1" and last2["lr"] == ""  # other columns as the run wrote them
+    tokens = [int(r["tokens_seen"]) for r in rows]
+    assert tokens == sorted(tokens)
+    assert (MODEL / "training_log.csv").read_text().count("step,") == 1  # the real log untouched (read only)
+
+
+def test_chunks_json_starts_with_the_shipped_run_and_adds_up(shipped):
+    chunks = json.loads((shipped["dest"] / "chunks.json").read_text())
+    first, second, third = chunks
+    result = json.loads((MODEL / "pretrain_result.json").read_text())
+    assert (first["steps"], first["tokens"], first["held_out_mlm_accuracy"]) == (
+        result["steps"], result["tokens_seen"], result["eval_mlm_accuracy"])
+    assert first["command"].startswith("BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain --corpus")
+    assert first["recipe"].startswith("Initialised from all-MiniLM-L6-v2")
+    base = shipped["report2"]["checkpoints"]["baseline"]
+    assert first["everyday_accuracy"] == base["everyday"]["accuracy"] and first["cloze_n"] == base["cloze"]["n"]
+    assert second["init"] == "runs/start2" and second["tokens_per_s"] == pytest.approx(2_000_000 / 9000 * 1.1)
+    assert [c["cumulative_tokens"] for c in chunks] == [4946218, 6946218, 7946218]
+    assert third["cumulative_steps"] == 2769 + 1000 + 500 and third["recipe"] == "Chunk three's recipe."
+    assert third["cumulative_seconds"] == pytest.approx(2716.6 + 9000 + 4000)
+
+
+def test_card_keeps_the_card_and_adds_the_chunk_table(shipped):
+    card = (shipped["dest"] / "README.md").read_text()
+    old = (MODEL / "README.md").read_text()
+    assert card.startswith("# Embedded checkpoint: a compact BERT pre-trained by BERT Playground (interim, CPU-trained)")
+    for kept in ("**What it is.**", "**Provenance and licences.**", "CC BY-SA 3.0 / GFDL", ship.GPU_RECIPE.strip()):
+        assert kept in card and (kept in old or kept == ship.GPU_RECIPE.strip())
+    assert ship.GPU_RECIPE.strip() in old  # the GPU paragraph is the shipped card's own
+    table = [line for line in card.splitlines() if line.startswith("| ") and line.count("|") == 12]
+    assert table[0].startswith("| chunk | device |") and [r.split("|")[1].strip() for r in table[1:]] == ["1", "2", "3"]
+    assert "| 4,946,218 |" in table[1] and "| 7,946,218 |" in table[3] and "| 0.390 / 0.963 |" in table[3]
+    assert "pre-trained in 3 chunks on CPU (2 threads)" in card and "7.9M tokens" in card
+    assert "BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain" in card and "```bash\nCMD3\n```" in card
+    assert "*The capital of France is [MASK].* → top 5 of these weights:" in card
+    assert "| held-out MLM accuracy / loss | – | – |" in card  # no held-out corpus in this evaluation
+    assert "| 500 pairs (8462 predicted tokens)" in card  # the last chunk's own figures
+    assert "Pre-trained in 2 chunks," in shipped["after2"]["card"] and "| 3 |" not in shipped["after2"]["card"]
+
+
+def test_card_drops_interim_once_the_targets_are_met(shipped):
+    chunks = json.loads((shipped["dest"] / "chunks.json").read_text())
+    result = json.loads((shipped["run3"] / "pretrain_result.json").read_text())
+    met = chunks[:-1] + [{**chunks[-1], "held_out_mlm_accuracy": 0.51, "held_out_nsp_accuracy": 0.95}]
+    card = ship.chunk_card(met, None, result, shipped["run3"])
+    assert "(interim" not in card.splitlines()[0] and "Interim checkpoint" not in card
+    below = chunks[:-1] + [{**chunks[-1], "held_out_mlm_accuracy": 0.51, "held_out_nsp_accuracy": 0.94}]
+    assert "**Interim checkpoint.**" in ship.chunk_card(below, None, result, shipped["run3"])
+
+
+def test_ship_refuses_an_evaluation_of_other_weights_or_a_chunk_not_better(shipped, tmp_path):
+    dest = shipped["dest"]
+    other = evaluated(shipped["run2"], dest)  # run2's weights, not run3's
+    with pytest.raises(SystemExit, match="other weights"):
+        ship.check_eval(other, shipped["run3"], dest, force=True)
+    report = evaluated(shipped["run3"], dest, better=False)
+    with pytest.raises(SystemExit, match="did not find the new weights better"):
+        ship.check_eval(report, shipped["run3"], dest, force=False)
+    ship.check_eval(report, shipped["run3"], dest, force=True)  # --force ships all the same
+    stale = copy.deepcopy(report)
+    stale["checkpoints"]["baseline"]["weights_sha256"] = "0" * 64
+    stale["comparison"]["better"] = True
+    with pytest.raises(SystemExit, match="baseline is not the checkpoint"):
+        ship.check_eval(stale, shipped["run3"], dest, force=False)
+    del stale["checkpoints"]["baseline"]
+    with pytest.raises(SystemExit, match="no baseline"):
+        ship.check_eval(stale, shipped["run3"], dest, force=False)
+
+
+def test_home_page_curves_run_across_chunks_with_a_line_per_chunk_start(shipped):
+    rows = read_training_log(shipped["dest"])
+    assert chunk_starts(rows) == [(2, 4946218.0), (3, 6946218.0)]
+    fig = training_curves(rows)
+    mlm = next(t for t in fig.data if t.name == "MLM loss")
+    assert list(mlm.x) == sorted(mlm.x) and max(mlm.x) > 6946218  # one trace, every chunk on it
+    assert sorted(s.x0 for s in fig.layout.shapes) == [4946218.0] * 2 + [6946218.0] * 2
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("chunk")] == ["chunk 2", "chunk 3"]
+
+
+def test_curves_of_a_log_without_chunks_have_no_chunk_lines():
+    rows = read_training_log(MODEL)
+    assert chunk_starts(rows) == [] and not training_curves(rows).layout.shapes
+
+
+def test_a_chunk_is_not_shipped_without_its_evaluation(shipped, capsys):
+    before = (shipped["dest"] / "chunks.json").read_text()
+    with pytest.raises(SystemExit):
+        ship.main([str(shipped["run3"]), "--chunk", "--command", "CMD", "--dest", str(shipped["dest"])])
+    assert "--chunk needs --eval-json" in capsys.readouterr().err
+    assert (shipped["dest"] / "chunks.json").read_text() == before
