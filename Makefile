@@ -5,7 +5,7 @@ PORT ?= 8080
 
 app:  ## install (once) and run the app at http://localhost:8501
 	bash scripts/setup.sh
-	.venv/bin/python -m streamlit run app.py  # the app sets its own allocator policy (bert_playground/memory.py)
+	.venv/bin/python -m streamlit run app.py  # the app sets its own allocator policy (bert_playground/core/memory.py)
 
 test:  ## install (once, with Chromium) and run all tests
 	bash scripts/setup.sh --dev

@@ -6,8 +6,8 @@ first model page, which waits for it under a spinner if it is not there yet."""
 import streamlit as st
 
 from playground_ui import export, ui
-from bert_playground.paths import EMBEDDED_DIR
-from bert_playground.training_log import LOG_FILE, read_training_log
+from bert_playground.core.paths import EMBEDDED_DIR
+from bert_playground.pretraining.training_log import LOG_FILE, read_training_log
 from playground_ui.charts.pretraining import training_curves
 
 

@@ -62,7 +62,7 @@ def ms(fn, runs: int) -> float:
 def draw_all(maps, causal, stats):
     import plotly.io as pio
 
-    from bert_playground import attention as att
+    from bert_playground.interpret import attention as att
     from playground_ui.charts import attention as charts
 
     span = (0, min(maps.length, 128))  # the page's default window for long inputs
@@ -82,7 +82,7 @@ def draw_all(maps, causal, stats):
 
 
 def bench_sizes(bundle, runs: int) -> list[dict]:
-    from bert_playground import attention as att
+    from bert_playground.interpret import attention as att
     from playground_ui.charts import attention as charts  # noqa: F401  (import cost out of the timings)
 
     text = sample_text()
@@ -140,7 +140,7 @@ def main(argv=None):
     p.add_argument("--model", default=os.environ.get("BERT_PLAYGROUND_MODEL", "embedded"))
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args(argv)
-    from bert_playground import memory
+    from bert_playground.core import memory
 
     memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
 
@@ -149,7 +149,7 @@ def main(argv=None):
     import transformers
 
     from bert_playground import load
-    from bert_playground.device import describe
+    from bert_playground.core.device import describe
 
     transformers.logging.set_verbosity_error()
 

@@ -22,9 +22,9 @@ import re
 import statistics
 import time
 
-from bert_playground import contextual as C
+from bert_playground.interpret import contextual as C
 from bert_playground import load
-from bert_playground import neighbours as N
+from bert_playground.interpret import neighbours as N
 
 MONEY_QUERY = "I had been to the bank to withdraw some money."
 RIVER_QUERY = "I went to the river bank."

@@ -1,4 +1,4 @@
-"""Warm fill-mask latency: bert_playground.mlm.fill vs a plain transformers fill-mask pipeline, same checkpoint.
+"""Warm fill-mask latency: bert_playground.objectives.mlm.fill vs a plain transformers fill-mask pipeline, same checkpoint.
 
 Usage: python bench/bench_fill_mask.py [--model embedded|PATH] [--rounds 3] [--top-k 5] [--json]
 
@@ -59,7 +59,7 @@ SENTENCES = [
 
 def queries(tokenizer, limit: int = 32, n: int = 50) -> list[str]:
     """>= n queries of <= limit tokens: the sentences, then the same with another word masked."""
-    from bert_playground.mlm import mask_word, words
+    from bert_playground.objectives.mlm import mask_word, words
 
     out = list(SENTENCES)
     for s in SENTENCES:
@@ -78,7 +78,7 @@ def bench_fill(model: str, top_k: int, rounds: int) -> dict:
     from transformers.utils import logging as hf_logging
 
     from bert_playground import load
-    from bert_playground.mlm import fill
+    from bert_playground.objectives.mlm import fill
 
     hf_logging.set_verbosity_error()
     bundle = load(model)
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-page", action="store_true", help="skip the AppTest page rerun")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    from bert_playground import memory
+    from bert_playground.core import memory
 
     memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
     res = bench_fill(args.model, args.top_k, args.rounds)
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
           f"{res['threads']} CPU thread(s); {res['queries']} queries of {res['tokens_min']}-{res['tokens_max']} tokens, "
           f"top-k {res['top_k']}, {res['timed_calls_each']} timed calls per path")
     print(f"{'path':<34}{'median ms':>10}{'p95 ms':>10}")
-    print(f"{'bert_playground.mlm.fill':<34}{res['package_median_ms']:>10.2f}{res['package_p95_ms']:>10.2f}")
+    print(f"{'bert_playground.objectives.mlm.fill':<34}{res['package_median_ms']:>10.2f}{res['package_p95_ms']:>10.2f}")
     print(f"{'transformers fill-mask pipeline':<34}{res['pipeline_median_ms']:>10.2f}{res['pipeline_p95_ms']:>10.2f}")
     print(f"{'ratio package / pipeline':<34}{res['ratio_median']:>10.2f}{res['ratio_p95']:>10.2f}   (goal <= 0.70)")
     print(f"top-1 agreement with the pipeline: {res['top1_agreement']:.0%}")

@@ -31,7 +31,7 @@ END = 1_000_000  # eval_every: evaluate once, at the end
 
 
 def read_sst2(folder: Path):
-    from bert_playground import datasets as D
+    from bert_playground.data import datasets as D
 
     if not (folder / "train.tsv").is_file():
         sys.exit(f"SST-2 not found in {folder} (expects train.tsv and dev.tsv with 'sentence' and 'label').")

@@ -1,6 +1,6 @@
 """Pre-training throughput: tokens/s of the real `pretrain()` loop, per precision, on the available device.
 
-Each row is a short real run of `bert_playground.pretrain.pretrain` (MiniLM init, MLM + NSP, dynamic
+Each row is a short real run of `bert_playground.pretraining.pretrain.pretrain` (MiniLM init, MLM + NSP, dynamic
 80/10/10 masking, the shared pair builder) on the first `--docs` articles of a Wikipedia part, for
 `--seconds` of training; tokens/s is the run's own `train_tokens_per_s` (non-padding tokens over training time,
 after the corpus has been tokenised and the pairs packed). Nothing is asserted; the output folders are
@@ -30,7 +30,7 @@ WIKI = ROOT.parent / "shared" / "data" / "wikipedia"
 
 
 def run(precision: str, args) -> dict:
-    from bert_playground.pretrain import PretrainConfig, pretrain
+    from bert_playground.pretraining.pretrain import PretrainConfig, pretrain
 
     with tempfile.TemporaryDirectory() as out:
         cfg = PretrainConfig(corpus=str(WIKI / "enwiki-part0.txt.xz"), out=out, init="minilm", eval_docs=20,
@@ -50,7 +50,7 @@ def main():
     args = ap.parse_args()
     if not (WIKI / "enwiki-part0.txt.xz").is_file():
         sys.exit(f"Wikipedia sample not found in {WIKI}.")
-    from bert_playground.device import choose_device
+    from bert_playground.core.device import choose_device
 
     device = choose_device(args.device)
     args.batch_size = args.batch_size or (256 if device.type == "cuda" else 16)

@@ -7,7 +7,7 @@ from /proc) before, every 50 queries and after, plus the peak (VmHWM). Then it a
 free memory back (malloc_trim) and prints RSS again: what remains is memory really held (a leak would
 stay), the rest is freed memory the allocator keeps for reuse. glibc keeps a lot of it for the large,
 varied tensors here ((1, T, 30522) MLM logits, (L, H, T, T) attention maps); a fixed mmap threshold
-makes it return them at once: the app sets it at start-up (`bert_playground.memory.tune_allocator`, mallopt), and
+makes it return them at once: the app sets it at start-up (`bert_playground.core.memory.tune_allocator`, mallopt), and
 this bench does the same unless `--allocator default`. Usage:
 
     .venv/bin/python bench/memory_growth.py [--model embedded] [--queries 500] [--allocator app|default] [--json]
@@ -68,8 +68,10 @@ def query_plan(n: int, seed: int = 0) -> list[tuple]:
 
 
 def run_query(bundle, kind: str, a: str, b: str | None):
-    from bert_playground import attention, mlm, nsp, representation
+    from bert_playground.interpret import attention
 
+    from bert_playground.objectives import mlm, nsp
+    from bert_playground.inputs import representation
     if kind == "fill":
         return mlm.fill(bundle, a, 5)
     if kind == "nsp":
@@ -83,8 +85,9 @@ def run_query(bundle, kind: str, a: str, b: str | None):
 
 def measure(model: str = "embedded", queries: int = 500, report_every: int = 50, quiet: bool = False,
             allocator: str = "app") -> dict:
-    from bert_playground import load, memory
+    from bert_playground import load
 
+    from bert_playground.core import memory
     if allocator != "app":  # glibc's and PyTorch's own policies (a parent bench may have set the app's in the env)
         os.environ.pop(memory.THP_ENV, None)
     tuned = memory.tune_allocator() if allocator == "app" else False  # what the app does at start-up

@@ -5,7 +5,7 @@ Rows (figures are printed, never asserted; timings are medians over repeated run
     (bench/cold_start.py; the home page draws from config.json while the model loads behind it), then the
     Masked LM page opened right after it -> its result drawn; the server's memory: RSS once the home page is
     up, then RSS and peak (VmHWM) after visiting every page once;
-  - warm latency through the package: fill-mask (bert_playground.mlm.fill, inputs <= 32 tokens), NSP
+  - warm latency through the package: fill-mask (bert_playground.objectives.mlm.fill, inputs <= 32 tokens), NSP
     (nsp.score_text) and attention (attention.compute) at 32 / 128 / 512 tokens;
   - fill-mask through a plain transformers pipeline on the same checkpoint, and the ratio
     (bench/bench_fill_mask.py, the same queries interleaved);
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-from bert_playground import memory  # noqa: E402
+from bert_playground.core import memory  # noqa: E402
 memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
 
 import bench_attention  # noqa: E402  (reused: sample text, texts of a given length, the slider rerun)
@@ -120,8 +120,10 @@ def bench_browser(model: str, runs: int) -> dict:
 # ---- package latency ------------------------------------------------------------------------
 
 def bench_package(model: str, runs: int) -> dict:
-    from bert_playground import attention, load, nsp
+    from bert_playground.interpret import attention
 
+    from bert_playground import load
+    from bert_playground.objectives import nsp
     bundle = load(model)
     out = {"model": bundle.info.name, "layers": bundle.info.layers, "heads": bundle.info.heads,
            "hidden": bundle.info.hidden_size, "device": str(bundle.device)}
@@ -189,10 +191,10 @@ def bench_reruns(model: str, runs: int) -> dict:
 
 def bench_finetune(model: str, quick: bool) -> dict:
     try:
-        from bert_playground import datasets as D
+        from bert_playground.data import datasets as D
         from bert_playground import finetune as F
         from bert_playground import load
-        from bert_playground.device import choose_device, describe
+        from bert_playground.core.device import choose_device, describe
     except ImportError as exc:
         return {"error": f"fine-tuning API not available ({exc})"}
     train, test = D.shipped()
@@ -329,7 +331,7 @@ def main(argv=None) -> int:
     if not args.skip_memory:
         step("memory", lambda: bench_memory(args.model, 100 if args.quick else 500))
 
-    from bert_playground.device import cpu_threads
+    from bert_playground.core.device import cpu_threads
 
     print(f"BERT Playground benchmarks · checkpoint '{args.model}' · {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPU cores, {cpu_threads()} torch thread(s) · torch {torch.__version__}, "

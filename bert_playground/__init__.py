@@ -4,7 +4,7 @@
 (`paths`, `memory`, `checkpoint_info`...) can be imported without torch and transformers: the app's home page
 draws before they are loaded.
 """
-from .errors import CheckpointError, PlaygroundError
+from .core.errors import CheckpointError, PlaygroundError
 
 __all__ = ["load", "Bundle", "CheckpointInfo", "PlaygroundError", "CheckpointError"]
 __version__ = "0.1.0"
@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name in ("load", "Bundle", "CheckpointInfo"):
-        from . import models
+        from .checkpoints import models
 
         return getattr(models, name)
     raise AttributeError(f"module 'bert_playground' has no attribute {name!r}")

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Callable, NamedTuple
 
-from .errors import PlaygroundError
+from .core.errors import PlaygroundError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,7 +45,7 @@ def _notices(notices) -> None:
 
 
 def _load(args):
-    from .models import load
+    from .checkpoints.models import load
 
     return load(args.model)
 
@@ -61,7 +61,7 @@ def _add_represent(sub):
 
 
 def _run_represent(args):
-    from .representation import represent
+    from .inputs.representation import represent
 
     rep = represent(_load(args), args.sent_a, args.sent_b)
     _notices(rep.notices)
@@ -80,7 +80,7 @@ def _text_represent(res):
 # ---- pretrain -----------------------------------------------------------------------------
 
 def _add_pretrain(sub):
-    from .pretrain import PRECISIONS, SAVE_DTYPES, PretrainConfig
+    from .pretraining.pretrain import PRECISIONS, SAVE_DTYPES, PretrainConfig
 
     d = _defaults(PretrainConfig)
     p = sub.add_parser("pretrain", help="pre-train BertForPreTraining on MLM + NSP from WikiExtractor text")
@@ -120,7 +120,7 @@ def _add_pretrain(sub):
 
 
 def _run_pretrain(args):
-    from .pretrain import PretrainConfig, pretrain
+    from .pretraining.pretrain import PretrainConfig, pretrain
 
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
     cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k in names})  # every option is a config field
@@ -130,7 +130,7 @@ def _run_pretrain(args):
 # ---- mask / fill (Masked-LM page) ---------------------------------------------------------
 
 def _add_mask(sub):
-    from .masking import MaskingConfig
+    from .objectives.masking import MaskingConfig
 
     d = _defaults(MaskingConfig)
     p = sub.add_parser("mask", help="BERT's 80/10/10 masking of a text (model-free: only the tokenizer is read)")
@@ -143,8 +143,8 @@ def _add_mask(sub):
 
 
 def _run_mask(args):
-    from .masking import MaskingConfig, mask_text
-    from .mlm import load_tokenizer
+    from .objectives.masking import MaskingConfig, mask_text
+    from .objectives.mlm import load_tokenizer
 
     masked = mask_text(load_tokenizer(args.model), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
                        seed=args.seed)
@@ -166,7 +166,7 @@ def _add_fill(sub):
     p.add_argument("--model", action="append", default=None,
                    help="'embedded' (default, or $BERT_PLAYGROUND_MODEL), a local folder, or a Hub id; "
                         "repeat it to compare checkpoints on the same text")
-    from .decoding import ORDERS
+    from .objectives.decoding import ORDERS
 
     p.add_argument("--joint", action="store_true", help="also fill the masks jointly, one at a time (adds 'joint')")
     p.add_argument("--order", choices=ORDERS, default=ORDERS[0],
@@ -177,8 +177,8 @@ def _add_fill(sub):
 
 
 def _run_fill(args):
-    from .mlm import fill
-    from .models import load
+    from .objectives.mlm import fill
+    from .checkpoints.models import load
 
     names = args.model or [None]
     results = []
@@ -214,7 +214,7 @@ def _add_nsp(sub):
 
 
 def _run_nsp(args):
-    from .nsp import score_text
+    from .objectives.nsp import score_text
 
     s = score_text(_load(args), args.sent_a, args.sent_b)
     _notices(s.packed.notices)
@@ -248,7 +248,7 @@ def _add_attention(sub):
 def _run_attention(args):
     import numpy as np
 
-    from .attention import compute, head_stats
+    from .interpret.attention import compute, head_stats
 
     maps = compute(_load(args), args.sent_a, args.sent_b, causal=args.causal)
     _notices(maps.notices)
@@ -314,7 +314,7 @@ def _add_finetune(sub):
 
 def _task_data(args):
     """(train, held-out) for --task tag (CoNLL) or qa (SQuAD JSON)."""
-    from . import datasets as D
+    from .data import datasets as D
 
     if args.task == "tag":
         train = D.read_conll_file(args.train)
@@ -326,9 +326,9 @@ def _task_data(args):
 
 
 def _run_finetune(args):
-    from . import datasets as D
+    from .data import datasets as D
     from . import finetune as F
-    from .device import choose_device
+    from .core.device import choose_device
 
     if args.task in ("tag", "qa"):
         return _run_span_task(args)
@@ -369,7 +369,7 @@ def _finetune_config(args, device):
 def _run_span_task(args):
     """finetune --task tag|qa: JSON with entity_f1, precision, recall (tag) or exact_match, f1 (qa), all 0-1."""
     from . import finetune as F
-    from .device import choose_device
+    from .core.device import choose_device
 
     device = choose_device(args.device)
     cfg = F.validate(_finetune_config(args, device))
@@ -383,7 +383,7 @@ def _run_span_task(args):
 
 
 def _load_on(model, device):
-    from .models import load
+    from .checkpoints.models import load
 
     return load(model, device)
 
@@ -434,12 +434,12 @@ def _add_classify(sub):
 def _run_classify(args):
     from pathlib import Path
 
-    from .classifier import METRICS_FILE, load_classifier
+    from .finetune.classifier import METRICS_FILE, load_classifier
 
     clf = load_classifier(args.model, args.device)
     meta_file = Path(args.model) / METRICS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    from .datasets import classify_inputs
+    from .data.datasets import classify_inputs
 
     texts, pairs = classify_inputs(args.texts, args.input, clf.pair, meta.get("columns") or {})
     preds = clf.predict(texts, pairs)
@@ -459,7 +459,7 @@ def _text_classify(res):
 # ---- context / neighbours / probe (Contextual-embeddings page) ----------------------------
 
 def _add_context(sub):
-    from . import contextual as C
+    from .interpret import contextual as C
 
     p = sub.add_parser("context", help="one word in several sentences: cosine similarity and 2-D PCA at every layer")
     p.add_argument("word")
@@ -474,7 +474,7 @@ def _add_context(sub):
 
 
 def _run_context(args):
-    from .contextual import analyse, parse_lines, separation_summary
+    from .interpret.contextual import analyse, parse_lines, separation_summary
 
     sentences, senses = parse_lines("\n".join(s.replace("\n", " ") for s in args.sentences))
     res = analyse(_load(args), args.word, sentences, senses, args.pooling)
@@ -506,8 +506,8 @@ def _text_context(res):
 
 
 def _add_neighbours(sub):
-    from . import contextual as C
-    from . import neighbours as N
+    from .interpret import contextual as C
+    from .interpret import neighbours as N
 
     p = sub.add_parser("neighbours", help="the corpus word occurrences whose vectors are nearest to WORD as used in SENTENCE")
     p.add_argument("word")
@@ -524,7 +524,7 @@ def _add_neighbours(sub):
 
 
 def _run_neighbours(args):
-    from . import neighbours as N
+    from .interpret import neighbours as N
 
     corpus = N.read_corpus_file(args.corpus) if args.corpus else N.shipped_corpus()
     index, found = N.nearest(_load(args), args.word, args.sentence, corpus, args.layer, args.k, args.pooling,
@@ -554,8 +554,8 @@ def _add_probe(sub):
 
 
 def _run_probe(args):
-    from . import datasets as D
-    from .probe import run
+    from .data import datasets as D
+    from .interpret.probe import run
 
     if args.data:
         table = D.read_file(args.data)
@@ -586,7 +586,7 @@ def _fill_extras(args, out, bundle):
     """`fill --joint` adds 'joint', `fill --candidates` adds 'candidates'; plain `fill` is unchanged."""
     if not (args.joint or args.candidates is not None):
         return
-    from .decoding import joint_fill, score_candidates
+    from .objectives.decoding import joint_fill, score_candidates
 
     if args.joint:
         out["joint"] = joint_fill(bundle, args.text, args.order).to_json()
@@ -605,7 +605,7 @@ def _text_fill_extras(res):
 
 
 def _add_attribute(sub):
-    from . import attribution as A
+    from .interpret import attribution as A
 
     p = sub.add_parser("attribute", help="why the model said that: attention, rollout, gradient x input and "
                                          "integrated gradients for one prediction, and a deletion test")
@@ -625,7 +625,7 @@ def _add_attribute(sub):
 
 
 def _run_attribute(args):
-    from . import attribution as A
+    from .interpret import attribution as A
 
     bundle = _load(args)
     if args.target == "nsp":
@@ -666,7 +666,7 @@ def _add_neuron(sub):
 
 
 def _run_neuron(args):
-    from .neuron import neuron_view
+    from .interpret.neuron import neuron_view
 
     v = neuron_view(_load(args), args.text, args.layer, args.head, args.query)
     out = v.to_json()
@@ -690,7 +690,7 @@ def _add_sides(sub):
 
 
 def _run_sides(args):
-    from .decoding import sides
+    from .objectives.decoding import sides
 
     return sides(_load(args), args.text, args.top_k).to_json()
 

@@ -4,8 +4,8 @@ import streamlit as st
 
 from playground_ui import export, state, ui
 from playground_ui.widgets import fit, notices, sentence_pair
-from bert_playground.families import word_start_marker
-from bert_playground.representation import embedding_parts, family_notices, represent
+from bert_playground.checkpoints.families import word_start_marker
+from bert_playground.inputs.representation import embedding_parts, family_notices, represent
 from playground_ui.charts import representation as charts
 
 SPEC = state.spec("input-representation",

@@ -3,8 +3,8 @@ import streamlit as st
 
 from playground_ui import export, lesson, state, ui
 from playground_ui.widgets import bump, notices
-from bert_playground import nsp
-from bert_playground.corpus import parse_pasted
+from bert_playground.objectives import nsp
+from bert_playground.inputs.corpus import parse_pasted
 from playground_ui.charts import nsp as charts
 
 SOURCES = ["Demo corpus", "Your documents", "Type both sentences"]

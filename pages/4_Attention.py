@@ -2,9 +2,9 @@
 import streamlit as st
 
 from playground_ui import export, lesson, state, ui
-from bert_playground.lessons import most_attended
+from bert_playground.classroom.lessons import most_attended
 from playground_ui.widgets import fit, notices, pick, sentence_pair
-from bert_playground import attention as att
+from bert_playground.interpret import attention as att
 from playground_ui.charts import attention as charts
 
 BLOCK_NAMES = {"all": "Whole input", "A->A": "A → A", "A->B": "A → B", "B->A": "B → A", "B->B": "B → B"}

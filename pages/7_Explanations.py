@@ -3,11 +3,11 @@ a deletion test that checks them, and the neuron view of one attention head."""
 import pandas as pd
 import streamlit as st
 
-from bert_playground import attribution as A
-from bert_playground.classifier import load_classifier
-from bert_playground.mlm import normalise_masks
-from bert_playground.neuron import neuron_view
-from bert_playground.text import encode
+from bert_playground.interpret import attribution as A
+from bert_playground.finetune.classifier import load_classifier
+from bert_playground.objectives.mlm import normalise_masks
+from bert_playground.interpret.neuron import neuron_view
+from bert_playground.inputs.text import encode
 from playground_ui import export, state, ui
 from playground_ui.widgets import fit, notices
 from playground_ui.charts import explain as charts

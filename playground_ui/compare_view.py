@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bert_playground import compare, rtd
-from bert_playground.masking import MaskingConfig
+from bert_playground.checkpoints import compare
+
+from bert_playground.objectives import rtd
+from bert_playground.objectives.masking import MaskingConfig
 from playground_ui import ui
 from playground_ui.charts import mlm as charts
 from playground_ui.widgets import notices

@@ -1,6 +1,6 @@
 """The app's side of background jobs and sessions: what a session owns ends with it.
 
-- A job belongs to the session that started it: the watchdog in `bert_playground.jobs` asks `alive(session_id)`
+- A job belongs to the session that started it: the watchdog in `bert_playground.core.jobs` asks `alive(session_id)`
   (here Streamlit's runtime: "is this session still connected?"), so a closed tab or a reload stops its training
   within seconds, with no polling in pages.
 - A closed session's objects go too (`SessionReaper`): Streamlit keeps a disconnected session (its `session_state`:
@@ -18,8 +18,8 @@ import time
 from typing import Callable
 
 
-from bert_playground import memory
-from bert_playground.jobs import REGISTRY, Job
+from bert_playground.core import memory
+from bert_playground.core.jobs import REGISTRY, Job
 
 _LOG = logging.getLogger(__name__)
 DEFAULT_TTL = 120.0  # Streamlit's own default for server.disconnectedSessionTTL

@@ -1,12 +1,12 @@
 """Lesson mode (predict, then reveal): the student commits a guess, then the model's answer appears with the
-guess marked; a per-session score. Exercises come from sets (bert_playground.lessons) walked on the Lessons page."""
+guess marked; a per-session score. Exercises come from sets (bert_playground.classroom.lessons) walked on the Lessons page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import streamlit as st
 
-from bert_playground import lessons
+from bert_playground.classroom import lessons
 from playground_ui.ui import md_escape
 
 ON = "lesson_on"  # the toggle's key (a global link parameter: playground_ui.state.LESSON)

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from bert_playground import PlaygroundError, checkpoint  # torch-free: the home page draws before torch has loaded
-from bert_playground.device import cpu_label_now, describe  # (torch is imported inside their functions)
+from bert_playground import PlaygroundError  # torch-free: the home page draws before torch has loaded
+
+from bert_playground.checkpoints import folders as checkpoint
+from bert_playground.core.device import cpu_label_now, describe  # (torch is imported inside their functions)
 from playground_ui.hall import moved_session_notice
 from playground_ui import export, jobs, state, style
 
 if TYPE_CHECKING:
-    from bert_playground import models
+    from bert_playground.checkpoints import models
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -99,7 +101,7 @@ def _loaded(key: str, device: str, _name: str, _allowed: list[str] | None, _shar
     """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded.
     Streamlit computes a key once however many threads ask at once (the others wait for its result), and
     `models.load` takes `models._LOAD_LOCK`: never two loads of one checkpoint, never two loads at once."""
-    from bert_playground import models  # torch and transformers: imported by the first load, not by the home page
+    from bert_playground.checkpoints import models  # torch and transformers: imported by the first load, not by the home page
 
     return models.load(_name, device, allowed=_allowed, shared=_shared)
 
@@ -165,7 +167,7 @@ def loading(name: str) -> bool:
 
 
 def device_name() -> str:
-    from bert_playground.device import choose_device  # imports torch (waits for the background import)
+    from bert_playground.core.device import choose_device  # imports torch (waits for the background import)
 
     return str(choose_device())
 

@@ -36,7 +36,7 @@ WHAT_IT_IS = """
 **What it is.** A compact BERT: the 6-layer, 384-wide, 12-head MiniLM-L6 encoder (22.7M parameters in the
 encoder, bert-base-uncased WordPiece vocabulary of 30,522) with BERT's two pre-training heads — a masked-LM head
 (its decoder tied to the word embeddings) and a next-sentence-prediction head — pre-trained further by this
-project with its own masking (`bert_playground/masking.py`) and pair-building (`bert_playground/pairs.py`) code.
+project with its own masking (`bert_playground/objectives/masking.py`) and pair-building (`bert_playground/objectives/pairs.py`) code.
 It is **much smaller than BERT-base** (110M parameters) and saw far less text, so its guesses are rougher.
 When the network allows, choose *Hugging Face Hub id* in the sidebar and type `bert-base-uncased`, or pass
 `--model bert-base-uncased` to the CLI.

@@ -28,7 +28,7 @@ KINDS = {
 
 
 def _corpus() -> list[str]:
-    from bert_playground.nsp import demo_documents
+    from bert_playground.objectives.nsp import demo_documents
 
     text = [s for d in demo_documents() for s in d.sentences]
     return SENTENCES * 3 + text

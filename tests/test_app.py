@@ -31,7 +31,7 @@ PAGE = "pages/1_Input_representation.py"
 
 
 def test_representation_page_table_and_vectors(app_env, tiny):
-    from bert_playground.representation import embedding_parts, represent
+    from bert_playground.inputs.representation import embedding_parts, represent
 
     at = run(PAGE)
     at.text_area(key="rep_a").set_value("Hello there").run()

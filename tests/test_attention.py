@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-from bert_playground import attention as att
-from bert_playground.models import forward
+from bert_playground.interpret import attention as att
+from bert_playground.checkpoints.models import forward
 from test_cli import cli
 
 A, B = "The cat sat on the mat.", "It was happy there."

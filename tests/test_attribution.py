@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from bert_playground import PlaygroundError, attribution as A, load
-from bert_playground.classifier import Classifier
-from bert_playground.mlm import fill
-from bert_playground.models import forward
-from bert_playground.nsp import score_text
+from bert_playground import PlaygroundError, load
+
+from bert_playground.interpret import attribution as A
+from bert_playground.finetune.classifier import Classifier
+from bert_playground.objectives.mlm import fill
+from bert_playground.checkpoints.models import forward
+from bert_playground.objectives.nsp import score_text
 from conftest import vocab_file
 
 TEXT = "the cat sat on the [MASK] and looked at the dog ."

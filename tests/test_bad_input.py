@@ -131,27 +131,27 @@ FILES = {
 # ============================================================================================
 
 def _fill(text, k=5):
-    from bert_playground.mlm import fill
+    from bert_playground.objectives.mlm import fill
     return lambda b: fill(b, text, k)
 
 
 def _represent(a, b_=None):
-    from bert_playground.representation import represent
+    from bert_playground.inputs.representation import represent
     return lambda b: represent(b, a, b_)
 
 
 def _nsp(a, b_):
-    from bert_playground.nsp import score_text
+    from bert_playground.objectives.nsp import score_text
     return lambda b: score_text(b, a, b_)
 
 
 def _attention(a, b_=None):
-    from bert_playground.attention import compute
+    from bert_playground.interpret.attention import compute
     return lambda b: compute(b, a, b_)
 
 
 def _mask(text, rate=0.15):
-    from bert_playground.masking import MaskingConfig, mask_text
+    from bert_playground.objectives.masking import MaskingConfig, mask_text
     return lambda b: mask_text(b.tokenizer, text, MaskingConfig(rate=rate), 0)
 
 
@@ -161,7 +161,7 @@ def _ft(**kw):
 
 
 def _table(key):
-    from bert_playground import datasets as D
+    from bert_playground.data import datasets as D
     name, raw, _ = FILES[key]
 
     def go(b):
@@ -359,8 +359,8 @@ CHECKPOINTS = [  # (case, name or bad_dirs key, message)
 
 @pytest.mark.parametrize("case, name, expect", CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
 def test_checkpoint_refused(bad_dirs, case, name, expect):
-    from bert_playground.errors import CheckpointError
-    from bert_playground.models import load
+    from bert_playground.core.errors import CheckpointError
+    from bert_playground.checkpoints.models import load
 
     path = str(bad_dirs[name]) if name in bad_dirs else name
     with pytest.raises(CheckpointError) as info:
@@ -370,8 +370,8 @@ def test_checkpoint_refused(bad_dirs, case, name, expect):
 
 
 def test_classroom_mode_refuses_paths_and_other_ids(monkeypatch, tiny_dir):
-    from bert_playground.errors import CheckpointError
-    from bert_playground.models import load
+    from bert_playground.core.errors import CheckpointError
+    from bert_playground.checkpoints.models import load
 
     monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded, prajjwal1/bert-tiny")
     for name in (str(tiny_dir), "../../etc", "bert-base-uncased", "/etc/passwd"):

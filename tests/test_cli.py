@@ -61,8 +61,12 @@ def test_command_table_names_every_command_and_its_functions():
 def test_defaults_and_choices_come_from_the_package():
     import dataclasses
 
-    from bert_playground import cli, finetune, masking, pretrain
+    from bert_playground import cli, finetune
 
+
+    from bert_playground.objectives import masking
+
+    from bert_playground.pretraining import pretrain
     def parsed(*argv):
         return vars(cli.build_parser().parse_args(list(argv)))
 
@@ -90,7 +94,7 @@ def test_pretrain_bad_settings_one_line_exit_2(tmp_path, argv):
 
 def test_classify_inputs(tmp_path):
     from bert_playground import PlaygroundError
-    from bert_playground.datasets import classify_inputs
+    from bert_playground.data.datasets import classify_inputs
 
     assert classify_inputs(["a", "b"], None, False) == (["a", "b"], None)
     assert classify_inputs(["a\tb"], None, True) == (["a"], ["b"])

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-from bert_playground import contextual as C
-from bert_playground import datasets as D
-from bert_playground import neighbours as N
-from bert_playground import probe as P
-from bert_playground.text import encode
+from bert_playground.interpret import contextual as C
+from bert_playground.data import datasets as D
+from bert_playground.interpret import neighbours as N
+from bert_playground.interpret import probe as P
+from bert_playground.inputs.text import encode
 from test_cli import cli
 
 BANK = ["river | I went to the river bank.", "river | The boat reached the muddy bank.",

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from bert_playground import contextual as C
+from bert_playground.interpret import contextual as C
 from bert_playground import load
 
 

@@ -126,7 +126,7 @@ def test_probe_upload_asks_for_a_file(app_env):
 
 
 def test_index_store_shares_one_build_and_evicts_the_oldest(tiny):
-    from bert_playground import neighbours as N
+    from bert_playground.interpret import neighbours as N
     from playground_ui.index_store import IndexStore
 
     store = IndexStore(max_entries=2)

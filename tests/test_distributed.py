@@ -10,7 +10,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from bert_playground import distributed, load, masking, pretrain
+from bert_playground.pretraining import distributed, pretrain
+
+from bert_playground import load
+
+from bert_playground.objectives import masking
 from test_pretrain import write_corpus
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

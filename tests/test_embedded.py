@@ -4,8 +4,10 @@ import os
 import pytest
 import torch
 
-from bert_playground import load, models
-from bert_playground.text import encode
+from bert_playground import load
+
+from bert_playground.checkpoints import models
+from bert_playground.inputs.text import encode
 
 MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december"}

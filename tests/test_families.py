@@ -11,10 +11,10 @@ import torch
 import transformers
 
 from bert_playground import CheckpointError, cli, load
-from bert_playground.attention import compute
-from bert_playground.families import FAMILIES
-from bert_playground.mlm import fill
-from bert_playground.representation import embedding_parts, represent
+from bert_playground.interpret.attention import compute
+from bert_playground.checkpoints.families import FAMILIES
+from bert_playground.objectives.mlm import fill
+from bert_playground.inputs.representation import embedding_parts, represent
 from conftest import FAMILY_KINDS
 
 EXPECTED = {  # kind -> (class, heads present)
@@ -132,7 +132,7 @@ def test_cli_fill_and_nsp(capsys, family_dirs, family_bundles, kind):
 
 def test_sop_probability_is_the_sop_heads(family_bundles):
     """ALBERT's SOP score equals AlbertForPreTraining's sop_logits of the same input."""
-    from bert_playground.nsp import score_text
+    from bert_playground.objectives.nsp import score_text
 
     b = family_bundles["albert"]
     s = score_text(b, "It rained all day.", "The streets were flooded.")
@@ -175,7 +175,7 @@ def test_cli_finetune_few_steps(capsys, tmp_path, family_dirs, kind):
 @pytest.mark.parametrize("kind", ["roberta", "albert", "distilbert", "modernbert"])
 def test_frozen_mode_trains_only_the_head(tmp_path, family_bundles, kind):
     from bert_playground import finetune
-    from bert_playground.datasets import read_file, to_labelled
+    from bert_playground.data.datasets import read_file, to_labelled
 
     b = family_bundles[kind]
     before = {n: p.clone() for n, p in b.encoder.state_dict().items()}

@@ -4,8 +4,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bert_playground import PlaygroundError, compare, families, rtd
-from bert_playground.masking import MaskingConfig
+from bert_playground import PlaygroundError
+
+from bert_playground.checkpoints import compare, families
+
+from bert_playground.objectives import rtd
+from bert_playground.objectives.masking import MaskingConfig
 from conftest import FAMILY_KINDS
 
 
@@ -82,7 +86,7 @@ def test_overview_from_config_and_weights(family_bundles, kind):
 
 def test_sentence_order_pairs_come_from_the_pair_builder(family_bundles):
     """SOP pairs: consecutive text of one document, swapped half the time (3-sigma band), scored by the SOP head."""
-    from bert_playground import nsp
+    from bert_playground.objectives import nsp
 
     b = family_bundles["albert"]
     docs = nsp.read_corpus(b.tokenizer, nsp.demo_documents()).token_docs

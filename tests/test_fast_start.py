@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from apphelp import ROOT, run
-from bert_playground import checkpoint, load, models
-from bert_playground.errors import CheckpointError
+from bert_playground.checkpoints import folders as checkpoint, models
+from bert_playground import load
+from bert_playground.core.errors import CheckpointError
 from playground_ui import ui
 
 
@@ -109,7 +110,7 @@ HEAVY = ("torch", "transformers", "tokenizers", "numpy", "safetensors")  # numpy
 
 def test_importing_the_home_page_imports_no_torch():
     mods = _home_imports()
-    assert "playground_ui.ui" in mods and "bert_playground.training_log" in mods
+    assert "playground_ui.ui" in mods and "bert_playground.pretraining.training_log" in mods
     code = (f"import importlib, sys; [importlib.import_module(m) for m in {mods!r}]; "
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -217,7 +218,7 @@ def test_first_model_page_takes_the_preloaded_model(app_env, counted_loads):
 
 def test_a_new_seed_reuses_the_statistics_and_their_figures(app_env, monkeypatch):
     from apphelp import plotly_specs
-    from bert_playground import masking
+    from bert_playground.objectives import masking
     from playground_ui.charts import explain as xcharts
     from playground_ui.charts import mlm as mlm_charts
 

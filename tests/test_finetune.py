@@ -11,9 +11,9 @@ import torch
 
 from apphelp import ROOT
 from bert_playground import PlaygroundError, load
-from bert_playground import datasets as D
+from bert_playground.data import datasets as D
 from bert_playground import finetune as F
-from bert_playground.jobs import Job
+from bert_playground.core.jobs import Job
 from playground_ui import finetune_view as view
 from test_cli import cli
 

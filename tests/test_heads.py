@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from bert_playground import datasets as D
+from bert_playground.data import datasets as D
 from bert_playground import finetune as F
-from bert_playground.errors import PlaygroundError
+from bert_playground.core.errors import PlaygroundError
 from bert_playground.finetune.metrics import entities, exact_match, normalize_answer, token_f1
 from bert_playground.finetune.spans import (IGNORE, answer_positions, best_span, decode, first_piece_labels, windows)
 

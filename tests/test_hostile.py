@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from apphelp import FILL, ROOT
-from bert_playground import PlaygroundError, checkpoint, datasets as D, finetune, jobs, models
+from bert_playground import PlaygroundError, finetune
+from bert_playground.checkpoints import folders as checkpoint, models
+from bert_playground.data import datasets as D
+from bert_playground.core import jobs
 from bert_playground.cli import main as cli
 from test_bad_input import page_ok
 from test_finetune import csv_bytes
@@ -159,7 +162,7 @@ def test_embedded_checkpoint_under_a_folder_with_brackets(tmp_path, tiny_dir, mo
 
 
 def test_corpus_pattern_only_globs_after_the_existing_folder(tmp_path):
-    from bert_playground.corpus import corpus_files
+    from bert_playground.inputs.corpus import corpus_files
 
     d = tmp_path / "NLP course [2025]"
     d.mkdir()
@@ -216,7 +219,7 @@ def test_curves_status_says_what_the_run_does():
 # ---- seeds ---------------------------------------------------------------------------------------
 
 def test_huge_seed_is_a_clear_error(tokenizer, capsys):
-    from bert_playground.masking import mask_text
+    from bert_playground.objectives.masking import mask_text
 
     for seed in (99999999999999999999, -1, 2**63):
         with pytest.raises(PlaygroundError, match="seed must be a whole number"):
@@ -235,7 +238,7 @@ def test_cli_mask_huge_seed_exits_2(tiny_dir, capsys):
 # ---- text: zero-width only, typed special tokens -------------------------------------------------
 
 def test_zero_width_only_text_is_empty(tiny, capsys, tiny_dir):
-    from bert_playground import attention
+    from bert_playground.interpret import attention
 
     for text in ("\u200b\u200c\u200d", "\ufeff\u2060 \u200b"):
         with pytest.raises(PlaygroundError, match="empty"):
@@ -244,8 +247,10 @@ def test_zero_width_only_text_is_empty(tiny, capsys, tiny_dir):
 
 
 def test_typed_special_tokens_are_said_the_same_way_everywhere(tiny):
-    from bert_playground import attention, masking, mlm, nsp, representation
-    from bert_playground.corpus import parse_pasted
+    from bert_playground.interpret import attention
+    from bert_playground.objectives import masking, mlm, nsp
+    from bert_playground.inputs import representation
+    from bert_playground.inputs.corpus import parse_pasted
 
     text = "the cat sat [SEP] on the mat [CLS]"
     said = [attention.compute(tiny, text).notices, representation.represent(tiny, text).notices,

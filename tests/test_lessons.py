@@ -5,8 +5,9 @@ import re
 import pytest
 
 from apphelp import TIMEOUT, run
-from bert_playground import PlaygroundError, lessons
-from bert_playground.paths import EMBEDDED_DIR, FINETUNE_DIR
+from bert_playground import PlaygroundError
+from bert_playground.classroom import lessons
+from bert_playground.core.paths import EMBEDDED_DIR, FINETUNE_DIR
 
 GOOD = """
 title: A set
@@ -56,7 +57,7 @@ def test_huge_and_binary_files_are_refused():
 
 @pytest.fixture(scope="module")
 def embedded():
-    from bert_playground import models
+    from bert_playground.checkpoints import models
     if not (EMBEDDED_DIR / "config.json").is_file():
         pytest.skip("no embedded checkpoint")
     return models.load("embedded", "cpu")
@@ -127,7 +128,7 @@ def test_nsp_exercise(app_env, tiny):
 def test_attention_exercise(app_env, tiny):
     at = _page("pages/4_Attention.py", {"a": "The cat sat on the mat.", "b": "", "layer": "2", "head": "3", "from": "2", "lesson": "1"})
     answer = lessons.attention_answer(tiny, "The cat sat on the mat.", None, 1, 2, 2)
-    from bert_playground.attention import compute
+    from bert_playground.interpret.attention import compute
     tokens = compute(tiny, "The cat sat on the mat.").tokens
     at = _commit(at, f"{tokens.index(answer)}: {answer}", choice=True)
     assert any("✅ right" in s.value for s in at.success)

@@ -1,4 +1,4 @@
-"""The allocator policy the app sets at start-up (bert_playground.memory): freed large blocks go back to the OS."""
+"""The allocator policy the app sets at start-up (bert_playground.core.memory): freed large blocks go back to the OS."""
 import os
 import platform
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bert_playground import memory
+from bert_playground.core import memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -16,7 +16,7 @@ PROBE = r"""
 import ctypes, ctypes.util, os, sys
 sys.path.insert(0, {root!r})
 if {tune}:
-    from bert_playground import memory
+    from bert_playground.core import memory
     assert memory.tune_allocator()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype = ctypes.c_void_p
@@ -57,7 +57,7 @@ def test_tuned_allocator_returns_freed_blocks_to_the_os():
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's mallopt")
 def test_the_app_sets_the_policy_on_import_and_the_user_can_opt_out():
-    check = "import playground_ui, bert_playground.memory as m; print(m._tuned)"
+    check = "import playground_ui, bert_playground.core.memory as m; print(m._tuned)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     on = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
     off = subprocess.run([sys.executable, "-c", check], env={**env, "BERT_PLAYGROUND_MALLOC": "default"},
@@ -69,7 +69,7 @@ def test_the_app_sets_the_policy_on_import_and_the_user_can_opt_out():
 THP_PROBE = r"""
 import os, sys
 sys.path.insert(0, {root!r})
-from bert_playground import memory
+from bert_playground.core import memory
 memory.tune_allocator()
 import torch
 blocks = [torch.empty((3 << 20) + 100, dtype=torch.uint8) for _ in range(8)]  # >= 2 MB: advised for huge pages

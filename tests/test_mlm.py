@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from apphelp import ROOT
 from bert_playground import PlaygroundError, load
-from bert_playground.masking import IGNORE, MaskingConfig, mask_text
-from bert_playground.mlm import _fill_text, fill, mask_word, normalise_masks, score_corruption, words
+from bert_playground.objectives.masking import IGNORE, MaskingConfig, mask_text
+from bert_playground.objectives.mlm import _fill_text, fill, mask_word, normalise_masks, score_corruption, words
 
 EMBEDDED = ROOT / "assets" / "model"
 
@@ -94,7 +94,7 @@ def test_fill_long_text_is_truncated_with_a_notice(tiny):
     assert "window around the masks" in " ".join(far.notices)
     assert far.filled.count("[MASK]") == 0
     # the window gives the same guesses as the model on exactly those tokens
-    from bert_playground.mlm import mlm_logits_at
+    from bert_playground.objectives.mlm import mlm_logits_at
     ids = [tiny.tokenizer.convert_tokens_to_ids(t) for t in far.tokens]
     probs = mlm_logits_at(tiny, ids, [m.position for m in far.masks]).float().softmax(-1)
     assert far.masks[0].predictions[0].token_id == int(probs[0].argmax())
@@ -296,8 +296,8 @@ def test_embedded_cli_fill_default_model():
 @pytest.mark.parametrize("rows", [1, 2, 3, 7, 20])
 def test_vocab_projection_fast_path_equals_the_heads_linear(tiny, rows):
     """mlm_logits_at computes the head before its vocabulary projection, then (W h^T)^T: the model's own logits."""
-    from bert_playground.mlm import _split_head, mlm_logits_at, vocab_logits
-    from bert_playground.models import forward, submodule
+    from bert_playground.objectives.mlm import _split_head, mlm_logits_at, vocab_logits
+    from bert_playground.checkpoints.models import forward, submodule
 
     head = submodule(tiny.model, tiny.family.mlm_head)
     before, projection = _split_head(tiny)

@@ -2,7 +2,9 @@ import pytest
 import torch
 from transformers import BertForMaskedLM, BertForPreTraining, BertModel
 
-from bert_playground import CheckpointError, checkpoint, load, models
+from bert_playground import CheckpointError, load
+
+from bert_playground.checkpoints import folders as checkpoint, models
 from conftest import build_checkpoint
 
 
@@ -106,7 +108,7 @@ def test_non_bert_model_type_is_refused(tmp_path, tiny_dir):
 
 
 def test_device_choice_and_threads(monkeypatch):
-    from bert_playground import device
+    from bert_playground.core import device
 
     monkeypatch.setenv("BERT_PLAYGROUND_THREADS", "1")
     assert device.choose_device("cpu").type == "cpu"

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-from bert_playground.models import forward
-from bert_playground.neuron import neuron_view
-from bert_playground.text import encode
+from bert_playground.checkpoints.models import forward
+from bert_playground.interpret.neuron import neuron_view
+from bert_playground.inputs.text import encode
 
 TEXT = "the quick brown fox jumps over the lazy dog ."
 

@@ -1,4 +1,4 @@
-"""NSP scoring (bert_playground.nsp) on the tiny random checkpoint, the demo corpus, and the `nsp` CLI."""
+"""NSP scoring (bert_playground.objectives.nsp) on the tiny random checkpoint, the demo corpus, and the `nsp` CLI."""
 import json
 import random
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from apphelp import ROOT
-from bert_playground import PlaygroundError, load, nsp, pairs
-from bert_playground.corpus import Document, parse_pasted
+from bert_playground import PlaygroundError, load
+from bert_playground.objectives import nsp, pairs
+from bert_playground.inputs.corpus import Document, parse_pasted
 from conftest import build_checkpoint
 from test_cli import cli
 
@@ -210,7 +211,7 @@ def test_embedded_prefers_the_true_continuation(embedded):
 @needs_embedded
 @pytest.mark.skipif(not WIKI.is_file(), reason="shared Wikipedia sample absent (../shared/data/wikipedia)")
 def test_embedded_nsp_accuracy_on_held_out_wikipedia(embedded):
-    from bert_playground.corpus import read_wikiextractor
+    from bert_playground.inputs.corpus import read_wikiextractor
 
     docs = nsp.token_docs(embedded.tokenizer, read_wikiextractor(str(WIKI))[:80])
     res = nsp.score_batch(embedded, nsp.draw_pairs(docs, 100, 0, nsp.pair_budget(embedded, 128)))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from apphelp import run
-from bert_playground import attention as att
+from bert_playground.interpret import attention as att
 
 PAGE = "pages/4_Attention.py"
 A, B = "The cat sat on the mat.", "It was happy there."

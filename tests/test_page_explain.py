@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from apphelp import plotly_specs, run
-from bert_playground import attribution as A
-from bert_playground.classifier import Classifier
-from bert_playground.neuron import neuron_view
+from bert_playground.interpret import attribution as A
+from bert_playground.finetune.classifier import Classifier
+from bert_playground.interpret.neuron import neuron_view
 
 PAGE = "pages/7_Explanations.py"
 DEFAULT = "The capital of France is [MASK]."
@@ -119,7 +119,7 @@ def test_neuron_view_is_the_models_attention(app_env, tiny):
 
 
 def test_classifier_label_from_a_folder(app_env, tiny, tmp_path):
-    from bert_playground.classifier import load_classifier, save_classifier
+    from bert_playground.finetune.classifier import load_classifier, save_classifier
     from bert_playground.finetune import build_classifier
 
     model = build_classifier(tiny, ["neg", "pos"], device="cpu").eval()

@@ -2,8 +2,8 @@
 import pytest
 
 from apphelp import FILL, MLM_TAB, MLM_TABS, RTD, SHEET, open_tab, plotly_specs, run
-from bert_playground.masking import MaskingConfig, mask_text
-from bert_playground.mlm import fill, score_corruption
+from bert_playground.objectives.masking import MaskingConfig, mask_text
+from bert_playground.objectives.mlm import fill, score_corruption
 
 PAGE = "pages/2_Masked_LM.py"
 TEXT = "The playground masks unaffable sentences about unbelievably bored foxes."

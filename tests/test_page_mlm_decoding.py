@@ -2,7 +2,7 @@
 import pytest
 
 from apphelp import FILL, plotly_specs, run
-from bert_playground import decoding as D
+from bert_playground.objectives import decoding as D
 
 PAGE = "pages/2_Masked_LM.py"
 

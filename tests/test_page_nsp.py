@@ -2,7 +2,7 @@
 import pytest
 
 from apphelp import plotly_specs, run
-from bert_playground import nsp
+from bert_playground.objectives import nsp
 
 PAGE = "pages/3_Next_sentence_prediction.py"
 
@@ -186,7 +186,7 @@ def test_page_shows_the_package_sampled_pair(app_env, tiny):
     """The drawn pair is the package's (`nsp.sample_pair` for the seed), packed and scored as the package does."""
     import random
 
-    from bert_playground import pairs
+    from bert_playground.objectives import pairs
 
     at = run(PAGE)
     corpus = nsp.read_corpus(tiny.tokenizer, nsp.demo_documents())

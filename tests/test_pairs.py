@@ -1,4 +1,4 @@
-"""NSP pair building (bert_playground.pairs): label split, provenance, lengths, packing.
+"""NSP pair building (bert_playground.objectives.pairs): label split, provenance, lengths, packing.
 
 Tokens here are (document, sentence, k) tuples, so every token says where it came from.
 """
@@ -7,8 +7,10 @@ import random
 
 import pytest
 
-from bert_playground import PlaygroundError, pairs
+from bert_playground import PlaygroundError
 
+
+from bert_playground.objectives import pairs
 CLS, SEP = "[CLS]", "[SEP]"
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-from bert_playground.representation import embedding_parts, represent
-from bert_playground.text import clean_text
+from bert_playground.inputs.representation import embedding_parts, represent
+from bert_playground.inputs.text import clean_text
 
 
 def _random_sentence(tok, rng, n):

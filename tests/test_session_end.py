@@ -15,8 +15,8 @@ import weakref
 import pytest
 
 from bert_playground import finetune as F
-from bert_playground import jobs
-from bert_playground.jobs import Job, Registry
+from bert_playground.core import jobs
+from bert_playground.core.jobs import Job, Registry
 from playground_ui import jobs as app_jobs
 from test_finetune import fast, toy
 

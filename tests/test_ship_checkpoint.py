@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from bert_playground.training_log import read_training_log  # noqa: I001 (the package: one place)
+from bert_playground.pretraining.training_log import read_training_log  # noqa: I001 (the package: one place)
 from conftest import ROOT, build_checkpoint
 from playground_ui.charts.pretraining import chunk_starts, training_curves
 from test_eval_checkpoint import load_script

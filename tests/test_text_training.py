@@ -4,9 +4,13 @@ import threading
 import pytest
 import torch
 
-from bert_playground import PlaygroundError, text, training
+from bert_playground import PlaygroundError
+
+from bert_playground.inputs import text
+
+from bert_playground.core import training
 from bert_playground import finetune as F
-from bert_playground import pretrain
+from bert_playground.pretraining import pretrain
 from playground_ui import finetune_view as view
 
 TEXTS = ["hello world", "a much longer sentence " * 20, "x", "Unbelievable tokenization!"]
@@ -77,7 +81,7 @@ def test_snapshot_leaves_the_run_state_alone(tmp_path, monkeypatch):
     saved = []
     monkeypatch.setattr(pretrain, "save_checkpoint", lambda m, t, out, snap, cfg: saved.append(snap))
     state = pretrain.TrainState(step=7, epoch=1, tokens_seen=100, elapsed=5.0, history=[{"step": 5}])
-    from bert_playground.distributed import World
+    from bert_playground.pretraining.distributed import World
 
     run = pretrain._Run(pretrain.PretrainConfig(corpus="c", out=str(tmp_path)), torch.device("cpu"), tmp_path, None,
                         None, state, [], None, None, [], None, 7, World(0, 1, 0, torch.device("cpu")), None,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import PlaygroundError
-from ..text import clean_text
+from ..core.errors import PlaygroundError
+from ..inputs.text import clean_text
 
 CLOZE = "The capital of France is [MASK]."
 MAX_POINTS = 300  # held-out examples drawn in the [CLS] projection

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..classifier import Classifier, Metrics
+from .classifier import Classifier, Metrics
 from .config import FinetuneConfig
 
 

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 import transformers
 from transformers import AutoTokenizer, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification
 
-from ..bow import BowClassifier, build_vocab
-from ..classifier import (Classifier, Metrics, batch, bert_logits, bow_logits, by_length, classification_metrics,
+from ..interpret.bow import BowClassifier, build_vocab
+from .classifier import (Classifier, Metrics, batch, bert_logits, bow_logits, by_length, classification_metrics,
                           encode, pool, sequence_logits)
-from ..errors import PlaygroundError
-from ..training import autocast
+from ..core.errors import PlaygroundError
+from ..core.training import autocast
 from .config import FinetuneConfig
 from .events import Prepare
 from .metrics import entity_metrics, qa_metrics

@@ -14,11 +14,11 @@ from typing import Iterator
 
 import torch
 
-from .. import training
-from ..datasets import LabelledData
-from ..device import choose_device, configure_cpu_threads, describe
-from ..errors import PlaygroundError
-from ..notices import Notice, warning
+from ..core import training
+from ..data.datasets import LabelledData
+from ..core.device import choose_device, configure_cpu_threads, describe
+from ..core.errors import PlaygroundError
+from ..core.notices import Notice, warning
 from .config import FinetuneConfig, validate
 from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
 from .heads import head_class

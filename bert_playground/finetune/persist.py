@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..classifier import METRICS_FILE, load_classifier, save_classifier  # noqa: F401  (load is the inverse of save)
+from .classifier import METRICS_FILE, load_classifier, save_classifier  # noqa: F401  (load is the inverse of save)
 from .events import FinetuneResult
 from .predictors import save_model
 

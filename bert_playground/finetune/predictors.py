@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForTokenClassification, AutoTokenizer
 
-from ..errors import PlaygroundError
-from ..text import clean_text
-from ..training import autocast
+from ..core.errors import PlaygroundError
+from ..inputs.text import clean_text
+from ..core.training import autocast
 from .metrics import entities
 from .spans import IGNORE, Span, Window, decode, first_piece_labels, windows, word_scores
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import PlaygroundError
+from ..core.errors import PlaygroundError
 
 IGNORE = -100  # label of the pieces the loss skips (torch's cross_entropy ignore_index)
 

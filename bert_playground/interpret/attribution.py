@@ -32,10 +32,10 @@ import numpy as np
 import torch
 
 from .attention import rollout
-from .errors import PlaygroundError
-from .models import derived, forward
-from .notices import Notice, warning
-from .text import clean_text, encode, encode_ids
+from ..core.errors import PlaygroundError
+from ..checkpoints.models import derived, forward
+from ..core.notices import Notice, warning
+from ..inputs.text import clean_text, encode, encode_ids
 
 BASELINES = ("mask", "pad", "zero")
 # [MASK] by default: it is the token BERT was trained to read as "a word is here, but hidden", so the baseline
@@ -140,7 +140,7 @@ def _predict(target_kwargs: dict, names) -> Target:
 
 def mask_target(bundle, text_a: str, text_b: str | None = None, mask: int = 0) -> Target:
     """The model's top guess at mask number `mask` (0 = the first) of a text or pair."""
-    from .mlm import EXAMPLE, normalise_masks, require_mlm
+    from ..objectives.mlm import EXAMPLE, normalise_masks, require_mlm
 
     require_mlm(bundle)
     tok = bundle.tokenizer
@@ -173,7 +173,7 @@ def mask_target(bundle, text_a: str, text_b: str | None = None, mask: int = 0) -
 
 def nsp_target(bundle, text_a: str, text_b: str) -> Target:
     """The NSP head's decision (IsNext or NotNext) for a pair, read from [CLS]."""
-    from .nsp import LABELS, encode_pair, require_nsp
+    from ..objectives.nsp import LABELS, encode_pair, require_nsp
 
     require_nsp(bundle)
     tok = bundle.tokenizer

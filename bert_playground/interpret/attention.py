@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import PlaygroundError
-from .notices import Notice, warning
-from .models import forward
-from .text import Encoding, clean_text, encode_ids, max_length, typed_specials, typed_specials_notice
+from ..core.errors import PlaygroundError
+from ..core.notices import Notice, warning
+from ..checkpoints.models import forward
+from ..inputs.text import Encoding, clean_text, encode_ids, max_length, typed_specials, typed_specials_notice
 
 BLOCKS = ("A->A", "A->B", "B->A", "B->B")
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .errors import PlaygroundError
-from .models import forward
-from .paths import CONTEXT_EXAMPLES
-from .notices import Notice, warning
-from .text import Encoding, clean_text, encode, pad_batch
+from ..core.errors import PlaygroundError
+from ..checkpoints.models import forward
+from ..core.paths import CONTEXT_EXAMPLES
+from ..core.notices import Notice, warning
+from ..inputs.text import Encoding, clean_text, encode, pad_batch
 
 MIN_SENTENCES = 2
 MAX_SENTENCES = 100  # one similarity matrix per layer is N x N; more is unreadable and slow

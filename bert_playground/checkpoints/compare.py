@@ -11,9 +11,9 @@ import csv
 import io
 from dataclasses import dataclass
 
-from .errors import PlaygroundError
-from .mlm import FillResult, fill
-from .paths import CLOZE_SHEET
+from ..core.errors import PlaygroundError
+from ..objectives.mlm import FillResult, fill
+from ..core.paths import CLOZE_SHEET
 
 MAX_ITEMS = 200  # sentences per sheet (each is one forward pass per checkpoint)
 

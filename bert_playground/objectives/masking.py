@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import PlaygroundError
-from .notices import Notice, warning
-from .text import token_ids as text_ids
-from .text import typed_specials, typed_specials_notice
+from ..core.errors import PlaygroundError
+from ..core.notices import Notice, warning
+from ..inputs.text import token_ids as text_ids
+from ..inputs.text import typed_specials, typed_specials_notice
 
 NOT_CHOSEN, MASK, RANDOM, KEEP = 0, 1, 2, 3
 ACTION_NAMES = {NOT_CHOSEN: None, MASK: "mask", RANDOM: "random", KEEP: "keep"}
@@ -116,7 +116,7 @@ def special_ids(tokenizer) -> list[int]:
 
 @functools.lru_cache(maxsize=8)
 def _continuation_table(tokenizer) -> torch.Tensor:
-    from .families import word_start_marker
+    from ..checkpoints.families import word_start_marker
 
     vocab = tokenizer.get_vocab()
     table = torch.zeros(max(max(vocab.values()) + 1, len(tokenizer)), dtype=torch.bool)
@@ -185,7 +185,7 @@ def corrupt_ids(tokenizer, ids: list[int], config: MaskingConfig, seed: int, epo
 
 def mask_text(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), seed: int = 0,
               epoch: int = 0, dynamic: bool = True) -> MaskedText:
-    from .text import clean_text
+    from ..inputs.text import clean_text
 
     text = clean_text(text)
     masked = corrupt_ids(tokenizer, tokenize_for_masking(tokenizer, text), config, seed, epoch, dynamic)
@@ -238,7 +238,7 @@ def word_lengths(continuation: torch.Tensor, special: torch.Tensor) -> torch.Ten
 def sample_statistics(tokenizer, text: str, config: MaskingConfig = MaskingConfig(), draws: int = 1000,
                       seed: int = 0, max_cells: int = 4_000_000) -> MaskingStats:
     """Corrupt `text` `draws` times (batched: one (draws, T) call per chunk) and count what happened."""
-    from .text import clean_text
+    from ..inputs.text import clean_text
 
     if not isinstance(draws, int) or draws < 1:
         raise PlaygroundError(f"The number of draws must be a positive integer, got {draws!r}.")

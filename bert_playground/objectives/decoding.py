@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import PlaygroundError
+from ..core.errors import PlaygroundError
 from .mlm import MASK_SPELLING, Prediction, _CORE, _WORD, _check_top_k, _fill_text, fill, mlm_logits_at
-from .text import clean_text, max_length
+from ..inputs.text import clean_text, max_length
 
 ORDERS = ("confidence", "left-to-right")
 MAX_CANDIDATES = 20

@@ -26,13 +26,19 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, BertConfig, BertForPreTraining
 
-from . import distributed, masking, pairs, text, training
-from .corpus import Document, read_wikiextractor
+from . import distributed
+
+from ..objectives import masking, pairs
+
+from ..inputs import text
+
+from ..core import training
+from ..inputs.corpus import Document, read_wikiextractor
 from transformers.utils import logging as hf_logging
 
-from .device import describe
-from .errors import PlaygroundError
-from .training import PRECISIONS
+from ..core.device import describe
+from ..core.errors import PlaygroundError
+from ..core.training import PRECISIONS
 from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
 hf_logging.disable_progress_bar()

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import PlaygroundError
+from ..core.errors import PlaygroundError
 
 Doc = Sequence[Sequence]  # list of sentences, each a list of tokens
 

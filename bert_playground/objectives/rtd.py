@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import PlaygroundError
+from ..core.errors import PlaygroundError
 from .masking import MaskingConfig, make_generator, mask_text, special_ids
-from .models import forward
-from .notices import Notice, warning
-from .text import max_length, pad_batch, truncate_ids
+from ..checkpoints.models import forward
+from ..core.notices import Notice, warning
+from ..inputs.text import max_length, pad_batch, truncate_ids
 
 
 @dataclass(frozen=True)

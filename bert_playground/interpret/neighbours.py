@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from . import contextual as C
-from .corpus import parse_pasted, split_sentences
-from .errors import PlaygroundError
-from .paths import CONTEXT_CORPUS, NSP_DEMO_CORPUS
-from .text import encode
+from ..inputs.corpus import parse_pasted, split_sentences
+from ..core.errors import PlaygroundError
+from ..core.paths import CONTEXT_CORPUS, NSP_DEMO_CORPUS
+from ..inputs.text import encode
 
 MAX_CORPUS_CHARS = 2_000_000  # about 15,000 Wikipedia sentences; the shipped corpus is 0.4 MB
 MAX_CORPUS_SENTENCES = 20_000

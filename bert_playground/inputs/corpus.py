@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .errors import PlaygroundError
-from .paths import expand_pattern
+from ..core.errors import PlaygroundError
+from ..core.paths import expand_pattern
 
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "e.g", "i.e", "no", "vol",

@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CheckpointError
+from ..core.errors import CheckpointError
 from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
-from .paths import EMBEDDED_DIR, files_in
+from ..core.paths import EMBEDDED_DIR, files_in
 
 EMBEDDED = "embedded"
 ENV_MODEL = "BERT_PLAYGROUND_MODEL"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import PlaygroundError
-from .models import forward
-from .text import encode
+from ..core.errors import PlaygroundError
+from ..checkpoints.models import forward
+from ..inputs.text import encode
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
-from .device import choose_device
-from .errors import PlaygroundError
+from ..core.device import choose_device
+from ..core.errors import PlaygroundError
 
 RANK_SEED_STRIDE = 1_000_000_007  # rank r draws pairs and masks from seed + r * stride (rank 0: the plain seed)
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .errors import PlaygroundError
-from .paths import LESSONS_DIR
+from ..core.errors import PlaygroundError
+from ..core.paths import LESSONS_DIR
 
 PAGES = ("masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
 MAX_BYTES = 200_000  # an uploaded set larger than this is refused
@@ -188,16 +188,16 @@ def most_attended(maps, layer: int, head: int | None, position: int) -> int:
 
 def mlm_answer(bundle, text: str) -> str:
     """The model's best guess at the first mask."""
-    from .mlm import fill
+    from ..objectives.mlm import fill
     return fill(bundle, text, 1).masks[0].predictions[0].token
 
 
 def nsp_answer(bundle, text_a: str, text_b: str) -> str:
-    from .nsp import encode_pair, score_packed
+    from ..objectives.nsp import encode_pair, score_packed
     return score_packed(bundle, encode_pair(bundle, text_a, text_b)).prediction
 
 
 def attention_answer(bundle, text_a: str, text_b: str | None, layer: int, head: int, position: int) -> str:
-    from .attention import compute
+    from ..interpret.attention import compute
     maps = compute(bundle, text_a, text_b or None)
     return maps.tokens[most_attended(maps, layer, head, position)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import PlaygroundError
+from ..core.errors import PlaygroundError
 
 # Control characters (Cc) other than tab/newline become spaces. Format characters (Cf: zero-width space and
 # joiners, the byte-order mark, direction marks) are kept, since joiners matter inside emoji, but text made

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .families import tokenizer_kind, word_start_marker
-from .notices import Notice, warning
+from ..checkpoints.families import tokenizer_kind, word_start_marker
+from ..core.notices import Notice, warning
 from .text import Encoding, encode, typed_specials, typed_specials_notice
 
 

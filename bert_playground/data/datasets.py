@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PlaygroundError
-from .paths import FINETUNE_DIR, TASKS_DIR
+from ..core.errors import PlaygroundError
+from ..core.paths import FINETUNE_DIR, TASKS_DIR
 
 MAX_MB = 10  # the same cap as .streamlit/config.toml's maxUploadSize
 MAX_BYTES = MAX_MB * 1024 * 1024
@@ -334,7 +334,7 @@ class TaggedData:
 
     def counts(self) -> dict[str, int]:
         """Entities (B- tags and I- tags that open a chunk) per type."""
-        from .finetune.metrics import entities
+        from ..finetune.metrics import entities
 
         out = dict.fromkeys(self.entity_types, 0)
         for i in range(len(self)):

@@ -1,0 +1,1 @@
+"""Lesson mode's exercise sets."""

@@ -1,0 +1,1 @@
+"""Labelled data in: tables, CoNLL, SQuAD, with their size checks."""

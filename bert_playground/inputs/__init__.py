@@ -1,0 +1,1 @@
+"""Text in: cleaning, tokenizing and padding; the input representation (token + segment + position); reading corpora."""

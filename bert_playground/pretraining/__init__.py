@@ -1,0 +1,1 @@
+"""Pre-training on MLM + NSP (one process or torchrun), and its training log."""
