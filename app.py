@@ -5,9 +5,9 @@ The home page never waits for torch, transformers or the model: it shows what co
 first model page, which waits for it under a spinner if it is not there yet."""
 import streamlit as st
 
-from playground_ui import export, ui
 from bert_playground.core.paths import EMBEDDED_DIR
 from bert_playground.pretraining.training_log import LOG_FILE, read_training_log
+from playground_ui import export, ui
 from playground_ui.charts.pretraining import training_curves
 
 

@@ -145,7 +145,6 @@ def main(argv=None):
     memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
 
     import torch
-
     import transformers
 
     from bert_playground import load

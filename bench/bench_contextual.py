@@ -22,8 +22,8 @@ import re
 import statistics
 import time
 
-from bert_playground.interpret import contextual as C
 from bert_playground import load
+from bert_playground.interpret import contextual as C
 from bert_playground.interpret import neighbours as N
 
 MONEY_QUERY = "I had been to the bank to withdraw some money."

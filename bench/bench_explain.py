@@ -66,11 +66,11 @@ def main(argv=None) -> dict:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    from bert_playground.interpret import attribution as A
-    from bert_playground.objectives.decoding import joint_fill
-    from bert_playground.core.device import describe
     from bert_playground.checkpoints.models import load
+    from bert_playground.core.device import describe
+    from bert_playground.interpret import attribution as A
     from bert_playground.interpret.neuron import neuron_view
+    from bert_playground.objectives.decoding import joint_fill
 
     bundle = load(args.model)
     areas: dict[str, list[float]] = {m: [] for m in A.DELETION_METHODS + ("random",)}

@@ -13,9 +13,9 @@ import random
 import time
 from pathlib import Path
 
-from bert_playground.data import datasets as D
 from bert_playground import finetune as F
 from bert_playground.checkpoints.models import load
+from bert_playground.data import datasets as D
 
 ROOT = Path(__file__).resolve().parent.parent
 

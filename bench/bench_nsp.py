@@ -64,10 +64,9 @@ def main() -> None:
     import torch
 
     from bert_playground import load
-
-    from bert_playground.objectives import nsp
-    from bert_playground.inputs.corpus import read_wikiextractor
     from bert_playground.core.device import choose_device
+    from bert_playground.inputs.corpus import read_wikiextractor
+    from bert_playground.objectives import nsp
 
     t0 = time.perf_counter()
     bundle = load(args.model, choose_device(args.device))  # also sets the CPU thread count

@@ -68,10 +68,9 @@ def query_plan(n: int, seed: int = 0) -> list[tuple]:
 
 
 def run_query(bundle, kind: str, a: str, b: str | None):
-    from bert_playground.interpret import attention
-
-    from bert_playground.objectives import mlm, nsp
     from bert_playground.inputs import representation
+    from bert_playground.interpret import attention
+    from bert_playground.objectives import mlm, nsp
     if kind == "fill":
         return mlm.fill(bundle, a, 5)
     if kind == "nsp":
@@ -86,7 +85,6 @@ def run_query(bundle, kind: str, a: str, b: str | None):
 def measure(model: str = "embedded", queries: int = 500, report_every: int = 50, quiet: bool = False,
             allocator: str = "app") -> dict:
     from bert_playground import load
-
     from bert_playground.core import memory
     if allocator != "app":  # glibc's and PyTorch's own policies (a parent bench may have set the app's in the env)
         os.environ.pop(memory.THP_ENV, None)

@@ -36,13 +36,15 @@ BENCH = ROOT / "bench"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bert_playground.core import memory  # noqa: E402
+
 memory.tune_allocator()  # the app's allocator policy, set as the app sets it: at start-up, before torch loads
 
 import bench_attention  # noqa: E402  (reused: sample text, texts of a given length, the slider rerun)
-import bench_nsp  # noqa: E402  (reused: warm latency median/p95)
 import bench_fill_mask  # noqa: E402  (reused: queries, the package-vs-pipeline comparison)
-from timing import percentile  # noqa: E402  (the one p50/p95 of every bench)
+import bench_nsp  # noqa: E402  (reused: warm latency median/p95)
 import cold_start  # noqa: E402  (reused: server start, Chromium arguments, /proc memory)
+
+from timing import percentile  # noqa: E402  (the one p50/p95 of every bench)
 
 PAGES = [  # (URL path, text that shows once the page has drawn)
     ("/Input_representation", "Inside one token's input vector"),
@@ -120,9 +122,8 @@ def bench_browser(model: str, runs: int) -> dict:
 # ---- package latency ------------------------------------------------------------------------
 
 def bench_package(model: str, runs: int) -> dict:
-    from bert_playground.interpret import attention
-
     from bert_playground import load
+    from bert_playground.interpret import attention
     from bert_playground.objectives import nsp
     bundle = load(model)
     out = {"model": bundle.info.name, "layers": bundle.info.layers, "heads": bundle.info.heads,
@@ -191,10 +192,10 @@ def bench_reruns(model: str, runs: int) -> dict:
 
 def bench_finetune(model: str, quick: bool) -> dict:
     try:
-        from bert_playground.data import datasets as D
         from bert_playground import finetune as F
         from bert_playground import load
         from bert_playground.core.device import choose_device, describe
+        from bert_playground.data import datasets as D
     except ImportError as exc:
         return {"error": f"fine-tuning API not available ({exc})"}
     train, test = D.shipped()

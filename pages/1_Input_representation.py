@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, state, ui
-from playground_ui.widgets import fit, notices, sentence_pair
 from bert_playground.checkpoints.families import word_start_marker
 from bert_playground.inputs.representation import embedding_parts, family_notices, represent
+from playground_ui import export, state, ui
 from playground_ui.charts import representation as charts
+from playground_ui.widgets import fit, notices, sentence_pair
 
 SPEC = state.spec("input-representation",
                   state.Param("a", "rep_a", "The playground shows how BERT reads unaffable sentences."),

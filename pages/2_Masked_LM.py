@@ -2,14 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, lesson, state, ui
-from playground_ui.widgets import bump, notices
+from bert_playground.objectives import decoding
 from bert_playground.objectives.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.objectives.mlm import fill, mask_word, score_corruption, words
+from playground_ui import export, lesson, state, ui
+from playground_ui.charts import explain as xcharts
 from playground_ui.charts import mlm as charts
 from playground_ui.compare_view import rtd_ui, sheet_ui, side_by_side_ui
-from bert_playground.objectives import decoding
-from playground_ui.charts import explain as xcharts
+from playground_ui.widgets import bump, notices
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
 STATS_SEED = 0  # the statistics' 1,000 draws are the same whatever the seed of the example draw

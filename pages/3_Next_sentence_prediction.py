@@ -1,11 +1,11 @@
 """Next sentence prediction: build IsNext / NotNext pairs the BERT way and score them with the NSP head."""
 import streamlit as st
 
-from playground_ui import export, lesson, state, ui
-from playground_ui.widgets import bump, notices
-from bert_playground.objectives import nsp
 from bert_playground.inputs.corpus import parse_pasted
+from bert_playground.objectives import nsp
+from playground_ui import export, lesson, state, ui
 from playground_ui.charts import nsp as charts
+from playground_ui.widgets import bump, notices
 
 SOURCES = ["Demo corpus", "Your documents", "Type both sentences"]
 EXAMPLE_DOCS = ("We planted beans along the fence in May. They climbed quickly in the warm weather. "

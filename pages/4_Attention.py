@@ -1,11 +1,11 @@
 """Attention: every layer and head, the model view, what the heads attend to, rollout, bidirectional vs causal."""
 import streamlit as st
 
-from playground_ui import export, lesson, state, ui
 from bert_playground.classroom.lessons import most_attended
-from playground_ui.widgets import fit, notices, pick, sentence_pair
 from bert_playground.interpret import attention as att
+from playground_ui import export, lesson, state, ui
 from playground_ui.charts import attention as charts
+from playground_ui.widgets import fit, notices, pick, sentence_pair
 
 BLOCK_NAMES = {"all": "Whole input", "A->A": "A → A", "A->B": "A → B", "B->A": "B → A", "B->B": "B → B"}
 LONG = 64  # above this many tokens a token-range selector appears

@@ -2,13 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, hall, jobs, lesson, state, ui, widgets
-from bert_playground.data import datasets as D
 from bert_playground import PlaygroundError, finetune
 from bert_playground.core.device import describe
+from bert_playground.core.jobs import Job
+from bert_playground.data import datasets as D
 from bert_playground.finetune import changes
 from bert_playground.finetune.sheet import Sheet
-from bert_playground.core.jobs import Job
+from playground_ui import export, hall, jobs, lesson, state, ui, widgets
 from playground_ui import finetune_view as view
 from playground_ui.charts import finetune as charts
 from playground_ui.charts import heads as hcharts

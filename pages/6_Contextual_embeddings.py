@@ -3,13 +3,13 @@ layer's features a linear classifier reads best."""
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, state, ui, widgets
-from bert_playground.interpret import contextual as C
-from bert_playground.data import datasets as D
-from bert_playground.interpret import neighbours as N
-from bert_playground.interpret import probe as P
 from bert_playground.core.jobs import Job
 from bert_playground.core.notices import Notice
+from bert_playground.data import datasets as D
+from bert_playground.interpret import contextual as C
+from bert_playground.interpret import neighbours as N
+from bert_playground.interpret import probe as P
+from playground_ui import export, state, ui, widgets
 from playground_ui.charts import contextual as charts
 from playground_ui.hall import fresh_key
 from playground_ui.index_store import shared_indexes

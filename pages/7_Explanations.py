@@ -3,14 +3,14 @@ a deletion test that checks them, and the neuron view of one attention head."""
 import pandas as pd
 import streamlit as st
 
-from bert_playground.interpret import attribution as A
 from bert_playground.finetune.classifier import load_classifier
-from bert_playground.objectives.mlm import normalise_masks
-from bert_playground.interpret.neuron import neuron_view
 from bert_playground.inputs.text import encode
+from bert_playground.interpret import attribution as A
+from bert_playground.interpret.neuron import neuron_view
+from bert_playground.objectives.mlm import normalise_masks
 from playground_ui import export, state, ui
-from playground_ui.widgets import fit, notices
 from playground_ui.charts import explain as charts
+from playground_ui.widgets import fit, notices
 
 KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / NotNext)",
          "label": "A fine-tuned classifier's label"}

@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from playground_ui import export, state, ui
 from bert_playground.checkpoints import families
+from playground_ui import export, state, ui
 
 SPEC = state.spec("bert-family",  # checkpoints named in a link: only what a link may open (no folders)
                   state.Param("more", "family_more", "", max_len=1000, check=state.checkpoint_lines))

@@ -1,10 +1,10 @@
 """Lessons: walk through an exercise set one exercise at a time; each opens its page with its inputs (a link)."""
 import streamlit as st
 
-from playground_ui import lesson, state, ui
 from bert_playground import PlaygroundError
-
 from bert_playground.classroom import lessons
+from playground_ui import lesson, state, ui
+
 PAGE_FILES = {"masked-lm": "pages/2_Masked_LM.py", "nsp": "pages/3_Next_sentence_prediction.py",
               "attention": "pages/4_Attention.py", "fine-tuning": "pages/5_Fine-tuning.py"}
 SOURCES = ["Shipped set", "Your own file", "A shared link"]

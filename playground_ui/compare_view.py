@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from bert_playground.checkpoints import compare
-
 from bert_playground.objectives import rtd
 from bert_playground.objectives.masking import MaskingConfig
 from playground_ui import ui

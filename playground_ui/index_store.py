@@ -11,8 +11,8 @@ from collections import OrderedDict
 
 import streamlit as st
 
-from bert_playground.interpret import neighbours as N
 from bert_playground.core.jobs import Job
+from bert_playground.interpret import neighbours as N
 
 MAX_INDEXES = 3  # the shipped corpus at one layer of the embedded checkpoint is about 67 MB (float16)
 

@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Callable
 
-
 from bert_playground.core import memory
 from bert_playground.core.jobs import REGISTRY, Job
 

@@ -17,11 +17,10 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from bert_playground import PlaygroundError  # torch-free: the home page draws before torch has loaded
-
 from bert_playground.checkpoints import folders as checkpoint
 from bert_playground.core.device import cpu_label_now, describe  # (torch is imported inside their functions)
-from playground_ui.hall import moved_session_notice
 from playground_ui import export, jobs, state, style
+from playground_ui.hall import moved_session_notice
 
 if TYPE_CHECKING:
     from bert_playground.checkpoints import models
@@ -37,7 +36,6 @@ def md_escape(text: str) -> str:
     """User text inside a Markdown element (st.error, st.caption…) is shown literally, never as markup: no link,
     no emoji shortcode, no colour directive."""
     return _BARE_LINK.sub(r"\1\\.", _MARKDOWN.sub(r"\\\1", str(text)))
-
 
 
 SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
@@ -101,7 +99,9 @@ def _loaded(key: str, device: str, _name: str, _allowed: list[str] | None, _shar
     """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded.
     Streamlit computes a key once however many threads ask at once (the others wait for its result), and
     `models.load` takes `models._LOAD_LOCK`: never two loads of one checkpoint, never two loads at once."""
-    from bert_playground.checkpoints import models  # torch and transformers: imported by the first load, not by the home page
+    from bert_playground.checkpoints import (
+        models,  # torch and transformers: imported by the first load, not by the home page
+    )
 
     return models.load(_name, device, allowed=_allowed, shared=_shared)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a script run from a checkout, before or without `pip install -e .`
 
-from bert_playground.inputs.corpus import read_wikiextractor  # noqa: E402
 from bert_playground.core.paths import CONTEXT_CORPUS, CONTEXT_CORPUS_ATTRIBUTION, CONTEXT_EXAMPLES  # noqa: E402
+from bert_playground.inputs.corpus import read_wikiextractor  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-part5.txt.xz"
 GOOD = re.compile(r"^[A-Z0-9\"'(][\w\s,;:'\"()%&$.\-–—/]+[.!?]$")

@@ -20,12 +20,9 @@ import json
 import sys
 from pathlib import Path
 
-from bert_playground.core import device  # the package's modules this script uses: one place
-
 from bert_playground import load
-
+from bert_playground.core import device  # the package's modules this script uses: one place
 from bert_playground.objectives import mlm, nsp
-
 from bert_playground.pretraining import pretrain
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,6 +3,7 @@ import pytest
 
 from apphelp import plotly_specs, run
 
+
 def test_home_shows_checkpoint_and_device(app_env):
     at = run("app.py")
     text = " ".join(m.value for m in at.markdown) + " ".join(str(m.value) for m in at.metric)

@@ -5,11 +5,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from test_cli import cli
 
 from bert_playground import PlaygroundError
-from bert_playground.interpret import attention as att
 from bert_playground.checkpoints.models import forward
-from test_cli import cli
+from bert_playground.interpret import attention as att
 
 A, B = "The cat sat on the mat.", "It was happy there."
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError, load
-
-from bert_playground.interpret import attribution as A
-from bert_playground.finetune.classifier import Classifier
-from bert_playground.objectives.mlm import fill
 from bert_playground.checkpoints.models import forward
+from bert_playground.finetune.classifier import Classifier
+from bert_playground.interpret import attribution as A
+from bert_playground.objectives.mlm import fill
 from bert_playground.objectives.nsp import score_text
+
 from conftest import vocab_file
 
 TEXT = "the cat sat on the [MASK] and looked at the dog ."

@@ -12,8 +12,9 @@ import shutil
 
 import pytest
 
-from apphelp import FILL, MLM_TAB, ROOT, open_tab
 from bert_playground import PlaygroundError
+
+from apphelp import FILL, MLM_TAB, ROOT, open_tab
 
 LONG = "word " * 10_000  # 50,000 characters
 HOSTILE = {
@@ -359,8 +360,8 @@ CHECKPOINTS = [  # (case, name or bad_dirs key, message)
 
 @pytest.mark.parametrize("case, name, expect", CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
 def test_checkpoint_refused(bad_dirs, case, name, expect):
-    from bert_playground.core.errors import CheckpointError
     from bert_playground.checkpoints.models import load
+    from bert_playground.core.errors import CheckpointError
 
     path = str(bad_dirs[name]) if name in bad_dirs else name
     with pytest.raises(CheckpointError) as info:
@@ -370,8 +371,8 @@ def test_checkpoint_refused(bad_dirs, case, name, expect):
 
 
 def test_classroom_mode_refuses_paths_and_other_ids(monkeypatch, tiny_dir):
-    from bert_playground.core.errors import CheckpointError
     from bert_playground.checkpoints.models import load
+    from bert_playground.core.errors import CheckpointError
 
     monkeypatch.setenv("BERT_PLAYGROUND_ALLOWED_MODELS", "embedded, prajjwal1/bert-tiny")
     for name in (str(tiny_dir), "../../etc", "bert-base-uncased", "/etc/passwd"):
@@ -626,6 +627,7 @@ def test_classroom_mode_sidebar_offers_only_the_list(app_env, monkeypatch):
 
 
 UPLOADS = [k for k in FILES]
+
 
 def _upload(at, name, raw):
     at.file_uploader(key="ft_upload").set_value((name, raw, "text/csv")).run()

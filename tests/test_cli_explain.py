@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from bert_playground.interpret import attribution as A
 from bert_playground.cli import main
+from bert_playground.interpret import attribution as A
+from bert_playground.interpret.neuron import neuron_view
 from bert_playground.objectives.decoding import joint_fill, score_candidates, sides
 from bert_playground.objectives.mlm import fill
-from bert_playground.interpret.neuron import neuron_view
 
 TEXT = "the cat sat on the [MASK] and looked at the [MASK] ."
 

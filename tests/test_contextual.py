@@ -5,14 +5,14 @@ import threading
 import numpy as np
 import pytest
 import torch
+from test_cli import cli
 
 from bert_playground import PlaygroundError
-from bert_playground.interpret import contextual as C
 from bert_playground.data import datasets as D
+from bert_playground.inputs.text import encode
+from bert_playground.interpret import contextual as C
 from bert_playground.interpret import neighbours as N
 from bert_playground.interpret import probe as P
-from bert_playground.inputs.text import encode
-from test_cli import cli
 
 BANK = ["river | I went to the river bank.", "river | The boat reached the muddy bank.",
         "money | I had been to the bank to withdraw some money.", "money | The bank raised its rates."]

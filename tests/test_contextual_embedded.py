@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from bert_playground.interpret import contextual as C
 from bert_playground import load
+from bert_playground.interpret import contextual as C
 
 
 @pytest.fixture(scope="module")

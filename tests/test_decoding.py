@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
+from bert_playground.checkpoints.models import forward
 from bert_playground.objectives import decoding as D
 from bert_playground.objectives.mlm import fill
-from bert_playground.checkpoints.models import forward
 
 TWO = "the cat sat on the [MASK] and looked at the [MASK] ."
 

@@ -9,13 +9,11 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing as mp
-
-from bert_playground.pretraining import distributed, pretrain
+from test_pretrain import write_corpus
 
 from bert_playground import load
-
 from bert_playground.objectives import masking
-from test_pretrain import write_corpus
+from bert_playground.pretraining import distributed, pretrain
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

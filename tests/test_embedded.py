@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from bert_playground import load
-
 from bert_playground.checkpoints import models
 from bert_playground.inputs.text import encode
 

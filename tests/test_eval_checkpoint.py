@@ -7,13 +7,13 @@ import json
 
 import pytest
 import torch
+from test_pretrain import write_corpus
 from transformers import AutoTokenizer
 
 from bert_playground.objectives import nsp  # noqa: I001 (the package's top-level modules: one place)
-
 from bert_playground.pretraining import pretrain
+
 from conftest import ROOT, build_checkpoint
-from test_pretrain import write_corpus
 
 
 def load_script(name: str):

@@ -11,10 +11,11 @@ import torch
 import transformers
 
 from bert_playground import CheckpointError, cli, load
-from bert_playground.interpret.attention import compute
 from bert_playground.checkpoints.families import FAMILIES
-from bert_playground.objectives.mlm import fill
 from bert_playground.inputs.representation import embedding_parts, represent
+from bert_playground.interpret.attention import compute
+from bert_playground.objectives.mlm import fill
+
 from conftest import FAMILY_KINDS
 
 EXPECTED = {  # kind -> (class, heads present)

@@ -5,11 +5,10 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-
 from bert_playground.checkpoints import compare, families
-
 from bert_playground.objectives import rtd
 from bert_playground.objectives.masking import MaskingConfig
+
 from conftest import FAMILY_KINDS
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from apphelp import ROOT, run
-from bert_playground.checkpoints import folders as checkpoint, models
 from bert_playground import load
+from bert_playground.checkpoints import folders as checkpoint
+from bert_playground.checkpoints import models
 from bert_playground.core.errors import CheckpointError
 from playground_ui import ui
+
+from apphelp import ROOT, run
 
 
 def _loaded_info(name: str) -> checkpoint.CheckpointInfo:
@@ -217,10 +219,11 @@ def test_first_model_page_takes_the_preloaded_model(app_env, counted_loads):
 # ---- the Masked-LM page: a new seed reuses the 1,000-draw statistics and their figures ---------------------------
 
 def test_a_new_seed_reuses_the_statistics_and_their_figures(app_env, monkeypatch):
-    from apphelp import plotly_specs
     from bert_playground.objectives import masking
     from playground_ui.charts import explain as xcharts
     from playground_ui.charts import mlm as mlm_charts
+
+    from apphelp import plotly_specs
 
     calls = []
 

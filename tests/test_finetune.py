@@ -8,14 +8,15 @@ import time
 import numpy as np
 import pytest
 import torch
+from test_cli import cli
 
-from apphelp import ROOT
 from bert_playground import PlaygroundError, load
-from bert_playground.data import datasets as D
 from bert_playground import finetune as F
 from bert_playground.core.jobs import Job
+from bert_playground.data import datasets as D
 from playground_ui import finetune_view as view
-from test_cli import cli
+
+from apphelp import ROOT
 
 POS = ["great", "wonderful", "lovely", "excellent", "happy", "superb"]
 NEG = ["awful", "terrible", "boring", "horrible", "sad", "dreadful"]

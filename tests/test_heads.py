@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from bert_playground.data import datasets as D
 from bert_playground import finetune as F
 from bert_playground.core.errors import PlaygroundError
+from bert_playground.data import datasets as D
 from bert_playground.finetune.metrics import entities, exact_match, normalize_answer, token_f1
-from bert_playground.finetune.spans import (IGNORE, answer_positions, best_span, decode, first_piece_labels, windows)
+from bert_playground.finetune.spans import IGNORE, answer_positions, best_span, decode, first_piece_labels, windows
 
 from conftest import ROOT
 
@@ -417,8 +417,9 @@ def test_cli_task_errors(tiny_dir, tmp_path):
 # ---- what fine-tuning changed -------------------------------------------------------------------
 
 def test_changes_views_read_the_snapshots(tiny, data_intents):
-    from bert_playground.finetune import changes
     from transformers import BertModel
+
+    from bert_playground.finetune import changes
 
     res = F.run(tiny, *data_intents, fast(epochs=2, snapshots=2, layers=2))
     ch = changes.attention_change(res, 0, 2, "the card is lost")

@@ -15,18 +15,20 @@ import time
 from pathlib import Path
 
 import pytest
-
-from apphelp import FILL, ROOT
-from bert_playground import PlaygroundError, finetune
-from bert_playground.checkpoints import folders as checkpoint, models
-from bert_playground.data import datasets as D
-from bert_playground.core import jobs
-from bert_playground.cli import main as cli
 from test_bad_input import page_ok
 from test_finetune import csv_bytes
 
+from bert_playground import PlaygroundError, finetune
+from bert_playground.checkpoints import folders as checkpoint
+from bert_playground.checkpoints import models
+from bert_playground.cli import main as cli
+from bert_playground.core import jobs
+from bert_playground.data import datasets as D
+
+from apphelp import FILL, ROOT
 
 # ---- jobs: ownership, cap, queue ---------------------------------------------------------------
+
 
 def _ticker(stop, n=10_000, dt=0.01):
     for i in range(n):
@@ -247,10 +249,10 @@ def test_zero_width_only_text_is_empty(tiny, capsys, tiny_dir):
 
 
 def test_typed_special_tokens_are_said_the_same_way_everywhere(tiny):
-    from bert_playground.interpret import attention
-    from bert_playground.objectives import masking, mlm, nsp
     from bert_playground.inputs import representation
     from bert_playground.inputs.corpus import parse_pasted
+    from bert_playground.interpret import attention
+    from bert_playground.objectives import masking, mlm, nsp
 
     text = "the cat sat [SEP] on the mat [CLS]"
     said = [attention.compute(tiny, text).notices, representation.represent(tiny, text).notices,

@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from apphelp import TIMEOUT, run
 from bert_playground import PlaygroundError
 from bert_playground.classroom import lessons
 from bert_playground.core.paths import EMBEDDED_DIR, FINETUNE_DIR
+
+from apphelp import TIMEOUT, run
 
 GOOD = """
 title: A set
@@ -37,6 +38,7 @@ def test_a_good_set_parses_yaml_and_json():
     assert s.title == "A set" and s.exercises[0].inputs == {"fill": "Paris is the [MASK] of France."}
     assert s.exercises[0].accepts(" Capital ") and s.exercises[0].accepts("##city") and not s.exercises[0].accepts("town")
     import json
+
     import yaml
     assert lessons.parse(json.dumps(yaml.safe_load(GOOD))) == s
 

@@ -7,9 +7,23 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-from bert_playground.objectives.masking import (IGNORE, KEEP, MASK, NOT_CHOSEN, RANDOM, MaskingConfig, continuation_table,
-                                     corrupt_ids, epoch_seed, make_generator, mask_text, mask_tokens, sample_statistics,
-                                     special_ids, tokenize_for_masking)
+from bert_playground.objectives.masking import (
+    IGNORE,
+    KEEP,
+    MASK,
+    NOT_CHOSEN,
+    RANDOM,
+    MaskingConfig,
+    continuation_table,
+    corrupt_ids,
+    epoch_seed,
+    make_generator,
+    mask_text,
+    mask_tokens,
+    sample_statistics,
+    special_ids,
+    tokenize_for_masking,
+)
 
 SIGMAS = 3.0
 

@@ -9,10 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from apphelp import ROOT
 from bert_playground import PlaygroundError, load
 from bert_playground.objectives.masking import IGNORE, MaskingConfig, mask_text
 from bert_playground.objectives.mlm import _fill_text, fill, mask_word, normalise_masks, score_corruption, words
+
+from apphelp import ROOT
 
 EMBEDDED = ROOT / "assets" / "model"
 
@@ -270,6 +271,7 @@ CLOZE = [  # answers a compact, CPU-trained checkpoint still gets into its top 5
     ("He studied medicine at the [MASK] of Oxford.", "university"),  # the Masked-LM page's default text
 ]
 
+
 @pytest.fixture(scope="module")
 def embedded():
     if not (EMBEDDED / "config.json").is_file():
@@ -296,8 +298,8 @@ def test_embedded_cli_fill_default_model():
 @pytest.mark.parametrize("rows", [1, 2, 3, 7, 20])
 def test_vocab_projection_fast_path_equals_the_heads_linear(tiny, rows):
     """mlm_logits_at computes the head before its vocabulary projection, then (W h^T)^T: the model's own logits."""
-    from bert_playground.objectives.mlm import _split_head, mlm_logits_at, vocab_logits
     from bert_playground.checkpoints.models import forward, submodule
+    from bert_playground.objectives.mlm import _split_head, mlm_logits_at, vocab_logits
 
     head = submodule(tiny.model, tiny.family.mlm_head)
     before, projection = _split_head(tiny)

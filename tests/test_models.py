@@ -3,8 +3,9 @@ import torch
 from transformers import BertForMaskedLM, BertForPreTraining, BertModel
 
 from bert_playground import CheckpointError, load
+from bert_playground.checkpoints import folders as checkpoint
+from bert_playground.checkpoints import models
 
-from bert_playground.checkpoints import folders as checkpoint, models
 from conftest import build_checkpoint
 
 
@@ -35,8 +36,9 @@ def test_mlm_only_checkpoint(tmp_path):
 
 
 def test_float16_checkpoint_loads_as_float32_on_cpu(tmp_path, tiny_dir):
-    from safetensors.torch import load_file, save_file
     import shutil
+
+    from safetensors.torch import load_file, save_file
 
     dst = tmp_path / "fp16"
     shutil.copytree(tiny_dir, dst)

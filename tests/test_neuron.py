@@ -7,8 +7,8 @@ import torch
 
 from bert_playground import PlaygroundError
 from bert_playground.checkpoints.models import forward
-from bert_playground.interpret.neuron import neuron_view
 from bert_playground.inputs.text import encode
+from bert_playground.interpret.neuron import neuron_view
 
 TEXT = "the quick brown fox jumps over the lazy dog ."
 

@@ -4,13 +4,14 @@ import random
 
 import pytest
 import torch
+from test_cli import cli
+
+from bert_playground import PlaygroundError, load
+from bert_playground.inputs.corpus import Document, parse_pasted
+from bert_playground.objectives import nsp, pairs
 
 from apphelp import ROOT
-from bert_playground import PlaygroundError, load
-from bert_playground.objectives import nsp, pairs
-from bert_playground.inputs.corpus import Document, parse_pasted
 from conftest import build_checkpoint
-from test_cli import cli
 
 A = "I put the kettle on and took two cups from the shelf."
 B = "A few minutes later the tea was ready."

@@ -4,8 +4,9 @@ import base64
 import numpy as np
 import pytest
 
-from apphelp import run
 from bert_playground.interpret import attention as att
+
+from apphelp import run
 
 PAGE = "pages/4_Attention.py"
 A, B = "The cat sat on the mat.", "It was happy there."

@@ -4,10 +4,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from apphelp import plotly_specs, run
-from bert_playground.interpret import attribution as A
 from bert_playground.finetune.classifier import Classifier
+from bert_playground.interpret import attribution as A
 from bert_playground.interpret.neuron import neuron_view
+
+from apphelp import plotly_specs, run
 
 PAGE = "pages/7_Explanations.py"
 DEFAULT = "The capital of France is [MASK]."
@@ -119,8 +120,8 @@ def test_neuron_view_is_the_models_attention(app_env, tiny):
 
 
 def test_classifier_label_from_a_folder(app_env, tiny, tmp_path):
-    from bert_playground.finetune.classifier import load_classifier, save_classifier
     from bert_playground.finetune import build_classifier
+    from bert_playground.finetune.classifier import load_classifier, save_classifier
 
     model = build_classifier(tiny, ["neg", "pos"], device="cpu").eval()
     save_classifier(Classifier("bert", model, tiny.tokenizer, ("neg", "pos"), torch.device("cpu")), tmp_path / "clf")

@@ -1,9 +1,10 @@
 """AppTest tests of the Masked-LM page: the masking playground and fill in the blanks."""
 import pytest
 
-from apphelp import FILL, MLM_TAB, MLM_TABS, RTD, SHEET, open_tab, plotly_specs, run
 from bert_playground.objectives.masking import MaskingConfig, mask_text
 from bert_playground.objectives.mlm import fill, score_corruption
+
+from apphelp import FILL, MLM_TAB, MLM_TABS, RTD, SHEET, open_tab, plotly_specs, run
 
 PAGE = "pages/2_Masked_LM.py"
 TEXT = "The playground masks unaffable sentences about unbelievably bored foxes."

@@ -1,8 +1,9 @@
 """AppTest of the Masked-LM page's decoding sections: joint fill, whole-word masks, candidates, left vs right."""
 import pytest
 
-from apphelp import FILL, plotly_specs, run
 from bert_playground.objectives import decoding as D
+
+from apphelp import FILL, plotly_specs, run
 
 PAGE = "pages/2_Masked_LM.py"
 

@@ -1,8 +1,9 @@
 """AppTest tests for the next-sentence-prediction page."""
 import pytest
 
-from apphelp import plotly_specs, run
 from bert_playground.objectives import nsp
+
+from apphelp import plotly_specs, run
 
 PAGE = "pages/3_Next_sentence_prediction.py"
 

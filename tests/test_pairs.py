@@ -8,9 +8,8 @@ import random
 import pytest
 
 from bert_playground import PlaygroundError
-
-
 from bert_playground.objectives import pairs
+
 CLS, SEP = "[CLS]", "[SEP]"
 
 

@@ -7,16 +7,12 @@ import random
 import pytest
 import torch
 
-from bert_playground.inputs import corpus
-
-
 from bert_playground import load
-
+from bert_playground.core import training
+from bert_playground.inputs import corpus
 from bert_playground.objectives import masking, pairs
-
 from bert_playground.pretraining import pretrain
 
-from bert_playground.core import training
 TOPICS = [
     ["The cat sat on the mat.", "It was warm in the sun.", "Then the cat slept for an hour.", "Later it ate some fish."],
     ["Paris is the capital of France.", "It lies on the river Seine.", "Millions of tourists visit it.", "The city has many museums."],

@@ -13,12 +13,12 @@ import threading
 import weakref
 
 import pytest
+from test_finetune import fast, toy
 
 from bert_playground import finetune as F
 from bert_playground.core import jobs
 from bert_playground.core.jobs import Job, Registry
 from playground_ui import jobs as app_jobs
-from test_finetune import fast, toy
 
 
 @pytest.fixture(scope="module")

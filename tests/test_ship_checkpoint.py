@@ -8,11 +8,12 @@ import json
 import shutil
 
 import pytest
+from test_eval_checkpoint import load_script
 
 from bert_playground.pretraining.training_log import read_training_log  # noqa: I001 (the package: one place)
-from conftest import ROOT, build_checkpoint
 from playground_ui.charts.pretraining import chunk_starts, training_curves
-from test_eval_checkpoint import load_script
+
+from conftest import ROOT, build_checkpoint
 
 ship = load_script("ship_checkpoint")
 ev = load_script("eval_checkpoint")

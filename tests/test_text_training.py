@@ -5,11 +5,9 @@ import pytest
 import torch
 
 from bert_playground import PlaygroundError
-
-from bert_playground.inputs import text
-
-from bert_playground.core import training
 from bert_playground import finetune as F
+from bert_playground.core import training
+from bert_playground.inputs import text
 from bert_playground.pretraining import pretrain
 from playground_ui import finetune_view as view
 

@@ -11,12 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from bert_playground.inputs import representation
 from bert_playground.interpret import attention
-
-
 from bert_playground.objectives import mlm, nsp
 
-from bert_playground.inputs import representation
 THREADS = 20
 LONG = "The river flows past the old mill and under the stone bridge. " * 60  # > 512 tokens: truncation paths
 QUERIES = [

@@ -12,8 +12,8 @@ import io
 from dataclasses import dataclass
 
 from ..core.errors import PlaygroundError
-from ..objectives.mlm import FillResult, fill
 from ..core.paths import CLOZE_SHEET
+from ..objectives.mlm import FillResult, fill
 
 MAX_ITEMS = 200  # sentences per sheet (each is one forward pass per checkpoint)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import CheckpointError
-from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
 from ..core.paths import EMBEDDED_DIR, files_in
+from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
 
 EMBEDDED = "embedded"
 ENV_MODEL = "BERT_PLAYGROUND_MODEL"

@@ -20,15 +20,34 @@ import transformers
 from transformers import CONFIG_MAPPING, AutoTokenizer, PretrainedConfig
 from transformers.utils import logging as hf_logging
 
-# Names, folders and their checks live in the torch-free `checkpoint` module (one implementation, also read by the
-# home page before torch loads); re-exported here for the callers of `models`.
-from .folders import (EMBEDDED, ENV_ALLOWED, ENV_MODEL, ENV_ROOT, OFFLINE_HINT, SIZES, TOKENIZER_FILES,  # noqa: F401
-                         CheckpointInfo, allowed_models, cache_key, check_folder, check_model_type, checkpoint_root,
-                         default_name, has_tokenizer, make_info, read_config, resolve, weight_keys)
 from ..core.device import choose_device
 from ..core.errors import CheckpointError
-from .families import MLM, PAIR, RTD, Family
 from ..core.paths import EMBEDDED_DIR  # noqa: F401  (re-exported)
+from .families import MLM, PAIR, RTD, Family
+
+# Names, folders and their checks live in the torch-free `checkpoint` module (one implementation, also read by the
+# home page before torch loads); re-exported here for the callers of `models`.
+from .folders import (  # noqa: F401
+    EMBEDDED,
+    ENV_ALLOWED,
+    ENV_MODEL,
+    ENV_ROOT,
+    OFFLINE_HINT,
+    SIZES,
+    TOKENIZER_FILES,
+    CheckpointInfo,
+    allowed_models,
+    cache_key,
+    check_folder,
+    check_model_type,
+    checkpoint_root,
+    default_name,
+    has_tokenizer,
+    make_info,
+    read_config,
+    resolve,
+    weight_keys,
+)
 
 hf_logging.disable_progress_bar()
 

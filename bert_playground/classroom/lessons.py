@@ -82,7 +82,6 @@ class LessonSet:
     exercises: tuple[Exercise, ...]
     description: str = ""
 
-
     def to_dict(self) -> dict:
         """The set as the file format's data (what `parse` reads back into an equal set)."""
         def one(e: Exercise) -> dict:

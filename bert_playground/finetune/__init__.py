@@ -22,12 +22,11 @@ of the encoder's config, into which the encoder weights are copied.
   predictors.py  Tagger and Reader: predict, save, load
   snapshots.py   epoch snapshots (bounded, in memory) for the what-changed views
 """
-from .classifier import Classifier, Metrics, classification_metrics  # noqa: F401
-from .classifier import ClassPrediction, load_classifier  # noqa: F401
+from .classifier import Classifier, ClassPrediction, Metrics, classification_metrics, load_classifier  # noqa: F401  # noqa: F401
 from .config import DEFAULT_LR, LIMITS, MODES, POOLINGS, TASK_MODES, TASKS, FinetuneConfig, validate  # noqa: F401
 from .events import Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step  # noqa: F401
 from .heads import HEADS, TASK_HEADS, Head, build_classifier, build_model, encoder_state, head_class  # noqa: F401
-from .metrics import QAMetrics, TagMetrics, entity_metrics, qa_metrics  # noqa: F401
-from .predictors import QAPrediction, Reader, TagPrediction, Tagger, load_predictor  # noqa: F401
 from .loop import eval_sample, lr_at, run, train  # noqa: F401
+from .metrics import QAMetrics, TagMetrics, entity_metrics, qa_metrics  # noqa: F401
 from .persist import METRICS_FILE, save  # noqa: F401
+from .predictors import QAPrediction, Reader, Tagger, TagPrediction, load_predictor  # noqa: F401

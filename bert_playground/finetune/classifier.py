@@ -14,12 +14,13 @@ import torch
 import transformers
 from transformers import AutoTokenizer
 
-from ..interpret.bow import CONFIG_FILE as BOW_FILE, BowClassifier
 from ..checkpoints.families import FAMILIES
 from ..core.errors import PlaygroundError
 from ..core.paths import files_in
 from ..core.training import autocast
 from ..inputs.text import clean_text, encode_batch
+from ..interpret.bow import CONFIG_FILE as BOW_FILE
+from ..interpret.bow import BowClassifier
 
 METRICS_FILE = "metrics.json"
 

@@ -13,13 +13,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import transformers
-from transformers import AutoTokenizer, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification
+from transformers import (
+    AutoTokenizer,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+)
 
-from ..interpret.bow import BowClassifier, build_vocab
-from .classifier import (Classifier, Metrics, batch, bert_logits, bow_logits, by_length, classification_metrics,
-                          encode, pool, sequence_logits)
 from ..core.errors import PlaygroundError
 from ..core.training import autocast
+from ..interpret.bow import BowClassifier, build_vocab
+from .classifier import (
+    Classifier,
+    Metrics,
+    batch,
+    bert_logits,
+    bow_logits,
+    by_length,
+    classification_metrics,
+    encode,
+    pool,
+    sequence_logits,
+)
 from .config import FinetuneConfig
 from .events import Prepare
 from .metrics import entity_metrics, qa_metrics

@@ -11,8 +11,8 @@ import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForTokenClassification, AutoTokenizer
 
 from ..core.errors import PlaygroundError
-from ..inputs.text import clean_text
 from ..core.training import autocast
+from ..inputs.text import clean_text
 from .metrics import entities
 from .spans import IGNORE, Span, Window, decode, first_piece_labels, windows, word_scores
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checkpoints.models import forward
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
-from ..checkpoints.models import forward
 from ..inputs.text import Encoding, clean_text, encode_ids, max_length, typed_specials, typed_specials_notice
 
 BLOCKS = ("A->A", "A->B", "B->A", "B->B")

@@ -31,11 +31,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .attention import rollout
-from ..core.errors import PlaygroundError
 from ..checkpoints.models import derived, forward
+from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
 from ..inputs.text import clean_text, encode, encode_ids
+from .attention import rollout
 
 BASELINES = ("mask", "pad", "zero")
 # [MASK] by default: it is the token BERT was trained to read as "a word is here, but hidden", so the baseline
@@ -50,6 +50,8 @@ MAX_WORK = 32_768  # IG steps x tokens: 512 tokens at 64 steps, 128 at 256 (forw
 def max_steps(n_tokens: int) -> int:
     """The most IG steps allowed for an input of `n_tokens` (MAX_STEPS, and steps x tokens <= MAX_WORK)."""
     return max(1, min(MAX_STEPS, MAX_WORK // max(n_tokens, 1)))
+
+
 DELTA_WARN = 0.05  # warn when |delta| exceeds this share of |f(x) - f(baseline)|
 TARGETS = ("mask", "nsp", "label")
 CLI_TARGETS = ("mask", "nsp")  # a fine-tuned label needs a classifier folder: the page offers it

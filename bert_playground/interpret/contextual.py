@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..core.errors import PlaygroundError
 from ..checkpoints.models import forward
-from ..core.paths import CONTEXT_EXAMPLES
+from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
+from ..core.paths import CONTEXT_EXAMPLES
 from ..inputs.text import Encoding, clean_text, encode, pad_batch
 
 MIN_SENTENCES = 2

@@ -18,11 +18,11 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from . import contextual as C
-from ..inputs.corpus import parse_pasted, split_sentences
 from ..core.errors import PlaygroundError
 from ..core.paths import CONTEXT_CORPUS, NSP_DEMO_CORPUS
+from ..inputs.corpus import parse_pasted, split_sentences
 from ..inputs.text import encode
+from . import contextual as C
 
 MAX_CORPUS_CHARS = 2_000_000  # about 15,000 Wikipedia sentences; the shipped corpus is 0.4 MB
 MAX_CORPUS_SENTENCES = 20_000

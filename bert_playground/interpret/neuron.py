@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core.errors import PlaygroundError
 from ..checkpoints.models import forward
+from ..core.errors import PlaygroundError
 from ..inputs.text import encode
 
 

@@ -18,12 +18,13 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from . import bow
-from .contextual import Progress, hidden_states
-from ..data.datasets import LabelledData
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice
-from ..inputs.text import clean_text, encode_ids, max_length as model_max_length
+from ..data.datasets import LabelledData
+from ..inputs.text import clean_text, encode_ids
+from ..inputs.text import max_length as model_max_length
+from . import bow
+from .contextual import Progress, hidden_states
 
 L2 = 1e-2  # penalty (lambda / 2) * ||W||^2 added to the mean cross-entropy; sklearn's C = 1 / (L2 * n_train)
 MAX_TRAIN = 2000  # examples: larger uploads are subsampled (seeded), the probe is for insight, not for a leaderboard

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from ..core.errors import PlaygroundError
-from .mlm import MASK_SPELLING, Prediction, _CORE, _WORD, _check_top_k, _fill_text, fill, mlm_logits_at
 from ..inputs.text import clean_text, max_length
+from .mlm import _CORE, _WORD, MASK_SPELLING, Prediction, _check_top_k, _fill_text, fill, mlm_logits_at
 
 ORDERS = ("confidence", "left-to-right")
 MAX_CANDIDATES = 20

@@ -11,12 +11,20 @@ from dataclasses import dataclass
 
 import torch
 
+from ..checkpoints.families import word_start_marker
+from ..checkpoints.models import derived, forward, submodule
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
-from ..checkpoints.families import word_start_marker
+from ..inputs.text import (
+    clean_text,
+    max_length,
+    pad_batch,
+    token_ids,
+    truncate_ids,
+    typed_specials,
+    typed_specials_notice,
+)
 from .masking import IGNORE, MaskedText, special_ids
-from ..checkpoints.models import derived, forward, submodule
-from ..inputs.text import clean_text, max_length, pad_batch, token_ids, truncate_ids, typed_specials, typed_specials_notice
 
 # '[mask]', '<mask>', '[ MASK ]', '<MASK]'...: spellings a user may type for the mask token
 MASK_SPELLING = re.compile(r"[\[<]\s*mask\s*[\]>]", re.IGNORECASE)
@@ -332,8 +340,8 @@ def load_tokenizer(name: str | None = None):
     """The tokenizer of a checkpoint (default: the embedded one), without loading its weights."""
     from transformers import AutoTokenizer
 
-    from ..core.errors import CheckpointError
     from ..checkpoints.models import TOKENIZER_FILES, _hub_folder, has_tokenizer, resolve
+    from ..core.errors import CheckpointError
 
     name, source, folder = resolve(name)
     folder = folder if folder is not None else _hub_folder(name)

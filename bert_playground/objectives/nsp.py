@@ -13,13 +13,13 @@ from typing import Sequence
 
 import torch
 
-from . import pairs
-from ..inputs.corpus import Document, parse_pasted
+from ..checkpoints.models import forward
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
-from ..checkpoints.models import forward
 from ..core.paths import NSP_DEMO_CORPUS as DEMO_CORPUS
+from ..inputs.corpus import Document, parse_pasted
 from ..inputs.text import encode, max_length, pad_batch, tokens, typed_specials, typed_specials_notice
+from . import pairs
 
 SEQ_LEN = 128  # the pair length BERT used for 90% of its pre-training steps (and our pre-training)
 LABELS = ("IsNext", "NotNext")  # NSP logit order

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.errors import PlaygroundError
-from .masking import MaskingConfig, make_generator, mask_text, special_ids
 from ..checkpoints.models import forward
+from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
 from ..inputs.text import max_length, pad_batch, truncate_ids
+from .masking import MaskingConfig, make_generator, mask_text, special_ids
 
 
 @dataclass(frozen=True)

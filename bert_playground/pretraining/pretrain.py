@@ -25,20 +25,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, BertConfig, BertForPreTraining
-
-from . import distributed
-
-from ..objectives import masking, pairs
-
-from ..inputs import text
-
-from ..core import training
-from ..inputs.corpus import Document, read_wikiextractor
 from transformers.utils import logging as hf_logging
 
+from ..core import training
 from ..core.device import describe
 from ..core.errors import PlaygroundError
 from ..core.training import PRECISIONS
+from ..inputs import text
+from ..inputs.corpus import Document, read_wikiextractor
+from ..objectives import masking, pairs
+from . import distributed
 from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
 hf_logging.disable_progress_bar()

@@ -1,0 +1,56 @@
+"""`pretrain`: pre-training on MLM + NSP (one process or under torchrun)."""
+from __future__ import annotations
+
+import dataclasses
+
+from .common import config_defaults, json_arg
+
+# ---- pretrain -----------------------------------------------------------------------------
+
+
+def add_pretrain(sub):
+    from ..pretraining.pretrain import PRECISIONS, SAVE_DTYPES, PretrainConfig
+
+    d = config_defaults(PretrainConfig)
+    p = sub.add_parser("pretrain", help="pre-train BertForPreTraining on MLM + NSP from WikiExtractor text")
+    p.add_argument("--corpus", required=True, help="glob(s), comma-separated, of WikiExtractor files (.xz allowed)")
+    p.add_argument("--out", required=True, help="output checkpoint folder (resumed from if it holds one and --resume)")
+    p.add_argument("--init", default=d["init"], help="minilm | scratch | PATH of a checkpoint folder")
+    p.add_argument("--config", dest="preset", metavar="CONFIG", default=d["preset"],
+                   help="for --init scratch: tiny | mini | minilm | a config.json path")
+    p.add_argument("--eval-corpus", default=d["eval_corpus"],
+                   help="held-out glob; default: the corpus's last --eval-docs documents")
+    p.add_argument("--eval-docs", type=int, default=d["eval_docs"])
+    p.add_argument("--eval-pairs", type=int, default=d["eval_pairs"])
+    p.add_argument("--max-seconds", type=float, default=d["max_seconds"])
+    p.add_argument("--max-steps", type=int, default=d["max_steps"])
+    p.add_argument("--max-docs", type=int, default=d["max_docs"], help="use only the first N training documents")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--seq-len", type=int, default=d["seq_len"])
+    p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--warmup-steps", type=int, default=d["warmup_steps"])
+    p.add_argument("--train-layers", type=int, default=d["train_layers"],
+                   help="train only the top K encoder layers + heads")
+    p.add_argument("--eval-every", type=int, default=d["eval_every"])
+    p.add_argument("--log-every", type=int, default=d["log_every"])
+    p.add_argument("--short-seq-prob", type=float, default=d["short_seq_prob"],
+                   help="share of pairs given a shorter random length")
+    p.add_argument("--sentence-pair-prob", type=float, default=d["sentence_pair_prob"],
+                   help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
+    p.add_argument("--group-by-length", action="store_true",
+                   help="batch pairs of similar length and trim their padding (faster with short pairs)")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, default=d["save_dtype"])
+    p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")
+    p.add_argument("--precision", choices=PRECISIONS, default=d["precision"],
+                   help="auto: bf16 autocast on CUDA, float32 on CPU; bf16 also speeds up CPUs with AVX512-BF16/AMX")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    json_arg(p)
+
+
+def run_pretrain(args):
+    from ..pretraining.pretrain import PretrainConfig, pretrain
+
+    names = {f.name for f in dataclasses.fields(PretrainConfig)}
+    cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k in names})  # every option is a config field
+    return pretrain(cfg, resume=args.resume)
