@@ -31,12 +31,12 @@ END = 1_000_000  # eval_every: evaluate once, at the end
 
 
 def read_sst2(folder: Path):
-    from bert_playground.data import datasets as D
+    from bert_playground import datasets
 
     if not (folder / "train.tsv").is_file():
         sys.exit(f"SST-2 not found in {folder} (expects train.tsv and dev.tsv with 'sentence' and 'label').")
-    train = D.to_labelled(D.read_file(folder / "train.tsv"), "sentence", "label")
-    dev = D.to_labelled(D.read_file(folder / "dev.tsv"), "sentence", "label", label_names=train.label_names)
+    train = datasets.to_labelled(datasets.read_file(folder / "train.tsv"), "sentence", "label")
+    dev = datasets.to_labelled(datasets.read_file(folder / "dev.tsv"), "sentence", "label", label_names=train.label_names)
     return train, dev
 
 

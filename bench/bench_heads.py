@@ -13,9 +13,9 @@ import random
 import time
 from pathlib import Path
 
+from bert_playground import datasets
 from bert_playground import finetune as F
 from bert_playground.checkpoints.models import load
-from bert_playground.data import datasets as D
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,32 +39,32 @@ def main():
     bundle = load(None, a.device)
     cfg = dict(layers=a.layers, max_seconds=a.seconds, device=str(bundle.device))
     if "wnut" in only:
-        train = D.read_conll_file(shared / "ner/wnut17/wnut17train.conll")
-        dev = D.read_conll_file(shared / "ner/wnut17/emerging.dev.conll", train.label_names)
+        train = datasets.read_conll_file(shared / "ner/wnut17/wnut17train.conll")
+        dev = datasets.read_conll_file(shared / "ner/wnut17/emerging.dev.conll", train.label_names)
         res = F.run(bundle, train, dev, F.FinetuneConfig(task="tag", epochs=3, batch_size=32, lr=1e-4, max_length=64, **cfg))
         report("wnut17 train -> dev", res)
     if "squad" in only:
-        data = D.read_squad_file(shared / "squad/squad-v1.1-dev-articles-00-39.json.xz")
+        data = datasets.read_squad_file(shared / "squad/squad-v1.1-dev-articles-00-39.json.xz")
         train, held = data.articles(data.titles[:32]), data.articles(data.titles[32:])
         res = F.run(bundle, train.head(5000), held.head(500),
                     F.FinetuneConfig(task="qa", epochs=1, batch_size=32, lr=1e-4, max_length=192, stride=64, **cfg))
         report("squad 32 articles -> 8 held-out articles", res, held_out_articles=list(held.titles))
     if "rte" in only:
-        tr, dv = D.read_file(shared / "rte/train.tsv"), D.read_file(shared / "rte/dev.tsv")
-        train, dev = D.train_and_holdout(tr, "sentence1", "label", "sentence2", dv)
+        tr, dv = datasets.read_file(shared / "rte/train.tsv"), datasets.read_file(shared / "rte/dev.tsv")
+        train, dev = datasets.train_and_holdout(tr, "sentence1", "label", "sentence2", dv)
         for mode in ("full", "random"):
             res = F.run(bundle, train, dev, F.FinetuneConfig(task="pairs", mode=mode, epochs=3, batch_size=32, lr=5e-5 if mode == "full" else 5e-4,
                                                               max_length=128, **cfg))
             report(f"rte train -> dev ({mode})", res)
     if "intents" in only:
-        train, test = D.shipped()
+        train, test = datasets.shipped()
         for mode in ("full", "random", "frozen", "baseline"):
             res = F.run(bundle if mode != "baseline" else None, train, test,
                         F.FinetuneConfig(mode=mode, epochs=5 if mode != "baseline" else 30, **cfg))
             report(f"intents ({mode})", res)
     if "sst2" in only:
-        tr, dv = D.read_file(shared / "sst2/train.tsv"), D.read_file(shared / "sst2/dev.tsv")
-        train, dev = D.train_and_holdout(tr, "sentence", "label", None, dv)
+        tr, dv = datasets.read_file(shared / "sst2/train.tsv"), datasets.read_file(shared / "sst2/dev.tsv")
+        train, dev = datasets.train_and_holdout(tr, "sentence", "label", None, dv)
         idx = random.Random(0).sample(range(len(train)), 4000)
         train = train.subset(sorted(idx))
         for mode, pooling in (("full", "cls"), ("random", "cls"), ("frozen", "cls"), ("frozen", "mean")):

@@ -192,13 +192,12 @@ def bench_reruns(model: str, runs: int) -> dict:
 
 def bench_finetune(model: str, quick: bool) -> dict:
     try:
+        from bert_playground import datasets, load
         from bert_playground import finetune as F
-        from bert_playground import load
         from bert_playground.core.device import choose_device, describe
-        from bert_playground.data import datasets as D
     except ImportError as exc:
         return {"error": f"fine-tuning API not available ({exc})"}
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     device = choose_device()
     bundle = load(model, device)
     out = {"device": describe(device), "n_train": len(train)}

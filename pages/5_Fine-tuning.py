@@ -2,10 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from bert_playground import PlaygroundError, finetune
+from bert_playground import PlaygroundError, datasets, finetune
 from bert_playground.core.device import describe
 from bert_playground.core.jobs import Job
-from bert_playground.data import datasets as D
 from bert_playground.finetune import changes
 from bert_playground.finetune.sheet import Sheet
 from playground_ui import export, hall, jobs, lesson, state, ui, widgets
@@ -40,17 +39,17 @@ SPEC = state.spec("fine-tuning",
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def shipped(task: str):
-    return {"classify": D.shipped, "pairs": D.shipped_pairs, "tag": D.shipped_ner, "qa": D.shipped_qa}[task]()
+    return {"classify": datasets.shipped, "pairs": datasets.shipped_pairs, "tag": datasets.shipped_ner, "qa": datasets.shipped_qa}[task]()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
 def read_upload(raw: bytes, name: str, kind: str = "table", labels: tuple | None = None):
-    return {"table": D.read_table, "conll": lambda r, n: D.read_conll(r, n, labels), "squad": D.read_squad}[kind](raw, name)
+    return {"table": datasets.read_table, "conll": lambda r, n: datasets.read_conll(r, n, labels), "squad": datasets.read_squad}[kind](raw, name)
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading from the Hugging Face Hub…")
 def read_hub(name: str, config: str, split: str):
-    return D.load_hub(name, config or None, split)
+    return datasets.load_hub(name, config or None, split)
 
 
 def intro_ui():
@@ -74,24 +73,24 @@ def task_ui() -> str:
 # ---- data ----------------------------------------------------------------------------------------
 
 def pick_columns(table, eval_table):
-    text0, pair0, label0 = D.guess_columns(table)
+    text0, pair0, label0 = datasets.guess_columns(table)
     cols, k = list(table.columns), table.name
     c1, c2, c3 = st.columns(3)
     text = c1.selectbox("Text column", cols, index=cols.index(text0), key=f"ft_text_{k}")
     pair = c2.selectbox("Second-sentence column (pairs)", ["(none)"] + cols,
                         index=cols.index(pair0) + 1 if pair0 else 0, key=f"ft_pair_{k}")
     label = c3.selectbox("Label column", cols, index=cols.index(label0), key=f"ft_label_{k}")
-    return D.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
+    return datasets.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
 
 
 def uploads(kind: str, types: list[str], hint: str, held_out: str = "part of the training file is held out"):
     """The training and optional held-out file uploaders of a task (kind 'table': the classify/pairs tasks)."""
     suffix = "" if kind == "table" else f"_{kind}"
     c1, c2 = st.columns(2)
-    up = c1.file_uploader(f"Training file ({hint}, at most {D.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload{suffix}"))
+    up = c1.file_uploader(f"Training file ({hint}, at most {datasets.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload{suffix}"))
     up_eval = c2.file_uploader(f"Held-out file (optional; otherwise {held_out})",
                                type=types, key=hall.fresh_key(f"ft_upload_eval{suffix}"))
-    widgets.upload_status((up, up_eval), D.MAX_MB)
+    widgets.upload_status((up, up_eval), datasets.MAX_MB)
     return up, up_eval
 
 
@@ -111,8 +110,8 @@ def table_data(source: str):
             return None
         table = read_upload(up.getvalue(), up.name)
         return pick_columns(table, read_upload(up_eval.getvalue(), up_eval.name) if up_eval else None)
-    if not D.hub_available():
-        st.info(D.HUB_HINT)
+    if not datasets.hub_available():
+        st.info(datasets.HUB_HINT)
         return None
     c1, c2, c3, c4 = st.columns(4)
     name = c1.text_input("Dataset id", key="ft_hub_name")
@@ -132,13 +131,13 @@ def span_data(task: str, source: str):
             return None
         train = read_upload(up.getvalue(), up.name, "conll")
         return (train, read_upload(up_eval.getvalue(), up_eval.name, "conll", train.label_names)) if up_eval \
-            else D.split_tagged(train)
+            else datasets.split_tagged(train)
     up, up_eval = uploads("qa", ["json"], "SQuAD v1.1 JSON")
     if up is None:
         st.info("Upload a SQuAD-format JSON file: articles, paragraphs with a context, questions with answers.")
         return None
     train = read_upload(up.getvalue(), up.name, "squad")
-    return (train, read_upload(up_eval.getvalue(), up_eval.name, "squad")) if up_eval else D.split_articles(train)
+    return (train, read_upload(up_eval.getvalue(), up_eval.name, "squad")) if up_eval else datasets.split_articles(train)
 
 
 def data_caption(task: str, train, test) -> None:

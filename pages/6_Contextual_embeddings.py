@@ -3,9 +3,9 @@ layer's features a linear classifier reads best."""
 import pandas as pd
 import streamlit as st
 
+from bert_playground import datasets
 from bert_playground.core.jobs import Job
 from bert_playground.core.notices import Notice
-from bert_playground.data import datasets as D
 from bert_playground.interpret import contextual as C
 from bert_playground.interpret import neighbours as N
 from bert_playground.interpret import probe as P
@@ -249,19 +249,19 @@ def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str)
 def probe_data_ui():
     src = st.radio("Labelled data", PROBE_DATA, key="ctx_probe_src", horizontal=True)
     if src == PROBE_DATA[0]:
-        return D.shipped()
-    up = st.file_uploader(f"CSV or TSV with a header row (at most {D.MAX_MB} MB; 20% is held out)",
+        return datasets.shipped()
+    up = st.file_uploader(f"CSV or TSV with a header row (at most {datasets.MAX_MB} MB; 20% is held out)",
                           type=["csv", "tsv", "txt"], key=fresh_key("ctx_probe_upload"))
     if up is None:
         st.info("Upload a labelled file: a text column and a label column.")
         return None
-    table = D.read_table(up.getvalue(), up.name)
-    text0, _, label0 = D.guess_columns(table)
+    table = datasets.read_table(up.getvalue(), up.name)
+    text0, _, label0 = datasets.guess_columns(table)
     cols = list(table.columns)
     c1, c2 = st.columns(2)
     text = c1.selectbox("Text column", cols, index=cols.index(text0), key=f"ctx_probe_text_{up.name}")
     label = c2.selectbox("Label column", cols, index=cols.index(label0), key=f"ctx_probe_label_{up.name}")
-    return D.train_and_holdout(table, text, label)
+    return datasets.train_and_holdout(table, text, label)
 
 
 def probe_ui(bundle, checkpoint: str, device: str):

@@ -162,12 +162,12 @@ def _ft(**kw):
 
 
 def _table(key):
-    from bert_playground.data import datasets as D
+    from bert_playground import datasets
     name, raw, _ = FILES[key]
 
     def go(b):
-        t = D.read_table(raw, name)
-        return D.split_holdout(D.to_labelled(t, *D.guess_columns(t)[::2]))
+        t = datasets.read_table(raw, name)
+        return datasets.split_holdout(datasets.to_labelled(t, *datasets.guess_columns(t)[::2]))
     return go
 
 

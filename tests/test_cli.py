@@ -93,7 +93,7 @@ def test_pretrain_bad_settings_one_line_exit_2(tmp_path, argv):
 
 def test_classify_inputs(tmp_path):
     from bert_playground import PlaygroundError
-    from bert_playground.data.datasets import classify_inputs
+    from bert_playground.datasets import classify_inputs
 
     assert classify_inputs(["a", "b"], None, False) == (["a", "b"], None)
     assert classify_inputs(["a\tb"], None, True) == (["a"], ["b"])

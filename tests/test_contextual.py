@@ -7,8 +7,7 @@ import pytest
 import torch
 from test_cli import cli
 
-from bert_playground import PlaygroundError
-from bert_playground.data import datasets as D
+from bert_playground import PlaygroundError, datasets
 from bert_playground.inputs.text import encode
 from bert_playground.interpret import contextual as C
 from bert_playground.interpret import neighbours as N
@@ -233,7 +232,7 @@ def test_features_are_cls_and_mean_of_hidden_states(tiny, tiny_dir):
 def test_probe_accuracy_equals_a_reference_fit(tiny):
     from sklearn.linear_model import LogisticRegression
 
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     ftr, fte = P.features(tiny, train.texts), P.features(tiny, test.texts)
     ytr, yte = np.array(train.labels), np.array(test.labels)
     for x_train, x_test in ((ftr.cls[1], fte.cls[1]), (ftr.mean[2], fte.mean[2])):
@@ -245,7 +244,7 @@ def test_probe_accuracy_equals_a_reference_fit(tiny):
 
 
 def test_probe_run_fields_and_baseline(tiny):
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     steps = list(P.steps(tiny, train.subset(list(range(0, 320, 4))), test))
     res = steps[-1]
     assert isinstance(res, P.ProbeResult) and steps[-2].done == steps[-2].total
@@ -268,7 +267,7 @@ def test_best_layer_is_the_highest_accuracy_of_either_pooling():
 
 
 def test_probe_bad_input(tiny):
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     one_class = [i for i, y in enumerate(train.labels) if y == 0]
     with pytest.raises(PlaygroundError, match="only one class"):
         P.run(tiny, train.subset(one_class), test)

@@ -176,7 +176,7 @@ def test_cli_finetune_few_steps(capsys, tmp_path, family_dirs, kind):
 @pytest.mark.parametrize("kind", ["roberta", "albert", "distilbert", "modernbert"])
 def test_frozen_mode_trains_only_the_head(tmp_path, family_bundles, kind):
     from bert_playground import finetune
-    from bert_playground.data.datasets import read_file, to_labelled
+    from bert_playground.datasets import read_file, to_labelled
 
     b = family_bundles[kind]
     before = {n: p.clone() for n, p in b.encoder.state_dict().items()}

@@ -10,10 +10,9 @@ import pytest
 import torch
 from test_cli import cli
 
-from bert_playground import PlaygroundError, load
+from bert_playground import PlaygroundError, datasets, load
 from bert_playground import finetune as F
 from bert_playground.core.jobs import Job
-from bert_playground.data import datasets as D
 from playground_ui import finetune_view as view
 
 from apphelp import ROOT
@@ -23,7 +22,7 @@ NEG = ["awful", "terrible", "boring", "horrible", "sad", "dreadful"]
 FILL = ["the", "film", "was", "really", "quite", "story", "day", "food"]
 
 
-def toy(n=48, seed=0, name="toy", pairs=False) -> D.LabelledData:
+def toy(n=48, seed=0, name="toy", pairs=False) -> datasets.LabelledData:
     """A linearly separable set: the label is which word list the sentence (or its second part) uses."""
     rng = random.Random(seed)
     texts, seconds, labels = [], [], []
@@ -37,7 +36,7 @@ def toy(n=48, seed=0, name="toy", pairs=False) -> D.LabelledData:
         else:
             texts.append(" ".join(words))
         labels.append(y)
-    return D.LabelledData(name, tuple(texts), tuple(seconds) if pairs else None, tuple(labels), ("pos", "neg"))
+    return datasets.LabelledData(name, tuple(texts), tuple(seconds) if pairs else None, tuple(labels), ("pos", "neg"))
 
 
 def csv_bytes(rows, header=("text", "label")) -> bytes:
@@ -333,7 +332,7 @@ def test_metrics_by_hand():
 # ---- data -----------------------------------------------------------------------------------
 
 def test_shipped_dataset_is_balanced_and_held_out():
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     assert len(train) == 320 and len(test) == 80
     assert set(train.counts().values()) == {64} and set(test.counts().values()) == {16}
     assert train.label_names == ("card_lost", "delivery", "opening_hours", "password_reset", "refund")
@@ -341,12 +340,12 @@ def test_shipped_dataset_is_balanced_and_held_out():
 
 
 def test_read_table_csv_tsv_and_guess():
-    t = D.read_table(csv_bytes([("a, quoted, text", "x"), ("b", "y")]), "d.csv")
+    t = datasets.read_table(csv_bytes([("a, quoted, text", "x"), ("b", "y")]), "d.csv")
     assert t.columns == ("text", "label") and t.rows[0] == ("a, quoted, text", "x")
-    t = D.read_table(b'sentence1\tsentence2\tlabel\nA "quoted" one\tB\tentailment\n', "rte.tsv")
+    t = datasets.read_table(b'sentence1\tsentence2\tlabel\nA "quoted" one\tB\tentailment\n', "rte.tsv")
     assert t.rows[0][0] == 'A "quoted" one'
-    assert D.guess_columns(t) == ("sentence1", "sentence2", "label")
-    t = D.read_table("\ufeffreview;x,stars\nfine;1,5\n".encode(), "upload.txt")
+    assert datasets.guess_columns(t) == ("sentence1", "sentence2", "label")
+    t = datasets.read_table("\ufeffreview;x,stars\nfine;1,5\n".encode(), "upload.txt")
     assert t.columns == ("review;x", "stars")
 
 
@@ -360,67 +359,67 @@ def test_read_table_csv_tsv_and_guess():
 ])
 def test_bad_files(raw, name, message):
     with pytest.raises(PlaygroundError, match=message):
-        D.read_table(raw, name)
+        datasets.read_table(raw, name)
 
 
 def test_size_cap(tmp_path):
     with pytest.raises(PlaygroundError, match="limit is 10 MB"):
-        D.read_table(b"text,label\n" + b"x,1\n" * (3 * 1024 * 1024), "big.csv")
+        datasets.read_table(b"text,label\n" + b"x,1\n" * (3 * 1024 * 1024), "big.csv")
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:
         f.truncate(100 * 1024 * 1024)  # 100 MB, sparse: refused before reading
     with pytest.raises(PlaygroundError, match="100.0 MB; the limit is 10 MB"):
-        D.read_file(big)
+        datasets.read_file(big)
 
 
 def test_labels_problems():
-    one = D.read_table(csv_bytes([("a", "x"), ("b", "x")]), "one.csv")
+    one = datasets.read_table(csv_bytes([("a", "x"), ("b", "x")]), "one.csv")
     with pytest.raises(PlaygroundError, match="only one class"):
-        D.to_labelled(one, "text", "label")
-    missing = D.read_table(csv_bytes([("a", "x"), ("b", ""), ("c", "y")]), "m.csv")
+        datasets.to_labelled(one, "text", "label")
+    missing = datasets.read_table(csv_bytes([("a", "x"), ("b", ""), ("c", "y")]), "m.csv")
     with pytest.raises(PlaygroundError, match=r"1 row\(s\) have no label \(line\(s\) 3\)"):
-        D.to_labelled(missing, "text", "label")
-    empty_text = D.read_table(csv_bytes([("", "x"), ("b", "y")]), "t.csv")
+        datasets.to_labelled(missing, "text", "label")
+    empty_text = datasets.read_table(csv_bytes([("", "x"), ("b", "y")]), "t.csv")
     with pytest.raises(PlaygroundError, match="empty 'text'"):
-        D.to_labelled(empty_text, "text", "label")
+        datasets.to_labelled(empty_text, "text", "label")
     with pytest.raises(PlaygroundError, match="has no column 'body'"):
-        D.to_labelled(one, "body", "label")
+        datasets.to_labelled(one, "body", "label")
     with pytest.raises(PlaygroundError, match="must be different"):
-        D.to_labelled(one, "text", "text")
+        datasets.to_labelled(one, "text", "text")
 
 
 def test_string_and_integer_labels():
-    ints = D.to_labelled(D.read_table(csv_bytes([("a", "10"), ("b", "2"), ("c", "2.0")]), "i.csv"), "text", "label")
+    ints = datasets.to_labelled(datasets.read_table(csv_bytes([("a", "10"), ("b", "2"), ("c", "2.0")]), "i.csv"), "text", "label")
     assert ints.label_names == ("2", "10") and ints.labels == (1, 0, 0)  # numeric order; 2.0 is 2
-    strs = D.to_labelled(D.read_table(csv_bytes([("a", "pos"), ("b", "neg")]), "s.csv"), "text", "label")
+    strs = datasets.to_labelled(datasets.read_table(csv_bytes([("a", "pos"), ("b", "neg")]), "s.csv"), "text", "label")
     assert strs.label_names == ("neg", "pos")
-    held = D.read_table(csv_bytes([("a", "pos"), ("b", "meh")]), "h.csv")
+    held = datasets.read_table(csv_bytes([("a", "pos"), ("b", "meh")]), "h.csv")
     with pytest.raises(PlaygroundError, match="labels the training data does not have: meh"):
-        D.to_labelled(held, "text", "label", label_names=strs.label_names)
+        datasets.to_labelled(held, "text", "label", label_names=strs.label_names)
     with pytest.raises(PlaygroundError, match="do not match"):
         F.validate(F.FinetuneConfig(mode="baseline"), None, strs, ints)
 
 
 def test_no_rows_and_split():
-    empty = D.LabelledData("e", (), None, (), ("a", "b"))
+    empty = datasets.LabelledData("e", (), None, (), ("a", "b"))
     with pytest.raises(PlaygroundError, match="no rows"):
         F.validate(F.FinetuneConfig(mode="baseline"), None, empty, empty)
-    train, held = D.split_holdout(toy(50))
+    train, held = datasets.split_holdout(toy(50))
     assert len(train) == 40 and len(held) == 10 and held.counts() == {"pos": 5, "neg": 5}
     with pytest.raises(PlaygroundError, match="at least 10"):
-        D.split_holdout(toy(6))
+        datasets.split_holdout(toy(6))
 
 
 def test_train_and_holdout_uses_the_eval_table_or_splits():
     rows = [(f"text {i}", "pos" if i % 2 else "neg") for i in range(20)]
-    table = D.read_table(csv_bytes(rows), "t.csv")
-    train, held = D.train_and_holdout(table, "text", "label")  # no eval table: a stratified 20% split
+    table = datasets.read_table(csv_bytes(rows), "t.csv")
+    train, held = datasets.train_and_holdout(table, "text", "label")  # no eval table: a stratified 20% split
     assert (len(train), len(held)) == (16, 4) and held.counts() == {"neg": 2, "pos": 2}
-    ev = D.read_table(csv_bytes([("other", "pos"), ("more", "neg"), ("last", "pos")]), "e.csv")
-    train, held = D.train_and_holdout(table, "text", "label", eval_table=ev)
+    ev = datasets.read_table(csv_bytes([("other", "pos"), ("more", "neg"), ("last", "pos")]), "e.csv")
+    train, held = datasets.train_and_holdout(table, "text", "label", eval_table=ev)
     assert len(train) == 20 and held.texts == ("other", "more", "last") and held.label_names == train.label_names
     with pytest.raises(PlaygroundError, match="labels the training data does not have: meh"):
-        D.train_and_holdout(table, "text", "label", eval_table=D.read_table(csv_bytes([("x", "meh")]), "m.csv"))
+        datasets.train_and_holdout(table, "text", "label", eval_table=datasets.read_table(csv_bytes([("x", "meh")]), "m.csv"))
 
 
 def test_hub_datasets_optional(monkeypatch):
@@ -428,9 +427,9 @@ def test_hub_datasets_optional(monkeypatch):
     import sys
     import types
 
-    monkeypatch.setattr(D, "hub_available", lambda: False)
+    monkeypatch.setattr(datasets.hub, "hub_available", lambda: False)
     with pytest.raises(PlaygroundError, match="pip install datasets"):
-        D.load_hub("glue", "sst2")
+        datasets.load_hub("glue", "sst2")
     monkeypatch.undo()
 
     class FakeSplit:
@@ -453,12 +452,12 @@ def test_hub_datasets_optional(monkeypatch):
     fake.__spec__ = importlib.machinery.ModuleSpec("datasets", None)
     fake.load_dataset = lambda name, config, split: FakeSplit()
     monkeypatch.setitem(sys.modules, "datasets", fake)
-    assert D.hub_available()
-    t = D.load_hub("glue", "sst2", "train", max_rows=2)
+    assert datasets.hub_available()
+    t = datasets.load_hub("glue", "sst2", "train", max_rows=2)
     assert t.columns == ("sentence", "label") and t.rows == (("a", "negative"), ("b", "positive"))
     fake.load_dataset = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline"))
     with pytest.raises(PlaygroundError, match="Could not load 'glue'"):
-        D.load_hub("glue", "sst2")
+        datasets.load_hub("glue", "sst2")
 
 
 # ---- real checkpoint ------------------------------------------------------------------------
@@ -466,7 +465,7 @@ def test_hub_datasets_optional(monkeypatch):
 @pytest.mark.skipif(not (ROOT / "assets" / "model" / "config.json").is_file(), reason="embedded checkpoint not built yet")
 def test_embedded_checkpoint_learns_the_shipped_intents():
     bundle = load("embedded", "cpu")
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     res = F.run(bundle, train, test, F.FinetuneConfig(mode="frozen", epochs=3))  # the page's frozen defaults
     assert res.metrics.accuracy >= 0.8
 

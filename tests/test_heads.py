@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from bert_playground import datasets
 from bert_playground import finetune as F
 from bert_playground.core.errors import PlaygroundError
-from bert_playground.data import datasets as D
 from bert_playground.finetune.metrics import entities, exact_match, normalize_answer, token_f1
 from bert_playground.finetune.spans import IGNORE, answer_positions, best_span, decode, first_piece_labels, windows
 
@@ -136,7 +136,7 @@ def test_entity_spans_and_f1_by_hand():
 # ---- data readers and bad input -----------------------------------------------------------------
 
 def test_read_conll_and_tags():
-    d = D.read_conll(CONLL, "x.conll")
+    d = datasets.read_conll(CONLL, "x.conll")
     assert d.words == (("Paris", "is", "nice"), ("Bill", "Gates", "smiles"))
     assert d.label_names == ("O", "B-location", "I-location", "B-person", "I-person")
     assert d.tag_names(1) == ["B-person", "I-person", "O"] and d.counts() == {"location": 1, "person": 1}
@@ -151,13 +151,13 @@ def test_read_conll_and_tags():
 ])
 def test_bad_conll_files(raw, message):
     with pytest.raises(PlaygroundError, match=message):
-        D.read_conll(raw, "bad.conll")
+        datasets.read_conll(raw, "bad.conll")
 
 
 def test_conll_eval_file_with_unknown_tags():
-    train = D.read_conll(CONLL, "train.conll")
+    train = datasets.read_conll(CONLL, "train.conll")
     with pytest.raises(PlaygroundError, match="tags the training data does not have: B-product"):
-        D.read_conll(b"iPhone\tB-product\n", "dev.conll", train.label_names)
+        datasets.read_conll(b"iPhone\tB-product\n", "dev.conll", train.label_names)
 
 
 def _squad(context="Rollo led the Normans.", text="Rollo", start=0, **qa):
@@ -166,7 +166,7 @@ def _squad(context="Rollo led the Normans.", text="Rollo", start=0, **qa):
 
 
 def test_read_squad():
-    d = D.read_squad(_squad(), "s.json")
+    d = datasets.read_squad(_squad(), "s.json")
     assert len(d) == 1 and d.examples[0].answers == ("Rollo",) and d.titles == ("Normans",)
 
 
@@ -184,18 +184,18 @@ def test_read_squad():
 ])
 def test_bad_squad_files(raw, message):
     with pytest.raises(PlaygroundError, match=message):
-        D.read_squad(raw, "bad.json")
+        datasets.read_squad(raw, "bad.json")
 
 
 def test_shipped_demo_sets_and_article_split():
-    ner_train, ner_test = D.shipped_ner()
+    ner_train, ner_test = datasets.shipped_ner()
     assert len(ner_train) == 400 and len(ner_test) == 100 and ner_train.label_names == ner_test.label_names
     assert not set(ner_train.words) & set(ner_test.words)
-    qa_train, qa_test = D.shipped_qa()
+    qa_train, qa_test = datasets.shipped_qa()
     assert not set(qa_train.titles) & set(qa_test.titles) and len(qa_train) > 400
-    train, held = D.split_articles(qa_train)
+    train, held = datasets.split_articles(qa_train)
     assert set(train.titles).isdisjoint(held.titles) and len(train) + len(held) == len(qa_train)
-    pairs_train, pairs_test = D.shipped_pairs()  # hand-written RTE-style pairs, split by premise
+    pairs_train, pairs_test = datasets.shipped_pairs()  # hand-written RTE-style pairs, split by premise
     assert (len(pairs_train), len(pairs_test)) == (122, 30)
     assert pairs_train.label_names == pairs_test.label_names == ("entailment", "not_entailment")
     for data in (pairs_train, pairs_test):
@@ -211,7 +211,7 @@ def fast(**kw):
 
 
 def test_tagger_trains_predicts_saves_and_reloads(tiny, tmp_path):
-    train, test = D.shipped_ner()
+    train, test = datasets.shipped_ner()
     res = F.run(tiny, train.subset(list(range(80))), test.subset(list(range(30))), fast(task="tag"))
     losses = [h["loss"] for h in res.history if "loss" in h]
     assert losses[-1] < losses[0]
@@ -227,7 +227,7 @@ def test_tagger_trains_predicts_saves_and_reloads(tiny, tmp_path):
 
 
 def test_reader_trains_predicts_saves_and_reloads(tiny, tmp_path):
-    train, test = D.shipped_qa()
+    train, test = datasets.shipped_qa()
     res = F.run(tiny, train.head(48), test.head(12), fast(task="qa", max_length=96, stride=32))
     assert 0 <= res.metrics.exact_match <= res.metrics.f1 <= 1 and res.n_train >= 48  # rows are windows
     passage = "The Normans gave their name to Normandy. " * 30
@@ -242,7 +242,7 @@ def test_reader_trains_predicts_saves_and_reloads(tiny, tmp_path):
 def test_random_mode_has_fresh_weights_of_the_same_shapes(tiny):
     from bert_playground.finetune.heads import RandomTask, TagTask
 
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     cfg = fast(mode="random", layers=2)
     head = RandomTask(tiny, train, test, cfg, torch.device("cpu"))
     ref = tiny.encoder.state_dict()
@@ -251,7 +251,7 @@ def test_random_mode_has_fresh_weights_of_the_same_shapes(tiny):
         assert mine[k].shape == v.shape
     matrices = [k for k, v in ref.items() if v.dim() >= 2]  # every randomly initialised weight matrix is new
     assert matrices and all(not torch.equal(mine[k], ref[k]) for k in matrices)
-    ner = D.shipped_ner()
+    ner = datasets.shipped_ner()
     tag = TagTask(tiny, *ner, fast(task="tag", mode="random"), torch.device("cpu"))
     assert not torch.equal(tag.model.bert.embeddings.word_embeddings.weight, ref["embeddings.word_embeddings.weight"])
     full = TagTask(tiny, *ner, fast(task="tag", mode="full"), torch.device("cpu"))
@@ -267,10 +267,10 @@ def test_frozen_token_and_span_heads_train_on_encoder_outputs_computed_once(tiny
     from bert_playground.finetune import heads as H
 
     if task == "tag":
-        train, test = (d.subset(list(range(24))) for d in D.shipped_ner())
+        train, test = (d.subset(list(range(24))) for d in datasets.shipped_ner())
         cfg = fast(task="tag", mode="frozen")
     else:
-        train, test = (d.head(12) for d in D.shipped_qa())
+        train, test = (d.head(12) for d in datasets.shipped_qa())
         cfg = fast(task="qa", mode="frozen", max_length=96, stride=32)
     t = H.TASK_HEADS[task]["frozen"](tiny, train, test, cfg, torch.device("cpu"))
     progress = list(t.prepare(None))
@@ -331,7 +331,7 @@ def test_snapshots_are_the_model_at_each_epoch(tiny, data_intents, monkeypatch):
 
 @pytest.fixture(scope="module")
 def data_intents():
-    train, test = D.shipped()
+    train, test = datasets.shipped()
     return train.subset(list(range(0, len(train), 4))), test
 
 
@@ -359,9 +359,9 @@ def test_bad_task_settings(kw, message):
 
 def test_task_and_data_must_match(tiny):
     with pytest.raises(PlaygroundError, match="'tag' task trains on sentences"):
-        F.train(tiny, *D.shipped(), fast(task="tag"))
+        F.train(tiny, *datasets.shipped(), fast(task="tag"))
     with pytest.raises(PlaygroundError, match="sentence-pair task needs a second-sentence column"):
-        F.train(tiny, *D.shipped(), fast(task="pairs"))
+        F.train(tiny, *datasets.shipped(), fast(task="pairs"))
 
 
 # ---- CLI --------------------------------------------------------------------------------------

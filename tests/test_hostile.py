@@ -18,12 +18,11 @@ import pytest
 from test_bad_input import page_ok
 from test_finetune import csv_bytes
 
-from bert_playground import PlaygroundError, finetune
+from bert_playground import PlaygroundError, datasets, finetune
 from bert_playground.checkpoints import folders as checkpoint
 from bert_playground.checkpoints import models
 from bert_playground.cli import main as cli
 from bert_playground.core import jobs
-from bert_playground.data import datasets as D
 
 from apphelp import FILL, ROOT
 
@@ -116,20 +115,20 @@ ODD_LABELS = [("²", "³"), ("--1", "1"), ("٣", "3"), ("1.5", "2.5"), ("+1", "-
 @pytest.mark.parametrize("labels", ODD_LABELS, ids=["/".join(p) for p in ODD_LABELS])
 def test_any_label_text_is_a_class(labels):
     rows = [(f"sentence {i}", labels[i % 2]) for i in range(20)]
-    data = D.to_labelled(D.read_table(csv_bytes(rows), "odd.csv"), "text", "label")
-    assert len(data.label_names) == 2 and set(data.label_names) == {D._canonical(v) for v in labels}
+    data = datasets.to_labelled(datasets.read_table(csv_bytes(rows), "odd.csv"), "text", "label")
+    assert len(data.label_names) == 2 and set(data.label_names) == {datasets.tables._canonical(v) for v in labels}
 
 
 @pytest.mark.parametrize("missing", ["NaN", "nan", "NAN", " nan "])
 def test_nan_labels_are_missing_values(missing):
     rows = [(f"sentence {i}", ("a", "b")[i % 2]) for i in range(20)] + [("orphan", missing)]
     with pytest.raises(PlaygroundError, match=r"1 row\(s\) have no label .*'NaN' and empty labels are missing"):
-        D.to_labelled(D.read_table(csv_bytes(rows), "nan.csv"), "text", "label")
+        datasets.to_labelled(datasets.read_table(csv_bytes(rows), "nan.csv"), "text", "label")
 
 
 def test_two_rows_per_class_still_hold_some_out():
     rows = [(f"sentence {i}", f"c{i % 5}") for i in range(10)]  # 5 classes x 2 rows
-    train, held = D.train_and_holdout(D.read_table(csv_bytes(rows), "five.csv"), "text", "label")
+    train, held = datasets.train_and_holdout(datasets.read_table(csv_bytes(rows), "five.csv"), "text", "label")
     assert len(held) == 5 and len(train) == 5
 
 
@@ -188,7 +187,7 @@ def test_no_glob_of_a_folder_path_in_the_package():
 
 def _labelled(n, name="d"):
     rows = [(f"the {'good' if i % 2 else 'bad'} thing number {i}", ("pos", "neg")[i % 2]) for i in range(n)]
-    return D.to_labelled(D.read_table(csv_bytes(rows), f"{name}.csv"), "text", "label")
+    return datasets.to_labelled(datasets.read_table(csv_bytes(rows), f"{name}.csv"), "text", "label")
 
 
 def test_evaluation_is_on_a_bounded_sample_and_says_so(tiny):
@@ -484,7 +483,7 @@ def test_the_upload_caps_agree():
     import tomllib
 
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert cfg["server"]["maxUploadSize"] == D.MAX_MB and D.MAX_BYTES == D.MAX_MB * 2**20
+    assert cfg["server"]["maxUploadSize"] == datasets.MAX_MB and datasets.MAX_BYTES == datasets.MAX_MB * 2**20
 
 
 def test_upload_status_names_the_file_in_use_and_the_cap(app_env):
@@ -497,7 +496,7 @@ def test_upload_status_names_the_file_in_use_and_the_cap(app_env):
     page_ok(at)
     assert status()[0].startswith("In use: **first.csv**") and "leaves the file in use unchanged" in status()[0]
     # a file that slips past the browser's cap gets the package's message, and the page shows no data as current
-    big = b"text,label\n" + b"x" * (D.MAX_BYTES + 1) + b",a\n"
+    big = b"text,label\n" + b"x" * (datasets.MAX_BYTES + 1) + b",a\n"
     at.file_uploader(key="ft_upload").set_value(("big.csv", big, "text/csv")).run()
     page_ok(at)
     assert any("the limit is 10 MB" in e.value for e in at.error), [e.value for e in at.error]

@@ -101,7 +101,7 @@ def test_hub_option_explains_how_to_enable(app_env):
     at = run(PAGE)
     at.radio(key="ft_source").set_value("Hugging Face dataset").run()
     assert not at.exception
-    from bert_playground.data.datasets import hub_available
+    from bert_playground.datasets import hub_available
 
     if not hub_available():
         assert any("pip install datasets" in i.value for i in at.info)

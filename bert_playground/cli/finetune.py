@@ -50,34 +50,34 @@ def add_finetune(sub):
 
 def _task_data(args):
     """(train, held-out) for --task tag (CoNLL) or qa (SQuAD JSON)."""
-    from ..data import datasets as D
+    from .. import datasets
 
     if args.task == "tag":
-        train = D.read_conll_file(args.train)
-        train, held = (train, D.read_conll_file(args.eval, train.label_names)) if args.eval else D.split_tagged(train)
-        return (train.subset(list(range(min(args.max_train, len(train))))) if args.max_train else train), held
-    train = D.read_squad_file(args.train)
-    train, held = (train, D.read_squad_file(args.eval)) if args.eval else D.split_articles(train)
+        train = datasets.read_conll_file(args.train)
+        train, held = (train, datasets.read_conll_file(args.eval, train.label_names)) if args.eval else datasets.split_tagged(train)
+        return (train.head(args.max_train) if args.max_train else train), held
+    train = datasets.read_squad_file(args.train)
+    train, held = (train, datasets.read_squad_file(args.eval)) if args.eval else datasets.split_articles(train)
     return (train.head(args.max_train) if args.max_train else train), held
 
 
 def run_finetune(args):
+    from .. import datasets
     from .. import finetune as F
     from ..core.device import choose_device
-    from ..data import datasets as D
 
     if args.task in ("tag", "qa"):
         return run_span_task(args)
-    table = D.read_file(args.train)
-    text, _, label = D.guess_columns(table)
+    table = datasets.read_file(args.train)
+    text, _, label = datasets.guess_columns(table)
     text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col
     if args.task == "pairs" and not pair:
-        pair = D.guess_columns(table)[1]
+        pair = datasets.guess_columns(table)[1]
         if pair is None:
             raise PlaygroundError(f"--task pairs: '{args.train}' has no second-sentence column; name it with --text-pair-col.")
-    train, held = D.train_and_holdout(table, text, label, pair, D.read_file(args.eval) if args.eval else None)
+    train, held = datasets.train_and_holdout(table, text, label, pair, datasets.read_file(args.eval) if args.eval else None)
     if args.max_train:
-        train = train.subset(list(range(min(args.max_train, len(train)))))
+        train = train.head(args.max_train)
     device = choose_device(args.device)
     cfg = _finetune_config(args, device)
     F.validate(cfg)
@@ -175,7 +175,7 @@ def run_classify(args):
     clf = load_classifier(args.model, args.device)
     meta_file = Path(args.model) / METRICS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    from ..data.datasets import classify_inputs
+    from ..datasets import classify_inputs
 
     texts, pairs = classify_inputs(args.texts, args.input, clf.pair, meta.get("columns") or {})
     preds = clf.predict(texts, pairs)

@@ -218,16 +218,16 @@ def add_probe(sub):
 
 
 def run_probe(args):
-    from ..data import datasets as D
+    from .. import datasets
     from ..interpret.probe import run
 
     if args.data:
-        table = D.read_file(args.data)
-        text, _, label = D.guess_columns(table)
-        train, held = D.train_and_holdout(table, args.text_col or text, args.label_col or label, args.text_pair_col,
-                                          D.read_file(args.eval) if args.eval else None)
+        table = datasets.read_file(args.data)
+        text, _, label = datasets.guess_columns(table)
+        train, held = datasets.train_and_holdout(table, args.text_col or text, args.label_col or label, args.text_pair_col,
+                                          datasets.read_file(args.eval) if args.eval else None)
     else:
-        train, held = D.shipped()
+        train, held = datasets.shipped()
     res = run(load_model(args), train, held)
     print_notices(res.notices)
     out = res.to_json()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent  # the repository (the package runs from it: `pip install -e .`)
+ROOT = Path(__file__).resolve().parents[2]  # the repository (the package runs from it: `pip install -e .`)
 ASSETS = ROOT / "assets"
 EMBEDDED_DIR = ASSETS / "model"  # the embedded checkpoint, its model card and training log
 NSP_DEMO_CORPUS = ASSETS / "nsp_demo_corpus.txt"  # the NSP page's shipped corpus

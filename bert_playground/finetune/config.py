@@ -108,7 +108,7 @@ def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None) -> Fi
 
 def _validate_span_task(cfg: FinetuneConfig, train, eval_data) -> FinetuneConfig:
     """Token tagging reads TaggedData (CoNLL); QA reads QAData (SQuAD JSON)."""
-    from ..data.datasets import QAData, TaggedData
+    from ..datasets import QAData, TaggedData
 
     kind, what = (TaggedData, "sentences with a tag per word (CoNLL)") if cfg.task == "tag" else \
         (QAData, "questions with passages and answers (SQuAD JSON)")

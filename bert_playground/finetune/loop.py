@@ -18,7 +18,7 @@ from ..core import training
 from ..core.device import choose_device, configure_cpu_threads, describe
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
-from ..data.datasets import LabelledData
+from ..datasets import LabelledData
 from .config import FinetuneConfig, validate
 from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
 from .heads import head_class

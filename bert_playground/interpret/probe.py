@@ -20,7 +20,7 @@ import torch
 
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice
-from ..data.datasets import LabelledData
+from ..datasets import LabelledData
 from ..inputs.text import clean_text, encode_ids
 from ..inputs.text import max_length as model_max_length
 from . import bow

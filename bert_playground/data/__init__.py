@@ -1,1 +1,0 @@
-"""Labelled data in: tables, CoNLL, SQuAD, with their size checks."""
