@@ -11,7 +11,7 @@ import torch
 import torch.multiprocessing as mp
 from test_pretrain import write_corpus
 
-from bert_playground import load
+from bert_playground import PlaygroundError, load
 from bert_playground.objectives import masking
 from bert_playground.pretraining import distributed, pretrain
 
@@ -188,7 +188,7 @@ def test_too_few_documents_per_rank_is_a_clear_error(tmp_path):
     class Tok:  # never reached: the shard check comes first
         pass
 
-    with pytest.raises(pretrain.PlaygroundError, match="at least 2 per rank"):
+    with pytest.raises(PlaygroundError, match="at least 2 per rank"):
         pretrain.load_corpus(cfg, Tok(), w)
 
 

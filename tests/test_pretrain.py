@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from bert_playground import load
+from bert_playground import PlaygroundError, load
 from bert_playground.core import training
 from bert_playground.inputs import corpus
 from bert_playground.objectives import masking, pairs
@@ -51,7 +51,7 @@ def test_sentence_splitter_keeps_abbreviations():
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path):
-    with pytest.raises(pretrain.PlaygroundError, match="No corpus file"):
+    with pytest.raises(PlaygroundError, match="No corpus file"):
         corpus.read_wikiextractor(str(tmp_path / "nothing*.xz"))
 
 
@@ -85,7 +85,7 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_run_lowers_the_loss(tiny_run):
     out, result, _ = tiny_run
-    rows = [r for r in json.loads(json.dumps(pretrain._load_state(out).history)) if r.get("mlm_loss") not in ("", None)]
+    rows = [r for r in json.loads(json.dumps(pretrain.load_state(out).history)) if r.get("mlm_loss") not in ("", None)]
     assert rows[-1]["mlm_loss"] < rows[0]["mlm_loss"] - 0.5
     assert result["steps"] == 80 and result["tokens_seen"] > 0
     # training throughput leaves the held-out evaluations (at steps 40 and 80, and the final one) out
@@ -141,7 +141,7 @@ def test_precision_picks_the_matmul_dtype(device, precision, expected):
 
 
 def test_unknown_precision_is_a_clear_error(tmp_path):
-    with pytest.raises(pretrain.PlaygroundError, match="precision must be one of auto, bf16, fp32"):
+    with pytest.raises(PlaygroundError, match="precision must be one of auto, bf16, fp32"):
         pretrain.PretrainConfig(corpus=str(tmp_path / "none.xz"), out=str(tmp_path / "o"), precision="fp8", device="cpu")
 
 
@@ -150,7 +150,7 @@ def test_unknown_precision_is_a_clear_error(tmp_path):
     ({"seq_len": 513}, "seq-len between 8 and 512"), ({"lr": 0.0}, "--lr > 0"), ({"lr": float("nan")}, "--lr > 0"),
     ({"save_dtype": "int8"}, "save dtype must be one of float16, float32")])
 def test_config_refuses_bad_settings(tmp_path, change, message):
-    with pytest.raises(pretrain.PlaygroundError, match=message):
+    with pytest.raises(PlaygroundError, match=message):
         pretrain.PretrainConfig(corpus="c", out=str(tmp_path / "o"), **change)
     assert pretrain.PRECISIONS == ("auto", "bf16", "fp32") and pretrain.SAVE_DTYPES == ("float16", "float32")
 
@@ -200,7 +200,7 @@ def test_tiny_run_with_sentence_pairs_works_end_to_end(tmp_path):
 
 
 def test_sentence_pair_share_outside_0_1_is_refused(tmp_path):
-    with pytest.raises(pretrain.PlaygroundError, match="between 0 and 1"):
+    with pytest.raises(PlaygroundError, match="between 0 and 1"):
         pretrain.PretrainConfig(corpus="x", out=str(tmp_path), sentence_pair_prob=2.0)
 
 

