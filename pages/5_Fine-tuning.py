@@ -13,24 +13,21 @@ from playground_ui.charts import finetune as charts
 from playground_ui.charts import heads as hcharts
 from playground_ui.widgets import pick
 
-SOURCES = ["Shipped: customer-support intents", "Upload CSV/TSV", "Hugging Face dataset"]
-TASK_SOURCES = {"pairs": ["Shipped: entailment pairs", *SOURCES[1:]], "tag": ["Shipped: WNUT-17 sample", "Upload CoNLL"],
-                "qa": ["Shipped: SQuAD sample", "Upload SQuAD JSON"]}
+TASKS = finetune.TASKS  # one description per task: sources, files, scores, result view
+DEFAULTS = finetune.FinetuneConfig()  # every default setting
+SECONDS = finetune.APP_LIMITS["max_seconds"]  # a run started here is bounded: the server is shared
 LRS = [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5]
-TASK_DEFAULTS = {"classify": dict(max_length=128), "pairs": dict(max_length=128), "tag": dict(max_length=64),
-                 "qa": dict(max_length=192, stride=64)}
-METRIC_NAMES = {"classify": ("accuracy", "macro-F1"), "pairs": ("accuracy", "macro-F1"),
-                "tag": ("entity F1", "precision"), "qa": ("F1", "exact match")}
+BATCHES = (4, 8, 16, 32, 64, 128)
 
 SPEC = state.spec("fine-tuning",
-                  state.Param("task", "ft_task", "classify", choices=tuple(view.TASK_LABELS)),
-                  state.Param("data", "ft_source", SOURCES[0], choices=tuple(SOURCES)),
+                  state.Param("task", "ft_task", "classify", choices=tuple(TASKS)),
+                  state.Param("data", "ft_source", TASKS["classify"].sources[0], choices=TASKS["classify"].sources),
                   state.Param("mode", "ft_mode", finetune.MODES[0], choices=tuple(finetune.MODES)),
                   *[state.Param(f"layers_{m}", f"ft_layers_{m}", None, int, 1, 48) for m in finetune.MODES],
                   *[state.Param(f"lr_{m}", f"ft_lr_{m}", None, float, choices=tuple(LRS)) for m in finetune.MODES],
-                  state.Param("epochs", "ft_epochs", 3, int, *finetune.LIMITS["epochs"]),
-                  state.Param("batch", "ft_batch", 16, int, choices=(4, 8, 16, 32, 64, 128)),
-                  state.Param("seconds", "ft_max_seconds", 120, int, 5, 3600),
+                  state.Param("epochs", "ft_epochs", DEFAULTS.epochs, int, *finetune.LIMITS["epochs"]),
+                  state.Param("batch", "ft_batch", DEFAULTS.batch_size, int, choices=BATCHES),
+                  state.Param("seconds", "ft_max_seconds", int(finetune.APP_MAX_SECONDS), int, *map(int, SECONDS)),
                   state.Param("early", "ft_early", False, bool),
                   state.Param("hub", "ft_hub_name", "glue", max_len=200, in_link=False),  # a link never makes the server download
                   state.Param("hub_config", "ft_hub_config", "sst2", max_len=200, in_link=False),
@@ -39,12 +36,12 @@ SPEC = state.spec("fine-tuning",
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def shipped(task: str):
-    return {"classify": datasets.shipped, "pairs": datasets.shipped_pairs, "tag": datasets.shipped_ner, "qa": datasets.shipped_qa}[task]()
+    return TASKS[task].shipped()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
-def read_upload(raw: bytes, name: str, kind: str = "table", labels: tuple | None = None):
-    return {"table": datasets.read_table, "conll": lambda r, n: datasets.read_conll(r, n, labels), "squad": datasets.read_squad}[kind](raw, name)
+def read_upload(raw: bytes, name: str, task: str = "classify", labels: tuple | None = None):
+    return TASKS[task].read(raw, name, labels)
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading from the Hugging Face Hub…")
@@ -67,7 +64,7 @@ def intro_ui():
 
 def task_ui() -> str:
     intro_ui()
-    return st.radio("Task", list(view.TASK_LABELS), format_func=view.TASK_LABELS.get, key="ft_task", horizontal=True)
+    return st.radio("Task", list(TASKS), format_func=lambda t: TASKS[t].label, key="ft_task", horizontal=True)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -83,33 +80,35 @@ def pick_columns(table, eval_table):
     return datasets.train_and_holdout(table, text, label, None if pair == "(none)" else pair, eval_table)
 
 
-def uploads(kind: str, types: list[str], hint: str, held_out: str = "part of the training file is held out"):
-    """The training and optional held-out file uploaders of a task (kind 'table': the classify/pairs tasks)."""
-    suffix = "" if kind == "table" else f"_{kind}"
+def uploads(task) -> tuple:
+    """The training and optional held-out file uploaders of a task."""
+    suffix = "" if task.kind == "table" else f"_{task.name}"
     c1, c2 = st.columns(2)
-    up = c1.file_uploader(f"Training file ({hint}, at most {datasets.MAX_MB} MB)", type=types, key=hall.fresh_key(f"ft_upload{suffix}"))
-    up_eval = c2.file_uploader(f"Held-out file (optional; otherwise {held_out})",
-                               type=types, key=hall.fresh_key(f"ft_upload_eval{suffix}"))
+    up = c1.file_uploader(f"Training file ({task.upload_hint}, at most {datasets.MAX_MB} MB)", type=list(task.upload_types),
+                          key=hall.fresh_key(f"ft_upload{suffix}"))
+    up_eval = c2.file_uploader(f"Held-out file (optional; otherwise {task.held_out_note})",
+                               type=list(task.upload_types), key=hall.fresh_key(f"ft_upload_eval{suffix}"))
     widgets.upload_status((up, up_eval), datasets.MAX_MB)
     return up, up_eval
 
 
-def table_data(source: str):
-    if source == SOURCES[0]:
-        return shipped("classify")
-    if source == TASK_SOURCES["pairs"][0]:
-        st.caption("152 RTE-style pairs written for the playground (CC0; `assets/tasks/README.md`). Entailment from "
-                   "a hundred examples is hard: a small model stays near chance (50%) here; RTE itself "
-                   "(`../shared/data/rte/`, 2,490 pairs) is the real test.")
-        return shipped("pairs")
-    if source == SOURCES[1]:
-        up, up_eval = uploads("table", ["csv", "tsv", "txt"], "CSV or TSV with a header row",
-                              "20% of the training file is held out")
-        if up is None:
-            st.info("Upload a labelled file: one column of text (two for sentence pairs) and one label column.")
-            return None
-        table = read_upload(up.getvalue(), up.name)
-        return pick_columns(table, read_upload(up_eval.getvalue(), up_eval.name) if up_eval else None)
+UPLOAD_INFO = {"table": "Upload a labelled file: one column of text (two for sentence pairs) and one label column.",
+               "conll": "Upload a CoNLL file: one word and its BIO tag (O, B-type, I-type) per line.",
+               "squad": "Upload a SQuAD-format JSON file: articles, paragraphs with a context, questions with answers."}
+
+
+def upload_data(task):
+    up, up_eval = uploads(task)
+    if up is None:
+        st.info(UPLOAD_INFO[task.kind])
+        return None
+    train = read_upload(up.getvalue(), up.name, task.name)
+    if task.kind == "table":
+        return pick_columns(train, read_upload(up_eval.getvalue(), up_eval.name) if up_eval else None)
+    return task.with_held_out(train, (up_eval.getvalue(), up_eval.name) if up_eval else None)
+
+
+def hub_data():
     if not datasets.hub_available():
         st.info(datasets.HUB_HINT)
         return None
@@ -121,31 +120,22 @@ def table_data(source: str):
     return pick_columns(read_hub(name, config, split), read_hub(name, config, eval_split))
 
 
-def span_data(task: str, source: str):
-    if source == TASK_SOURCES[task][0]:
-        return shipped(task)
-    if task == "tag":
-        up, up_eval = uploads("tag", ["conll", "txt", "tsv"], "CoNLL: 'word<TAB>BIO tag' per line, blank line between sentences")
-        if up is None:
-            st.info("Upload a CoNLL file: one word and its BIO tag (O, B-type, I-type) per line.")
-            return None
-        train = read_upload(up.getvalue(), up.name, "conll")
-        return (train, read_upload(up_eval.getvalue(), up_eval.name, "conll", train.label_names)) if up_eval \
-            else datasets.split_tagged(train)
-    up, up_eval = uploads("qa", ["json"], "SQuAD v1.1 JSON")
-    if up is None:
-        st.info("Upload a SQuAD-format JSON file: articles, paragraphs with a context, questions with answers.")
-        return None
-    train = read_upload(up.getvalue(), up.name, "squad")
-    return (train, read_upload(up_eval.getvalue(), up_eval.name, "squad")) if up_eval else datasets.split_articles(train)
+def source_data(task, source: str):
+    if source == task.shipped_source:
+        if task.name == "pairs":
+            st.caption("152 RTE-style pairs written for the playground (CC0; `assets/tasks/README.md`). Entailment "
+                       "from a hundred examples is hard: a small model stays near chance (50%) here; RTE itself "
+                       "(`../shared/data/rte/`, 2,490 pairs) is the real test.")
+        return shipped(task.name)
+    return upload_data(task) if source == task.sources[1] else hub_data()
 
 
-def data_caption(task: str, train, test) -> None:
-    if task in ("classify", "pairs"):
+def data_caption(task, train, test) -> None:
+    if task.kind == "table":
         counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
         pairs_note = " (sentence pairs)" if train.text_pairs is not None else ""
         st.caption(f"{len(train):,} training and {len(test):,} held-out examples{pairs_note} · classes: {counts}")
-    elif task == "tag":
+    elif task.kind == "conll":
         counts = ", ".join(f"{ui.md_escape(n)} ({c})" for n, c in train.counts().items())
         st.caption(f"{len(train):,} training and {len(test):,} held-out sentences · entities: {counts}. "
                    "A word's tag sits on its **first WordPiece**; the loss ignores its other pieces (label -100), "
@@ -158,13 +148,14 @@ def data_caption(task: str, train, test) -> None:
         export.table(pd.DataFrame(train.preview(20)), key="ft_preview", what="training data preview", hide_index=True)
 
 
-def data_ui(task: str):
-    key = "ft_source" if task == "classify" else f"ft_source_{task}"
-    source = st.radio("Dataset", SOURCES if task == "classify" else TASK_SOURCES[task], key=key, horizontal=True)
+def data_ui(name: str):
+    task = TASKS[name]
+    key = "ft_source" if name == "classify" else f"ft_source_{name}"
+    source = st.radio("Dataset", task.sources, key=key, horizontal=True)
     data = None
     with ui.user_errors():
-        data = table_data(source) if task in ("classify", "pairs") else span_data(task, source)
-        if data is not None and task == "pairs" and data[0].text_pairs is None:
+        data = source_data(task, source)
+        if data is not None and name == "pairs" and data[0].text_pairs is None:
             st.warning("Sentence pairs need a second-sentence column: pick one above.")
             return None
         if data is not None:
@@ -174,7 +165,7 @@ def data_ui(task: str):
 
 # ---- settings and run ----------------------------------------------------------------------------
 
-def settings_ui(task: str, bundle):
+def settings_ui(task: str, bundle, data):
     st.subheader("Settings")
     c = st.columns(5)
     modes = finetune.TASK_MODES[task]
@@ -187,19 +178,19 @@ def settings_ui(task: str, bundle):
                                min(2, n_layers), step=1, key=f"ft_layers_{mode}", disabled=mode == "baseline",
                                help="a 'tiny' BERT: only the first k layers are copied. Frozen mode needs the top "
                                     "layers: in low layers [CLS] has not yet gathered the sentence.")
-    epochs = c[2].number_input("Epochs", value=3, step=1, key="ft_epochs",
+    epochs = c[2].number_input("Epochs", value=DEFAULTS.epochs, step=1, key="ft_epochs",
                                help=f"{finetune.LIMITS['epochs'][0]}-{finetune.LIMITS['epochs'][1]}")
-    batch = c[3].select_slider("Batch size", [4, 8, 16, 32, 64, 128], value=16, key="ft_batch")
+    batch = c[3].select_slider("Batch size", BATCHES, value=DEFAULTS.batch_size, key="ft_batch")
     lr = c[4].select_slider("Learning rate", LRS, value=finetune.DEFAULT_LR[mode], format_func="{:g}".format,
                             key=f"ft_lr_{mode}")
     c = st.columns([1, 1, 1, 2])
-    max_seconds = c[0].number_input("Time limit (s)", value=120, step=1, key="ft_max_seconds",
-                                    help="bounds the whole run, the final evaluation included (5-3600 s)")
+    max_seconds = c[0].number_input("Time limit (s)", value=int(finetune.APP_MAX_SECONDS), step=1, key="ft_max_seconds",
+                                    help=f"bounds the whole run, the final evaluation included ({SECONDS[0]:g}-{SECONDS[1]:g} s)")
     early = c[1].checkbox("Early stopping", key="ft_early", help="stop after 3 evaluations without a better score")
     snaps = c[2].checkbox("Keep a snapshot after each epoch", True, key="ft_snapshots", disabled=mode == "baseline",
                           help="at most 4, in memory: the 'what fine-tuning changed' views compare them")
     pooling = "cls"
-    if task in ("classify", "pairs") and mode != "baseline":
+    if TASKS[task].kind == "table" and mode != "baseline":
         pooling = c[3].radio("Sequence vector", finetune.POOLINGS, format_func=view.POOLING_LABELS.get, key="ft_pooling",
                              horizontal=True, help="BERT's recipe reads the [CLS] vector; the MiniLM encoder the "
                              "embedded checkpoint starts from was trained for mean pooling, so its [CLS] vector "
@@ -208,13 +199,12 @@ def settings_ui(task: str, bundle):
     st.caption(f"Training device: **{describe(device)}**. Defaults (full: 2 layers, 3 epochs; frozen: all "
                "layers, [CLS] features computed once) train the shipped data in well under a minute on a CPU.")
     try:  # the run starts from exactly the values shown: an invalid one disables Start and says why
-        if not 5 <= max_seconds <= 3600:
-            raise PlaygroundError(f"time limit must be between 5 and 3600 s, not {max_seconds:g}.")
         cfg = finetune.FinetuneConfig(
             mode=mode, task=task, pooling=pooling, layers=None if mode == "baseline" else layers, epochs=epochs,
             batch_size=batch, lr=lr, max_seconds=float(max_seconds), patience=3 if early else None,
-            snapshots=4 if snaps and mode != "baseline" else 0, **TASK_DEFAULTS[task])
-        return finetune.validate(cfg, bundle if mode != "baseline" else None), None
+            snapshots=4 if snaps and mode != "baseline" else 0, **TASKS[task].page_settings)
+        train, test = data if data is not None else (None, None)
+        return finetune.validate(cfg, bundle if mode != "baseline" else None, train, test, finetune.APP_LIMITS), None
     except PlaygroundError as exc:
         st.warning(f"Start is disabled: {ui.md_escape(exc)}", icon="⛔")
         return None, str(exc)
@@ -229,8 +219,7 @@ def run_ui(bundle, data, settings) -> None:
         st.info("BERT modes need a checkpoint that loads (pick one in the sidebar); the baseline works without one.")
     if st.button("Start training", type="primary", key="ft_start", disabled=running or data is None or no_model or problem is not None):
         with ui.user_errors():
-            train, test = data
-            finetune.validate(cfg, bundle, train, test)
+            train, test = data  # checked with the settings above
             job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test, cf=cfg: finetune.train(b, tr, te, cf, stop),
                                   "finetune"))
             st.session_state["ft_job"] = job
@@ -267,7 +256,7 @@ def live_ui():
     task = cur.result.config.task if cur.result else st.session_state.get("ft_task", "classify")
     c1, c2 = st.columns(2)
     export.chart(charts.loss_curve(cur.steps, cur.losses, total), key="ft_loss", where=c1, what="fine-tuning loss")
-    export.chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total, METRIC_NAMES[task]),
+    export.chart(charts.accuracy_curve(cur.eval_steps, cur.accuracies, cur.macro_f1s, total, TASKS[task].score_names),
                  key="ft_acc", where=c2, what="fine-tuning held-out metric")
     if done and st.session_state.get("ft_recorded") is not job:  # once per run: the sheet records it, then a rerun
         st.session_state["ft_recorded"] = job
@@ -355,7 +344,10 @@ def results_ui() -> None:
     widgets.notices(result.notices)
     if result.metrics is None:  # stopped before its first evaluation: the notice above says so
         return
-    {"tag": tag_result_ui, "qa": qa_result_ui}.get(result.config.task, classify_result_ui)(result)
+    VIEWS[TASKS[result.config.task].view](result)
+
+
+VIEWS = {"classify": classify_result_ui, "tag": tag_result_ui, "qa": qa_result_ui}  # `Task.view` -> its result view
 
 
 def sheet_ui() -> None:
@@ -390,7 +382,7 @@ def attention_change_ui(result, k: int) -> None:
 
 
 def cls_change_ui(result, k: int, test) -> None:
-    if result.config.task not in ("classify", "pairs") or test is None or not hasattr(test, "labels"):
+    if TASKS[result.config.task].kind != "table" or test is None or not hasattr(test, "labels"):
         st.caption("The [CLS] projection is drawn for sequence tasks with their held-out data on this page.")
         return
     with ui.user_errors(), st.spinner("Projecting the held-out [CLS] vectors…"):
@@ -438,7 +430,7 @@ def changes_ui(bundle, data) -> None:
 bundle = ui.setup("Fine-tuning", "🏋️", SPEC)
 task = task_ui()
 data = data_ui(task)
-run_ui(bundle, data, settings_ui(task, bundle))
+run_ui(bundle, data, settings_ui(task, bundle, data))
 live_ui()
 results_ui()
 changes_ui(bundle, data)

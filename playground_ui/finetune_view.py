@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bert_playground.finetune import Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step
+from bert_playground.finetune import TASKS, Done, Evaluation, FinetuneResult, Phase, Prepare, Start, Step
 
 MODE_LABELS = {"full": "Full fine-tuning", "frozen": "Frozen encoder (head only)",
                "random": "Random initialisation (no pre-training)", "baseline": "Bag-of-words baseline"}
 
 
-TASK_LABELS = {"classify": "Classify texts", "pairs": "Sentence pairs (entailment)", "tag": "Tag words (NER)",
-               "qa": "Answer questions (extractive QA)"}
 POOLING_LABELS = {"cls": "[CLS] vector (BERT's recipe)", "mean": "Mean of the token vectors"}
 
 
@@ -25,7 +23,7 @@ def row(result: FinetuneResult) -> dict:
 
 def sheet_rows(records) -> list[dict]:
     """The experiment sheet as the page's table (`finetune.sheet.RunRecord`s)."""
-    return [{"Run": r.run, "Task": TASK_LABELS[r.task], "Data": r.data, "Checkpoint": r.checkpoint or "–",
+    return [{"Run": r.run, "Task": TASKS[r.task].label, "Data": r.data, "Checkpoint": r.checkpoint or "–",
              "Mode": MODE_LABELS[r.mode], "Pooling": r.pooling or "–", "Layers": str(r.layers or "–"),
              "Epochs": r.epochs, "Time (s)": round(r.seconds, 1), "Metric": r.metric, "Score": round(r.score, 4),
              "Accuracy": round(r.score, 4) if r.metric == "accuracy" else None, "Device": r.device,

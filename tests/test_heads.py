@@ -240,7 +240,8 @@ def test_reader_trains_predicts_saves_and_reloads(tiny, tmp_path):
 
 
 def test_random_mode_has_fresh_weights_of_the_same_shapes(tiny):
-    from bert_playground.finetune.heads import RandomTask, TagTask
+    from bert_playground.finetune.sequence import RandomTask
+    from bert_playground.finetune.tagging import TagTask
 
     train, test = datasets.shipped()
     cfg = fast(mode="random", layers=2)
@@ -301,7 +302,7 @@ def test_frozen_token_and_span_heads_train_on_encoder_outputs_computed_once(tiny
 
 
 def test_snapshots_are_the_model_at_each_epoch(tiny, data_intents, monkeypatch):
-    from bert_playground.finetune.heads import FullTask
+    from bert_playground.finetune.sequence import FullTask
 
     seen = {}
     evaluate = FullTask.evaluate

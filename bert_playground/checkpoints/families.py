@@ -11,20 +11,30 @@ from dataclasses import dataclass, field
 MLM, PAIR, RTD = "mlm", "pair", "rtd"  # the pre-training heads a checkpoint may carry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Family:
     model_type: str  # config.json's model_type
     name: str  # what the pages call it
     base: str  # attribute of the head classes that holds the encoder ('bert', 'roberta', ..., 'model')
     head_prefixes: dict  # head -> weight-name prefixes that prove the head is there
     classes: dict  # frozenset of heads -> transformers class name that holds exactly those heads
-    sequence_classification: str  # class fine-tuning builds
     segments: bool  # the model takes token_type_ids (segment embeddings)
     segment_types: int | None  # segment types it was trained with (None: no segment embeddings at all)
     positions: str  # 'learned' | 'learned, offset by the padding index' | 'rotary'
     pair_task: str | None  # 'nsp' | 'sop' | None: the sentence-pair objective of its pre-training
-    mlm_head: str | None  # attribute path of an MLM head that maps hidden states to logits (None: full pass)
-    pair_head: str | None  # attribute path of the pair head that maps the pooled output to 2 logits
+    # The head parts, by attribute path in the model class that holds them ('gelu', 'tanh', 'relu' and 'cls_row'
+    # are the functions of `parts.FUNCTIONS`); `parts.run(model, steps, x)` applies them in order.
+    mlm_head: str | None  # the MLM head: hidden states (.., D) -> vocabulary logits (.., V); None: no single module
+    mlm_transform: tuple[str, ...] = ()  # the MLM head's steps before its vocabulary projection; (): no split
+    mlm_decoder: str | None = None  # the vocabulary projection (an nn.Linear, tied to the word embeddings)
+    pair_head: str | None = None  # the pair head: the pooled output (B, D) -> 2 logits (NSP or SOP)
+    pooler: str | None = None  # the encoder's pooler (the [CLS] vector -> dense + tanh); None: the family has none
+    sequence_classification: str  # the class fine-tuning builds for a text or a pair
+    cls_head: tuple[str, ...]  # that class's steps from the [CLS] vector (B, D) to logits (B, C)
+    token_classification: str  # the class fine-tuning builds for a tag per token
+    token_head: tuple[str, ...] = ("dropout", "classifier")  # its steps from (B, T, D) to (B, T, C)
+    question_answering: str  # the class fine-tuning builds for answer spans
+    qa_head: tuple[str, ...] = ("qa_outputs",)  # its steps from (B, T, D) to (B, T, 2): start and end logits
     recipe: dict = field(default_factory=dict)  # the seeds' recipe facts (masking, pair task, distillation, ...)
 
 
@@ -33,45 +43,72 @@ def _cls(**kw) -> dict:
 
 
 FAMILIES: dict[str, Family] = {f.model_type: f for f in (
-    Family("bert", "BERT", "bert",
-           {MLM: ("cls.predictions.",), PAIR: ("cls.seq_relationship.",)},
-           {frozenset({MLM, PAIR}): "BertForPreTraining", frozenset({MLM}): "BertForMaskedLM",
-            frozenset({PAIR}): "BertForNextSentencePrediction", frozenset(): "BertModel"},
-           "BertForSequenceClassification", True, 2, "learned", "nsp", "cls.predictions", "cls.seq_relationship",
-           {"masking": "static (masks drawn once, reused each epoch)", "pair task": "NSP (next sentence)",
-            "distilled": "no", "paper": "Devlin et al. 2019"}),
-    Family("roberta", "RoBERTa", "roberta",
-           {MLM: ("lm_head.",)},
-           {frozenset({MLM}): "RobertaForMaskedLM", frozenset(): "RobertaModel"},
-           "RobertaForSequenceClassification", True, 1, "learned, offset by the padding index", None, "lm_head", None,
-           {"masking": "dynamic (new masks every time a sequence is seen)", "pair task": "none (NSP removed)",
-            "distilled": "no", "paper": "Liu et al. 2019"}),
-    Family("distilbert", "DistilBERT", "distilbert",
-           {MLM: ("vocab_projector.", "vocab_transform.")},
-           {frozenset({MLM}): "DistilBertForMaskedLM", frozenset(): "DistilBertModel"},
-           "DistilBertForSequenceClassification", False, None, "learned", None, None, None,
-           {"masking": "dynamic", "pair task": "none (NSP removed, no segment embeddings)",
-            "distilled": "yes (from BERT-base: soft targets + MLM + cosine loss)", "paper": "Sanh et al. 2019"}),
-    Family("albert", "ALBERT", "albert",
-           {MLM: ("predictions.",), PAIR: ("sop_classifier.",)},
-           {frozenset({MLM, PAIR}): "AlbertForPreTraining", frozenset({MLM}): "AlbertForMaskedLM",
-            frozenset(): "AlbertModel"},
-           "AlbertForSequenceClassification", True, 2, "learned", "sop", "predictions", "sop_classifier",
-           {"masking": "static, n-gram spans (up to 3 words)", "pair task": "SOP (sentence order)",
-            "distilled": "no (parameters shared across layers, factorized embeddings)", "paper": "Lan et al. 2020"}),
-    Family("electra", "ELECTRA", "electra",
-           {MLM: ("generator_lm_head.", "generator_predictions."), RTD: ("discriminator_predictions.",)},
-           {frozenset({MLM}): "ElectraForMaskedLM", frozenset({RTD}): "ElectraForPreTraining",
-            frozenset(): "ElectraModel"},
-           "ElectraForSequenceClassification", True, 2, "learned", None, None, None,
-           {"masking": "generator: MLM on 15%; discriminator: replaced-token detection on every token",
-            "pair task": "none", "distilled": "no (generator + discriminator)", "paper": "Clark et al. 2020"}),
-    Family("modernbert", "ModernBERT", "model",
-           {MLM: ("head.", "decoder.")},
-           {frozenset({MLM}): "ModernBertForMaskedLM", frozenset(): "ModernBertModel"},
-           "ModernBertForSequenceClassification", False, None, "rotary", None, None, None,
-           {"masking": "dynamic, 30% of tokens", "pair task": "none", "distilled": "no",
-            "paper": "Warner et al. 2024"}),
+    Family(model_type="bert", name="BERT", base="bert",
+           head_prefixes={MLM: ("cls.predictions.",), PAIR: ("cls.seq_relationship.",)},
+           classes={frozenset({MLM, PAIR}): "BertForPreTraining", frozenset({MLM}): "BertForMaskedLM",
+                    frozenset({PAIR}): "BertForNextSentencePrediction", frozenset(): "BertModel"},
+           segments=True, segment_types=2, positions="learned", pair_task="nsp",
+           mlm_head="cls.predictions", mlm_transform=("cls.predictions.transform",),
+           mlm_decoder="cls.predictions.decoder", pair_head="cls.seq_relationship", pooler="bert.pooler",
+           sequence_classification="BertForSequenceClassification",
+           cls_head=("cls_row", "bert.pooler", "dropout", "classifier"),
+           token_classification="BertForTokenClassification", question_answering="BertForQuestionAnswering",
+           recipe={"masking": "static (masks drawn once, reused each epoch)", "pair task": "NSP (next sentence)",
+                   "distilled": "no", "paper": "Devlin et al. 2019"}),
+    Family(model_type="roberta", name="RoBERTa", base="roberta",
+           head_prefixes={MLM: ("lm_head.",)},
+           classes={frozenset({MLM}): "RobertaForMaskedLM", frozenset(): "RobertaModel"},
+           segments=True, segment_types=1, positions="learned, offset by the padding index", pair_task=None,
+           mlm_head="lm_head", mlm_transform=("lm_head.dense", "gelu", "lm_head.layer_norm"),
+           mlm_decoder="lm_head.decoder",
+           sequence_classification="RobertaForSequenceClassification", cls_head=("cls_row", "classifier"),
+           token_classification="RobertaForTokenClassification", question_answering="RobertaForQuestionAnswering",
+           recipe={"masking": "dynamic (new masks every time a sequence is seen)", "pair task": "none (NSP removed)",
+                   "distilled": "no", "paper": "Liu et al. 2019"}),
+    Family(model_type="distilbert", name="DistilBERT", base="distilbert",
+           head_prefixes={MLM: ("vocab_projector.", "vocab_transform.")},
+           classes={frozenset({MLM}): "DistilBertForMaskedLM", frozenset(): "DistilBertModel"},
+           segments=False, segment_types=None, positions="learned", pair_task=None,
+           mlm_head=None, mlm_transform=("vocab_transform", "activation", "vocab_layer_norm"),
+           mlm_decoder="vocab_projector",
+           sequence_classification="DistilBertForSequenceClassification",
+           cls_head=("pre_classifier", "relu", "dropout", "classifier"),
+           token_classification="DistilBertForTokenClassification",
+           question_answering="DistilBertForQuestionAnswering", qa_head=("dropout", "qa_outputs"),
+           recipe={"masking": "dynamic", "pair task": "none (NSP removed, no segment embeddings)",
+                   "distilled": "yes (from BERT-base: soft targets + MLM + cosine loss)", "paper": "Sanh et al. 2019"}),
+    Family(model_type="albert", name="ALBERT", base="albert",
+           head_prefixes={MLM: ("predictions.",), PAIR: ("sop_classifier.",)},
+           classes={frozenset({MLM, PAIR}): "AlbertForPreTraining", frozenset({MLM}): "AlbertForMaskedLM",
+                    frozenset(): "AlbertModel"},
+           segments=True, segment_types=2, positions="learned", pair_task="sop",
+           mlm_head="predictions", mlm_transform=("predictions.dense", "predictions.activation", "predictions.LayerNorm"),
+           mlm_decoder="predictions.decoder", pair_head="sop_classifier", pooler="albert.pooler",
+           sequence_classification="AlbertForSequenceClassification",
+           cls_head=("albert.pooler", "albert.pooler_activation", "dropout", "classifier"),
+           token_classification="AlbertForTokenClassification", question_answering="AlbertForQuestionAnswering",
+           recipe={"masking": "static, n-gram spans (up to 3 words)", "pair task": "SOP (sentence order)",
+                   "distilled": "no (parameters shared across layers, factorized embeddings)", "paper": "Lan et al. 2020"}),
+    Family(model_type="electra", name="ELECTRA", base="electra",
+           head_prefixes={MLM: ("generator_lm_head.", "generator_predictions."), RTD: ("discriminator_predictions.",)},
+           classes={frozenset({MLM}): "ElectraForMaskedLM", frozenset({RTD}): "ElectraForPreTraining",
+                    frozenset(): "ElectraModel"},
+           segments=True, segment_types=2, positions="learned", pair_task=None,
+           mlm_head=None, mlm_transform=("generator_predictions",), mlm_decoder="generator_lm_head",
+           sequence_classification="ElectraForSequenceClassification", cls_head=("cls_row", "classifier"),
+           token_classification="ElectraForTokenClassification", question_answering="ElectraForQuestionAnswering",
+           recipe={"masking": "generator: MLM on 15%; discriminator: replaced-token detection on every token",
+                   "pair task": "none", "distilled": "no (generator + discriminator)", "paper": "Clark et al. 2020"}),
+    Family(model_type="modernbert", name="ModernBERT", base="model",
+           head_prefixes={MLM: ("head.", "decoder.")},
+           classes={frozenset({MLM}): "ModernBertForMaskedLM", frozenset(): "ModernBertModel"},
+           segments=False, segment_types=None, positions="rotary", pair_task=None,
+           mlm_head=None,  # its hidden states come before the final norm: the MLM logits need the full pass
+           sequence_classification="ModernBertForSequenceClassification", cls_head=("head", "drop", "classifier"),
+           token_classification="ModernBertForTokenClassification", token_head=("head", "drop", "classifier"),
+           question_answering="ModernBertForQuestionAnswering", qa_head=("head", "drop", "classifier"),
+           recipe={"masking": "dynamic, 30% of tokens", "pair task": "none", "distilled": "no",
+                   "paper": "Warner et al. 2024"}),
 )}
 
 SUPPORTED = ", ".join(f"{f.name} ({f.model_type})" for f in FAMILIES.values())

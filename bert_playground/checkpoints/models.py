@@ -23,6 +23,7 @@ from transformers.utils import logging as hf_logging
 from ..core.device import choose_device
 from ..core.errors import CheckpointError
 from ..core.paths import EMBEDDED_DIR  # noqa: F401  (re-exported)
+from .parts import submodule  # noqa: F401 (re-exported: models.submodule)
 from .families import MLM, PAIR, RTD, Family
 
 # Names, folders and their checks live in the torch-free `checkpoint` module (one implementation, also read by the
@@ -173,15 +174,6 @@ def derived(model: torch.nn.Module, name: str, build):
         if name not in per_model:
             per_model[name] = build(model)
         return per_model[name]
-
-
-def submodule(model: torch.nn.Module, path: str | None):
-    """model.a.b for path 'a.b' (None when the path or a part of it is absent)."""
-    for part in (path or "").split(".") if path else ():
-        model = getattr(model, part, None)
-        if model is None:
-            return None
-    return model if path else None
 
 
 def model_inputs(bundle: Bundle, encoding: dict) -> dict:

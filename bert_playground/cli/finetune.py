@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from ..core.errors import PlaygroundError
 from .common import config_defaults, json_arg, model_arg, print_notices
@@ -48,46 +50,57 @@ def add_finetune(sub):
     json_arg(p)
 
 
-def _task_data(args):
-    """(train, held-out) for --task tag (CoNLL) or qa (SQuAD JSON)."""
+def _task_data(args, task):
+    """(train, held-out, the columns read or None) from --train and --eval, as the task reads its files."""
     from .. import datasets
 
-    if args.task == "tag":
-        train = datasets.read_conll_file(args.train)
-        train, held = (train, datasets.read_conll_file(args.eval, train.label_names)) if args.eval else datasets.split_tagged(train)
-        return (train.head(args.max_train) if args.max_train else train), held
-    train = datasets.read_squad_file(args.train)
-    train, held = (train, datasets.read_squad_file(args.eval)) if args.eval else datasets.split_articles(train)
-    return (train.head(args.max_train) if args.max_train else train), held
+    if task.kind != "table":
+        train = task.read_file(args.train)
+        if not args.eval:
+            return (*task.split(train), None)
+        return train, task.read_file(args.eval, getattr(train, "label_names", None)), None
+    table = task.read_file(args.train)
+    text, pair, label = datasets.guess_columns(table)
+    text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col or (
+        pair if task.name == "pairs" else None)
+    if task.name == "pairs" and pair is None:
+        raise PlaygroundError(f"--task pairs: '{args.train}' has no second-sentence column; name it with --text-pair-col.")
+    train, held = datasets.train_and_holdout(table, text, label, pair, task.read_file(args.eval) if args.eval else None)
+    return train, held, {"text": text, "text_pair": pair, "label": label}
+
+
+def check_save_path(path: str | None) -> None:
+    """Refuse an output folder that cannot be written before any work is done (not at the end of a run)."""
+    if not path:
+        return
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise PlaygroundError(f"--save '{path}' is an existing file, not a folder: give a new or empty folder.")
+    parent = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise PlaygroundError(f"--save '{path}': '{parent}' cannot be written; give a folder you can write to.")
 
 
 def run_finetune(args):
-    from .. import datasets
+    """finetune: JSON with the task's scores (accuracy and macro-F1; entity F1; exact match and F1), all 0-1."""
     from .. import finetune as F
     from ..core.device import choose_device
 
-    if args.task in ("tag", "qa"):
-        return run_span_task(args)
-    table = datasets.read_file(args.train)
-    text, _, label = datasets.guess_columns(table)
-    text, label, pair = args.text_col or text, args.label_col or label, args.text_pair_col
-    if args.task == "pairs" and not pair:
-        pair = datasets.guess_columns(table)[1]
-        if pair is None:
-            raise PlaygroundError(f"--task pairs: '{args.train}' has no second-sentence column; name it with --text-pair-col.")
-    train, held = datasets.train_and_holdout(table, text, label, pair, datasets.read_file(args.eval) if args.eval else None)
+    task = F.TASKS[args.task]
+    check_save_path(args.save)
+    device = choose_device(args.device)
+    cfg = F.validate(_finetune_config(args, device))
+    train, held, columns = _task_data(args, task)
     if args.max_train:
         train = train.head(args.max_train)
-    device = choose_device(args.device)
-    cfg = _finetune_config(args, device)
-    F.validate(cfg)
     bundle = None if args.mode == "baseline" else _load_on(args.model, device)
     result = F.run(bundle, train, held, cfg, on_event=_log_event)
     print_notices(result.notices)
     out = result.summary()
-    out["columns"] = {"text": text, "text_pair": pair, "label": label}
+    if columns is not None:
+        out["columns"] = columns
     if args.save:
-        F.save(result, args.save, extra={"columns": out["columns"]})
+        F.save(result, args.save, extra={"columns": columns} if columns is not None else None)
         out["saved"] = str(args.save)
     return out
 
@@ -100,22 +113,6 @@ def _finetune_config(args, device):
                           max_seconds=args.max_seconds, eval_every=args.eval_every, patience=args.patience,
                           seed=args.seed, device=str(device), stride=args.stride, max_answer=args.max_answer,
                           eval_rows=args.eval_rows)
-
-
-def run_span_task(args):
-    """finetune --task tag|qa: JSON with entity_f1, precision, recall (tag) or exact_match, f1 (qa), all 0-1."""
-    from .. import finetune as F
-    from ..core.device import choose_device
-
-    device = choose_device(args.device)
-    cfg = F.validate(_finetune_config(args, device))
-    train, held = _task_data(args)
-    result = F.run(_load_on(args.model, device), train, held, cfg, on_event=_log_event)
-    out = result.summary()
-    if args.save:
-        F.save(result, args.save)
-        out["saved"] = str(args.save)
-    return out
 
 
 def _load_on(model, device):
@@ -131,12 +128,9 @@ def _log_event(ev):
         row = {"event": "step", "step": ev.step, "of": ev.total_steps, "epoch": round(ev.epoch, 3),
                "loss": round(ev.loss, 5), "lr": ev.lr, "examples_per_s": round(ev.examples_per_s, 1),
                "elapsed_s": round(ev.elapsed, 2), "device": ev.device}
-    elif isinstance(ev, F.Evaluation) and not isinstance(ev.metrics, F.Metrics):  # tagging, QA
+    elif isinstance(ev, F.Evaluation):  # the scores, without their tables (per type, confusion, per class)
         row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3),
-               **{k: v for k, v in ev.metrics.summary().items() if k != "per_type"}}
-    elif isinstance(ev, F.Evaluation):
-        row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3), "accuracy": ev.metrics.accuracy,
-               "macro_f1": ev.metrics.macro_f1, "loss": ev.metrics.loss}
+               **{k: v for k, v in ev.metrics.summary().items() if not isinstance(v, (dict, list))}}
     elif isinstance(ev, F.Start):
         row = {"event": "start", "steps": ev.total_steps, "train": ev.n_train, "eval": ev.n_eval,
                "trainable_parameters": ev.trainable, "device": ev.device}

@@ -13,6 +13,7 @@ import torch
 
 from ..core.errors import PlaygroundError
 from ..inputs.text import clean_text
+from .tasks import TASKS
 
 CLOZE = "The capital of France is [MASK]."
 MAX_POINTS = 300  # held-out examples drawn in the [CLS] projection
@@ -90,7 +91,7 @@ def project_2d(vectors: np.ndarray) -> np.ndarray:
 @torch.no_grad()
 def cls_vectors(result, k: int, texts, pairs=None, batch_size: int = 64) -> np.ndarray:
     """(N, D) final-layer [CLS] vectors of the texts (pairs) at snapshot k."""
-    if result.config.task not in ("classify", "pairs"):
+    if TASKS[result.config.task].kind != "table":
         raise PlaygroundError("The [CLS] projection is drawn for sequence tasks (classify, pairs).")
     model, tok = model_at(result, k), result.classifier.tokenizer
     texts = list(texts)[:MAX_POINTS]

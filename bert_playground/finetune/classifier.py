@@ -41,6 +41,10 @@ class Metrics:
     def row(self) -> dict:
         return {"eval_accuracy": self.accuracy, "eval_macro_f1": self.macro_f1}
 
+    def summary(self) -> dict:
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "eval_loss": self.loss,
+                "confusion": [list(r) for r in self.confusion], "f1_per_class": list(self.f1)}
+
 
 @dataclass(frozen=True)
 class ClassPrediction:
@@ -61,6 +65,10 @@ class Classifier:
     device: torch.device
     max_length: int = 128
     pair: bool = False
+
+    def settings(self) -> dict:
+        """What a run's summary says of the trained classifier."""
+        return {"labels": list(self.label_names), "pair": self.pair, "max_length": self.max_length}
 
     def probabilities(self, texts: list[str], pairs: list[str] | None = None) -> np.ndarray:
         """(N, C) class probabilities."""

@@ -5,18 +5,21 @@ import math
 from dataclasses import dataclass
 
 from ..core.errors import PlaygroundError
+from .tasks import MODES, TASKS  # noqa: F401 (every mode; one description per task)
 
-MODES = ("full", "frozen", "random", "baseline")  # the sequence-classification heads in `heads.HEADS`
-TASKS = ("classify", "pairs", "tag", "qa")  # sequence, sentence-pair, token (NER) and span (QA) tasks
-TASK_MODES = {"classify": MODES, "pairs": MODES, "tag": ("full", "frozen", "random"), "qa": ("full", "frozen", "random")}
+TASK_MODES = {name: task.modes for name, task in TASKS.items()}
 POOLINGS = ("cls", "mean")  # what the sequence head reads: the [CLS] vector or the mean of the token vectors
 DEFAULT_LR = {"full": 5e-4, "frozen": 2e-3, "random": 5e-4, "baseline": 0.1}
-LIMITS = {  # (low, high), inclusive: the page's widgets use the same bounds
+LIMITS = {  # (low, high), inclusive: the CLI's and the page's bounds (the page narrows a few: APP_LIMITS)
     "epochs": (1, 50), "batch_size": (1, 512), "lr": (1e-6, 1.0), "max_length": (8, 512),
     "max_seconds": (1.0, 24 * 3600.0), "eval_every": (1, 1_000_000), "patience": (1, 100),
     "warmup": (0.0, 0.5), "weight_decay": (0.0, 1.0), "stride": (8, 256), "max_answer": (1, 100), "snapshots": (0, 10),
     "eval_rows": (10, 10_000_000),
 }
+
+NAMES = {"max_seconds": "time limit (s)"}  # how a message names a setting, where its field name would not say it
+APP_LIMITS = {**LIMITS, "max_seconds": (5.0, 3600.0)}  # a run started from the app: a shared server bounds its time
+APP_MAX_SECONDS = 120.0  # the app's time limit until the user sets one (the CLI has none unless asked)
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class FinetuneConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.mode]
 
-    def check(self) -> FinetuneConfig:
-        """Refuse absurd hyper-parameters with one clear message; returns the config."""
+    def check(self, limits: dict = LIMITS) -> FinetuneConfig:
+        """Refuse absurd hyper-parameters with one clear message (bounds: `limits`); returns the config."""
         if self.task not in TASKS:
             raise PlaygroundError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}.")
         if self.mode not in TASK_MODES[self.task]:
@@ -57,12 +60,12 @@ class FinetuneConfig:
         if self.pooling not in POOLINGS:
             raise PlaygroundError(f"pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}.")
         for name in ("epochs", "batch_size", "max_length", "stride", "max_answer", "snapshots"):
-            _check(name, getattr(self, name), True)
+            _check(name, getattr(self, name), True, limits)
         for name in ("lr", "warmup", "weight_decay"):
-            _check(name, self.learning_rate if name == "lr" else getattr(self, name), False)
+            _check(name, self.learning_rate if name == "lr" else getattr(self, name), False, limits)
         for name, integer in (("max_seconds", False), ("eval_every", True), ("patience", True), ("eval_rows", True)):
             if getattr(self, name) is not None:
-                _check(name, getattr(self, name), integer)
+                _check(name, getattr(self, name), integer, limits)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise PlaygroundError(f"seed must be a whole number from 0 to {2**63 - 1}, not {str(self.seed)[:30]}.")
         if self.log_every is not None and (not isinstance(self.log_every, int) or self.log_every < 1):
@@ -70,19 +73,20 @@ class FinetuneConfig:
         return self
 
 
-def _check(name: str, value, integer: bool) -> None:
-    lo, hi = LIMITS[name]
+def _check(name: str, value, integer: bool, limits: dict = LIMITS) -> None:
+    lo, hi = limits[name]
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok and integer:
         ok = float(value).is_integer()
     if not ok or not lo <= value <= hi:
         kind = "a whole number" if integer else "a number"
-        raise PlaygroundError(f"{name.replace('_', ' ')} must be {kind} between {lo:g} and {hi:g}, not {value!r}.")
+        raise PlaygroundError(f"{NAMES.get(name, name.replace('_', ' '))} must be {kind} between {lo:g} and {hi:g}, "
+                              f"not {value!r}.")
 
 
-def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None) -> FinetuneConfig:
-    """The config's own checks, then those against the checkpoint and the data; returns the config."""
-    cfg.check()
+def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None, limits: dict = LIMITS) -> FinetuneConfig:
+    """The config's own checks (bounds: `limits`), then those against the checkpoint and the data; returns it."""
+    cfg.check(limits)
     if bundle is not None and cfg.mode != "baseline":
         n = bundle.info.layers
         if cfg.layers is not None and (not isinstance(cfg.layers, int) or isinstance(cfg.layers, bool)
@@ -92,7 +96,7 @@ def validate(cfg: FinetuneConfig, bundle=None, train=None, eval_data=None) -> Fi
     for data, what in ((train, "training"), (eval_data, "evaluation")):
         if data is not None and len(data) == 0:
             raise PlaygroundError(f"The {what} data has no rows.")
-    if cfg.task in ("tag", "qa"):
+    if TASKS[cfg.task].kind != "table":
         return _validate_span_task(cfg, train, eval_data)
     if cfg.task == "pairs" and train is not None and train.text_pairs is None:
         raise PlaygroundError("The sentence-pair task needs a second-sentence column (e.g. 'sentence2').")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..core.notices import Notice
 from .classifier import Classifier, Metrics
 from .config import FinetuneConfig
 
@@ -63,7 +64,7 @@ class FinetuneResult:
     stopped: str | None  # None, 'stopped', 'time limit' or 'early stopping'
     device: str
     history: tuple[dict, ...] = field(default=())
-    notices: tuple[str, ...] = field(default=())  # e.g. 'evaluated on a sample of 2,000 of the 30,000 held-out rows'
+    notices: tuple[Notice, ...] = field(default=())  # e.g. 'evaluated on a sample of 2,000 of the 30,000 held-out rows'
     snapshots: tuple = field(default=(), repr=False)  # ((epoch, CPU state dict), ...) when config.snapshots > 0
 
     @property
@@ -71,30 +72,14 @@ class FinetuneResult:
         return self.config.task
 
     def summary(self) -> dict:
-        """The run as plain JSON-ready values (the CLI's output and metrics.json)."""
-        if self.config.task in ("tag", "qa"):
-            return self._span_summary()
-        m = self.metrics
-        scores = {"accuracy": None, "macro_f1": None, "eval_loss": None, "confusion": [], "f1_per_class": []} \
-            if m is None else {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "eval_loss": m.loss,
-                               "confusion": [list(r) for r in m.confusion], "f1_per_class": list(m.f1)}
-        return {"data": self.data_name, "mode": self.config.mode, "layers": self.layers, "n_train": self.n_train,
-                "n_eval": self.n_eval, "labels": list(self.classifier.label_names), "pair": self.classifier.pair,
-                **scores, "steps": self.steps, "epochs": round(self.epochs, 3),
-                "seconds": round(self.seconds, 2), "examples_per_s": round(self.examples_per_s, 1),
-                "stopped": self.stopped, "device": self.device, "max_length": self.classifier.max_length,
-                "config": asdict(self.config), "notices": list(self.notices)}
-
-    def _span_summary(self) -> dict:
-        """Token tagging: entity_f1, precision, recall (0-1); QA: exact_match and f1 (0-1); then the run."""
-        p = self.classifier
-        extra = {"labels": list(p.label_names)} if self.config.task == "tag" else \
-            {"stride": p.stride, "max_answer": p.max_answer}
+        """The run as plain JSON-ready values (the CLI's output and metrics.json), the same fields for every task:
+        the run, the trained predictor's settings (`settings()`), the scores (`metrics.summary()`)."""
+        scores = self.metrics.summary() if self.metrics is not None else {}
         return {"task": self.config.task, "data": self.data_name, "mode": self.config.mode, "layers": self.layers,
-                "n_train": self.n_train, "n_eval": self.n_eval, **extra, **(self.metrics.summary() if self.metrics is not None else {}),
+                "n_train": self.n_train, "n_eval": self.n_eval, **self.classifier.settings(), **scores,
                 "steps": self.steps, "epochs": round(self.epochs, 3), "seconds": round(self.seconds, 2),
                 "examples_per_s": round(self.examples_per_s, 1), "stopped": self.stopped, "device": self.device,
-                "max_length": p.max_length, "config": asdict(self.config)}
+                "config": asdict(self.config), "notices": [str(n) for n in self.notices]}
 
 
 @dataclass(frozen=True)

@@ -93,14 +93,14 @@ class _Deadline:
         return _stop_reason(self.stop, self.cfg, self.t0) is not None
 
 
-def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledData, tuple[str, ...]]:
+def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledData, tuple[Notice, ...]]:
     """At most `cfg.eval_rows` held-out rows (a fixed random sample), with a notice when it is a sample."""
     n = len(eval_data)
     if cfg.eval_rows is None or n <= cfg.eval_rows or not hasattr(eval_data, "subset"):  # tagging/QA: all rows
         return eval_data, ()
     idx = sorted(random.Random(cfg.seed).sample(range(n), cfg.eval_rows))
-    note = (f"Evaluated on a random sample of {cfg.eval_rows:,} of the {n:,} held-out rows (seed {cfg.seed}), "
-            "so that evaluation fits in the time limit.")
+    note = Notice(f"Evaluated on a random sample of {cfg.eval_rows:,} of the {n:,} held-out rows (seed {cfg.seed}), "
+                  "so that evaluation fits in the time limit.")
     return eval_data.subset(idx, f"{eval_data.name} (sample)"), (note,)
 
 

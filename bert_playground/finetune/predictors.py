@@ -2,6 +2,7 @@
 `classifier.Classifier`)."""
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,12 @@ def encode_words(tokenizer, sentences, tags=None, max_length: int = 128) -> dict
 
 
 @torch.no_grad()
+def accepted(model: torch.nn.Module, tensors: dict) -> dict:
+    """The tensors `model` takes (DistilBERT and ModernBERT take no token_type_ids)."""
+    names = inspect.signature(model.forward).parameters
+    return {k: v for k, v in tensors.items() if k in names}
+
+
 def token_logits(model, tensors: dict, device, batch_size: int = 64) -> list[np.ndarray]:
     """Each row's (T_i, C) float logits (padding removed)."""
     n = len(tensors["input_ids"])
@@ -51,7 +58,7 @@ def token_logits(model, tensors: dict, device, batch_size: int = 64) -> list[np.
         t = int(lengths[idx].max())
         b = {k: v[idx, :t].to(device) for k, v in tensors.items() if k != "labels"}
         with autocast(device):
-            logits = model(**b).logits.float().cpu().numpy()  # (B, T, C)
+            logits = model(**accepted(model, b)).logits.float().cpu().numpy()  # (B, T, C)
         for k, j in enumerate(idx.tolist()):
             out[j] = logits[k, :int(lengths[j])]
     return out
@@ -95,6 +102,9 @@ class Tagger:
     label_names: tuple[str, ...]
     device: torch.device
     max_length: int = 128
+
+    def settings(self) -> dict:
+        return {"labels": list(self.label_names), "max_length": self.max_length}
     kind: str = "tag"
 
     def word_probabilities(self, sentences: list[list[str]]) -> list[np.ndarray]:
@@ -140,7 +150,7 @@ def span_logits(model, wins: list[Window], device, pad_id: int = 0, batch_size: 
              "token_type_ids": torch.tensor([w.token_type_ids + [0] * (t - len(w.token_type_ids)) for w in part]),
              "attention_mask": torch.tensor([[1] * len(w.input_ids) + [0] * (t - len(w.input_ids)) for w in part])}
         with autocast(device):
-            res = model(**{k: v.to(device) for k, v in b.items()})
+            res = model(**accepted(model, {k: v.to(device) for k, v in b.items()}))
         s, e = res.start_logits.float().cpu().numpy(), res.end_logits.float().cpu().numpy()  # (B, T)
         out += [(s[k, :len(w.input_ids)], e[k, :len(w.input_ids)]) for k, w in enumerate(part)]
     return out
@@ -176,6 +186,9 @@ class Reader:
     max_length: int = 256
     stride: int = 128
     max_answer: int = 30
+
+    def settings(self) -> dict:
+        return {"stride": self.stride, "max_answer": self.max_answer, "max_length": self.max_length}
     kind: str = "qa"
 
     def answers(self, questions: list[str], contexts: list[str]) -> list[tuple[Span, list, list]]:

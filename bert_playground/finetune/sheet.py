@@ -6,10 +6,9 @@ import csv
 import io
 from dataclasses import asdict, dataclass, field
 
+from .tasks import TASKS
 from .events import FinetuneResult
 
-METRIC_NAMES = {"classify": "accuracy", "pairs": "accuracy", "tag": "entity F1", "qa": "F1 (SQuAD)"}
-_HISTORY_KEYS = {"classify": "eval_accuracy", "pairs": "eval_accuracy", "tag": "eval_entity_f1", "qa": "eval_f1"}
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,12 @@ class RunRecord:
 
 def record_of(result: FinetuneResult, run: int, checkpoint: str) -> RunRecord:
     task, cfg = result.config.task, result.config
-    key = _HISTORY_KEYS[task]
+    key = TASKS[task].history_key
     curve = tuple((h["seconds"], h[key]) for h in result.history if key in h and "seconds" in h)
     score = float(result.metrics.score) if result.metrics is not None else float("nan")  # nan: no evaluation
     return RunRecord(run, task, result.data_name, checkpoint if cfg.mode != "baseline" else "", cfg.mode,
-                     cfg.pooling if task in ("classify", "pairs") and cfg.mode != "baseline" else "", result.layers,
-                     round(result.epochs, 3), round(result.seconds, 2), METRIC_NAMES[task], score,
+                     cfg.pooling if TASKS[task].kind == "table" and cfg.mode != "baseline" else "", result.layers,
+                     round(result.epochs, 3), round(result.seconds, 2), TASKS[task].sheet_metric, score,
                      result.n_train, result.n_eval, result.device, result.stopped or "", curve)
 
 

@@ -5,14 +5,14 @@ probabilities are a softmax over the whole vocabulary at the positions that matt
 """
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 
 import torch
 
 from ..checkpoints.families import word_start_marker
-from ..checkpoints.models import derived, forward, submodule
+from ..checkpoints import parts
+from ..checkpoints.models import derived, forward
 from ..core.errors import PlaygroundError
 from ..core.notices import Notice, warning
 from ..inputs.text import (
@@ -179,30 +179,40 @@ def mlm_logits_at(bundle, ids: list[int], positions: list[int]) -> torch.Tensor:
 
 
 def _split_head(bundle):
-    """The MLM head as (everything before its vocabulary projection, that projection), or None. The first part is
-    a shallow copy of the head whose projection is an identity: it shares every weight, and the model is left as
-    it is. Built once per loaded model."""
-    return derived(bundle.model, "mlm head split", lambda model: _split(submodule(model, bundle.family.mlm_head),
-                                                                         bundle.info.vocab_size))
-
-
-def _split(head, vocab_size: int):
-    names = [n for n, m in (head.named_modules() if head is not None else ())
-             if isinstance(m, torch.nn.Linear) and m.out_features == vocab_size]
-    if len(names) != 1:
+    """The MLM head as (everything before its vocabulary projection, that projection), or None, from the parts
+    its family names (`Family.mlm_transform`, `Family.mlm_decoder`): the model's own modules, shared, never
+    changed. Built once per loaded model."""
+    fam = bundle.family
+    if not fam.mlm_transform or not fam.mlm_decoder:
         return None
-    *path, last = names[0].split(".")
-    before = copy.copy(head)
-    before._modules = dict(head._modules)
-    parent = before
-    for part in path:  # copy the chain down to the projection's parent
-        child = copy.copy(parent._modules[part])
-        child._modules = dict(child._modules)
-        parent._modules[part] = child
-        parent = child
-    projection = parent._modules[last]
-    parent._modules[last] = torch.nn.Identity()
-    return before, projection
+
+    def build(model):
+        try:
+            steps = [parts.step(model, name) for name in fam.mlm_transform]
+            projection = parts.step(model, fam.mlm_decoder)
+        except LookupError:  # a class without this head (an encoder-only checkpoint)
+            return None
+        if not isinstance(projection, torch.nn.Linear) or projection.out_features != bundle.info.vocab_size:
+            return None
+        return _Before(steps), projection
+
+    return derived(bundle.model, "mlm head split", build)
+
+
+class _Before:
+    """The MLM head's steps before its vocabulary projection, as one callable: (M, D) -> (M, D')."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def __call__(self, h: torch.Tensor) -> torch.Tensor:
+        for fn in self.steps:
+            h = fn(h)
+        return h
+
+    def parameters(self):
+        for fn in self.steps:
+            yield from (fn.parameters() if isinstance(fn, torch.nn.Module) else ())
 
 
 def vocab_logits(h: torch.Tensor, projection: torch.nn.Linear) -> torch.Tensor:
