@@ -1,13 +1,16 @@
-"""BERT Playground home page. Run with `streamlit run app.py`; the other pages live in pages/.
+"""BERT Playground: run with `streamlit run app.py`. This file sets the server's allocator policy, then runs
+Streamlit's own navigation over the page registry (`playground_ui/registry.py`): Home first (`home` below), then
+the pages in pages/.
 
 The home page never waits for torch, transformers or the model: it shows what config.json says
 (`checkpoint.quick_info`); once drawn, it starts loading the model in the background (`ui.load_behind`) for the
 first model page, which waits for it under a spinner if it is not there yet."""
 import streamlit as st
 
+from bert_playground.core import memory
 from bert_playground.core.paths import EMBEDDED_DIR
 from bert_playground.pretraining.training_log import LOG_FILE, read_training_log
-from playground_ui import export, ui
+from playground_ui import export, registry, ui
 from playground_ui.charts.pretraining import training_curves
 
 
@@ -23,9 +26,9 @@ def intro_ui():
 
 def pages_ui():
     st.subheader("What each page teaches")
-    for path, label, what in ui.PAGES:
-        if (ui.ROOT / path).is_file():
-            st.page_link(path, label=f"{label}: {what}")
+    for page in registry.PAGES[1:]:
+        if (registry.ROOT / page.file).is_file():
+            st.page_link(page.file, label=f"{page.title}: {page.teaches}", icon=page.icon)
 
 
 def in_use_ui(info):
@@ -85,10 +88,16 @@ def pretraining_ui():
             st.markdown(card.read_text())
 
 
-info = ui.setup("Home", "🏠", wait=False)  # config.json's figures at once; the model loads behind
-intro_ui()
-pages_ui()
-in_use_ui(info)
-embedded_ui()
-pretraining_ui()
-ui.load_behind()  # the model loads behind the drawn page, into the cache the model pages read
+def home():
+    """The home page: a short story of views."""
+    info = ui.setup(wait=False)  # config.json's figures at once; the model loads behind
+    intro_ui()
+    pages_ui()
+    in_use_ui(info)
+    embedded_ui()
+    pretraining_ui()
+    ui.load_behind()  # the model loads behind the drawn page, into the cache the model pages read
+
+
+memory.tune_allocator()  # the server's allocator policy, set at start-up, before any page imports torch
+ui.navigation(home).run()

@@ -7,7 +7,7 @@ draws before they are loaded.
 from .core.errors import CheckpointError, PlaygroundError
 
 __all__ = ["load", "Bundle", "CheckpointInfo", "PlaygroundError", "CheckpointError"]
-__version__ = "0.1.0"
+__version__ = "0.3.0"  # the one place of the version: pyproject.toml reads it (tool.setuptools.dynamic)
 
 
 def __getattr__(name: str):

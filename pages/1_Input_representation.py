@@ -77,7 +77,7 @@ def representation_ui(bundle, text_a: str, text_b: str):
         vector_ui(bundle, rep)
 
 
-bundle = ui.setup("Input representation", "🔤", SPEC)
+bundle = ui.setup(SPEC)
 intro_ui()
 text_a, text_b = sentence_pair("rep_a", "rep_b", "", "")
 representation_ui(ui.need_model(bundle), text_a, text_b)

@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from bert_playground.classroom import lessons
 from bert_playground.objectives import decoding
 from bert_playground.objectives.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.objectives.mlm import fill, mask_word, score_corruption, words
@@ -213,7 +214,7 @@ def fill_ui(bundle, ckpt: str, dev: str):
             res = fill_in(ckpt, dev, ftext, int(k))
             if guess.hidden:
                 return
-            lesson.reveal_ui(guess, res.masks[0].predictions[0].token,
+            lesson.reveal_ui(guess, lessons.mlm_answer(res),
                              [(p.token, p.probability) for p in res.masks[0].predictions])
             notices(res.notices)
             st.caption("Filled in with the best guesses")
@@ -363,6 +364,6 @@ def tabs_ui(bundle, ckpt: str, dev: str):
                 view()
 
 
-bundle = intro_ui(ui.setup("Masked LM", "🎭", SPEC))
+bundle = intro_ui(ui.setup(SPEC))
 ckpt, dev = ui.checkpoint_name(), ui.device_name()
 tabs_ui(bundle, ckpt, dev)

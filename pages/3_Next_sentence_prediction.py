@@ -1,6 +1,7 @@
 """Next sentence prediction: build IsNext / NotNext pairs the BERT way and score them with the NSP head."""
 import streamlit as st
 
+from bert_playground.classroom import lessons
 from bert_playground.inputs.corpus import parse_pasted
 from bert_playground.objectives import nsp
 from playground_ui import export, lesson, state, ui
@@ -141,7 +142,7 @@ def pair_ui(bundle, source: str, budget: int, pasted: str | None, shown: set):
         if guess.hidden:
             return
         if score is not None:
-            lesson.reveal_ui(guess, score.prediction)
+            lesson.reveal_ui(guess, lessons.nsp_answer(score))
         score_ui(packed, score)
 
 
@@ -185,7 +186,7 @@ def roberta_ui():
     )
 
 
-bundle = intro_ui(ui.setup("Next sentence prediction", "🔗", SPEC))
+bundle = intro_ui(ui.setup(SPEC))
 source, budget, pasted = source_ui(bundle)
 errors = set()  # each problem is said once on the page
 pair_ui(bundle, source, budget, pasted, errors)

@@ -1,6 +1,7 @@
 """Attention: every layer and head, the model view, what the heads attend to, rollout, bidirectional vs causal."""
 import streamlit as st
 
+from bert_playground.classroom import lessons
 from bert_playground.classroom.lessons import most_attended
 from bert_playground.interpret import attention as att
 from playground_ui import export, lesson, state, ui
@@ -157,7 +158,7 @@ def lesson_ui(maps: att.AttentionMaps, source: tuple):
         return
     top = most_attended(maps, layer, head, i)
     shown = lesson.Guess(guess.on, guess.text.split(": ", 1)[-1], guess.exercise, guess.key)
-    lesson.reveal_ui(shown, maps.tokens[top])
+    lesson.reveal_ui(shown, lessons.attention_answer(maps, layer, head, i))
     st.caption(f"Row {i} ('{maps.tokens[i]}') of the map below: its largest weight is on position {top}.")
     big_map(att.view(maps, layer, head), maps.tokens, f"Attention, {what}", "att_lesson_map")
 
@@ -188,7 +189,7 @@ def maps_ui(text_a: str, text_b: str):
         explore_ui(maps, source)
 
 
-bundle = ui.setup("Attention", "👀", SPEC)
+bundle = ui.setup(SPEC)
 intro_ui()
 text_a, text_b = sentence_pair("att_a", "att_b", "", "")
 ui.need_model(bundle)

@@ -427,7 +427,7 @@ def changes_ui(bundle, data) -> None:
         cloze_change_ui(result, k, bundle)
 
 
-bundle = ui.setup("Fine-tuning", "🏋️", SPEC)
+bundle = ui.setup(SPEC)
 task = task_ui()
 data = data_ui(task)
 run_ui(bundle, data, settings_ui(task, bundle, data))

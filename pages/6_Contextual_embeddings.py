@@ -6,10 +6,10 @@ import streamlit as st
 from bert_playground import datasets
 from bert_playground.core.jobs import Job
 from bert_playground.core.notices import Notice
-from bert_playground.interpret import contextual as C
-from bert_playground.interpret import neighbours as N
-from bert_playground.interpret import probe as P
-from playground_ui import export, state, ui, widgets
+from bert_playground.interpret import contextual
+from bert_playground.interpret import neighbours
+from bert_playground.interpret import probe
+from playground_ui import export, jobs, state, ui, widgets
 from playground_ui.charts import contextual as charts
 from playground_ui.hall import fresh_key
 from playground_ui.index_store import shared_indexes
@@ -26,28 +26,28 @@ LAYER_HELP = "0 = the embedding output; l = the output of encoder layer l"
 
 @st.cache_data(max_entries=1, show_spinner=False)
 def examples() -> dict:
-    return C.examples()
+    return contextual.examples()
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model on the sentences…")
 def analysed(checkpoint: str, device: str, word: str, sentences: tuple, senses: tuple | None,
-             pooling: str) -> C.ContextResult:
-    return C.analyse(ui.cached_bundle(checkpoint, device), word, list(sentences), list(senses) if senses else None,
+             pooling: str) -> contextual.ContextResult:
+    return contextual.analyse(ui.cached_bundle(checkpoint, device), word, list(sentences), list(senses) if senses else None,
                      pooling)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
-def shipped_corpus() -> N.Corpus:
-    return N.shipped_corpus()
+def shipped_corpus() -> neighbours.Corpus:
+    return neighbours.shipped_corpus()
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def pasted_corpus(text: str) -> N.Corpus:
-    return N.parse_corpus(text, "The pasted corpus")
+def pasted_corpus(text: str) -> neighbours.Corpus:
+    return neighbours.parse_corpus(text, "The pasted corpus")
 
 
 def example_lines(word: str) -> str:
-    return "\n".join(f"{sense}{C.SENSE_SEPARATOR}{s}" for sense, s in examples()[word])
+    return "\n".join(f"{sense}{contextual.SENSE_SEPARATOR}{s}" for sense, s in examples()[word])
 
 
 def _layer(name: str, key: str) -> state.Param:
@@ -57,18 +57,18 @@ def _layer(name: str, key: str) -> state.Param:
 
 SPEC = state.spec("contextual-embeddings",
                   state.Param("example", "ctx_example", EXAMPLE, choices=tuple(examples()) + (OWN,)),
-                  state.Param("word", "ctx_word", EXAMPLE, max_len=C.MAX_WORD_CHARS),
+                  state.Param("word", "ctx_word", EXAMPLE, max_len=contextual.MAX_WORD_CHARS),
                   state.Param("sentences", "ctx_sentences", example_lines(EXAMPLE), max_len=state.MAX_LONG_TEXT),
-                  state.Param("pooling", "ctx_pooling", C.POOLINGS[0], choices=C.POOLINGS),
+                  state.Param("pooling", "ctx_pooling", contextual.POOLINGS[0], choices=contextual.POOLINGS),
                   _layer("sim_layer", "ctx_sim_layer"),
                   _layer("proj_layer", "ctx_proj_layer"),
-                  state.Param("proj", "ctx_proj_fit", C.PROJECTIONS[0], choices=C.PROJECTIONS),
+                  state.Param("proj", "ctx_proj_fit", contextual.PROJECTIONS[0], choices=contextual.PROJECTIONS),
                   state.Param("colour", "ctx_proj_colour", "sense", choices=("sense", "sentence")),
                   state.Param("corpus", "ctx_corpus_src", CORPORA[0], choices=tuple(CORPORA)),
                   state.Param("corpus_text", "ctx_corpus_text", "", max_len=state.MAX_LONG_TEXT),
-                  state.Param("occ", "ctx_nn_occ", 0, int, 0, C.MAX_SENTENCES * 50),
+                  state.Param("occ", "ctx_nn_occ", 0, int, 0, contextual.MAX_SENTENCES * 50),
                   _layer("nn_layer", "ctx_nn_layer"),
-                  state.Param("k", "ctx_nn_k", 10, int, 1, N.MAX_K),
+                  state.Param("k", "ctx_nn_k", 10, int, 1, neighbours.MAX_K),
                   state.Param("no_stop", "ctx_nn_stop", True, bool),
                   state.Param("no_special", "ctx_nn_special", True, bool),
                   state.Param("probe_data", "ctx_probe_src", PROBE_DATA[0], choices=tuple(PROBE_DATA)))
@@ -103,33 +103,33 @@ def input_ui() -> tuple[str, list[str], list[str] | None, str]:
     st.selectbox("Example", list(examples()) + [OWN], key="ctx_example", on_change=load_example)
     c1, c2 = st.columns([1, 3])
     word = c1.text_input("Word", key="ctx_word")
-    pooling = c1.radio("A word split into WordPiece pieces is", C.POOLINGS, format_func=C.POOLING_LABELS.get,
+    pooling = c1.radio("A word split into WordPiece pieces is", contextual.POOLINGS, format_func=contextual.POOLING_LABELS.get,
                        key="ctx_pooling")
-    text = c2.text_area(f"Sentences that use the word, one per line, {C.MIN_SENTENCES} to {C.MAX_SENTENCES} "
+    text = c2.text_area(f"Sentences that use the word, one per line, {contextual.MIN_SENTENCES} to {contextual.MAX_SENTENCES} "
                         "(group them by sense with a label first: `river | I sat on the bank.`)",
                         key="ctx_sentences", height=250)
-    sentences, senses = C.parse_lines(text)
+    sentences, senses = contextual.parse_lines(text)
     return word, sentences, senses, pooling
 
 
-def layer_slider(label: str, result: C.ContextResult, key: str) -> int:
+def layer_slider(label: str, result: contextual.ContextResult, key: str) -> int:
     top = result.layers - 1
     if st.session_state.get(key, top + 1) > top:  # first time, or another checkpoint with fewer layers: the last
         st.session_state[key] = top
     return st.slider(label, 0, top, key=key, help=LAYER_HELP)
 
 
-def occurrences_ui(result: C.ContextResult):
+def occurrences_ui(result: contextual.ContextResult):
     widgets.notices(Notice(ui.md_escape(n), n.level) for n in result.notices)  # they quote the word
     rows = [{"Occurrence": lab, "Sentence": result.sentences[o.sentence], "Pieces": " ".join(o.pieces),
              "Positions": ", ".join(map(str, o.positions))} for lab, o in zip(result.labels(), result.occurrences)]
-    st.caption(f"{len(rows)} occurrences of '{ui.md_escape(result.word)}'; each is {C.POOLING_LABELS[result.pooling]}.")
+    st.caption(f"{len(rows)} occurrences of '{ui.md_escape(result.word)}'; each is {contextual.POOLING_LABELS[result.pooling]}.")
     with st.expander("The occurrences found"):
         export.table(pd.DataFrame(rows), "ctx_occurrences", what="occurrences", hide_index=True)
 
 
 @st.fragment
-def similarity_ui(result: C.ContextResult):
+def similarity_ui(result: contextual.ContextResult):
     st.subheader("How alike are the uses, layer by layer?")
     layer = layer_slider("Layer", result, "ctx_sim_layer")
     zmin = min(0.0, float(result.similarity.min()))
@@ -138,36 +138,36 @@ def similarity_ui(result: C.ContextResult):
     state.save(SPEC)  # a rerun of this fragment alone: keep the link up to date
 
 
-def senses_ui(result: C.ContextResult):
+def senses_ui(result: contextual.ContextResult):
     curves = result.sense_curves()
     if curves is None:
         st.info("Label the sentences with their sense (`river | …`, `money | …`) to compare same-sense and "
                 "different-sense pairs layer by layer.")
         return
     export.chart(charts.sense_curves(*curves), key="ctx_senses", what="senses")
-    st.markdown(ui.md_escape(C.separation_summary(result)))
+    st.markdown(ui.md_escape(contextual.separation_summary(result)))
 
 
 @st.fragment
-def projection_ui(result: C.ContextResult):
+def projection_ui(result: contextual.ContextResult):
     st.subheader("The uses in two dimensions")
     c1, c2, c3 = st.columns([3, 2, 1])
     with c1:
         layer = layer_slider("Layer", result, "ctx_proj_layer")
-    fit = c2.radio("Projection", C.PROJECTIONS, format_func=C.PROJECTION_LABELS.get, key="ctx_proj_fit")
+    fit = c2.radio("Projection", contextual.PROJECTIONS, format_func=contextual.PROJECTION_LABELS.get, key="ctx_proj_fit")
     colour = c3.radio("Colour by", ["sense", "sentence"], key="ctx_proj_colour", disabled=result.senses is None)
     points, ratios = result.projection(fit)
     labels = result.labels()
     by_sentence = [lab.split(" ")[0].split("#")[0] for lab in labels]
     groups = result.occurrence_senses() if colour == "sense" and result.senses else by_sentence
-    export.chart(charts.projection(points[layer], labels, groups, layer, ratios[layer], C.PROJECTION_LABELS[fit]),
+    export.chart(charts.projection(points[layer], labels, groups, layer, ratios[layer], contextual.PROJECTION_LABELS[fit]),
                  key="ctx_projection", what=f"projection-layer-{layer}")
     st.caption("PCA keeps the two directions along which the occurrences' vectors vary most; distances in 2-D are "
                "only a shadow of the cosine similarities above.")
     state.save(SPEC)
 
 
-def corpus_ui() -> N.Corpus:
+def corpus_ui() -> neighbours.Corpus:
     src = st.radio("Corpus", CORPORA, key="ctx_corpus_src", horizontal=True)
     if src == CORPORA[0]:
         corpus = shipped_corpus()
@@ -188,14 +188,14 @@ EMBEDDED_NOTE = (
     "river sense hardly.")
 
 
-def index_ui(bundle, key: tuple, corpus: N.Corpus, layer: int, pooling: str):
+def index_ui(bundle, key: tuple, corpus: neighbours.Corpus, layer: int, pooling: str):
     """No index yet for this corpus and layer: offer to build it, or show the build in progress."""
     store = shared_indexes()
     job = store.job(key)
     if job is None or (job.done and job.error):
         if job is not None:
             st.error(ui.md_escape(job.error))
-        st.caption(INDEX_TIME if corpus.name == N.SHIPPED_NAME else
+        st.caption(INDEX_TIME if corpus.name == neighbours.SHIPPED_NAME else
                    f"{len(corpus):,} sentences to run through the model once for this layer.")
         if st.button("Index the corpus", key="ctx_index", type="primary", icon="🔎"):
             store.start(key, bundle, corpus, layer, pooling)
@@ -205,7 +205,7 @@ def index_ui(bundle, key: tuple, corpus: N.Corpus, layer: int, pooling: str):
     @st.fragment(run_every=1.0)
     def progress():
         events = job.events()
-        last = events[-1] if events else N.Progress(0, len(corpus))
+        last = events[-1] if events else neighbours.Progress(0, len(corpus))
         if job.done:
             st.rerun()  # the index is in the store now (or the error is shown on the next run)
         st.progress(last.done / max(last.total, 1), text=f"Indexing the corpus: {last.done:,} of {last.total:,} "
@@ -214,7 +214,7 @@ def index_ui(bundle, key: tuple, corpus: N.Corpus, layer: int, pooling: str):
     progress()
 
 
-def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str):
+def neighbours_ui(bundle, result: contextual.ContextResult, checkpoint: str, device: str):
     st.subheader("Nearest uses in a corpus")
     st.markdown("Pick one occurrence and a layer: the corpus's word occurrences whose vectors at that layer are most "
                 "similar (cosine) to it. Each corpus is indexed once (one layer, float16) and searched by one "
@@ -227,7 +227,7 @@ def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str)
         occ = c[0].selectbox("Occurrence", range(len(labels)), format_func=labels.__getitem__, key="ctx_nn_occ")
         with c[1]:
             layer = layer_slider("Layer", result, "ctx_nn_layer")
-        k = int(c[2].number_input("k", 1, N.MAX_K, key="ctx_nn_k"))
+        k = int(c[2].number_input("k", 1, neighbours.MAX_K, key="ctx_nn_k"))
         no_stop = c[3].checkbox("Leave out stop-words and punctuation", key="ctx_nn_stop")
         no_special = c[3].checkbox("Leave out [CLS] and [SEP]", key="ctx_nn_special")
         key = (checkpoint, device, corpus.digest, layer, result.pooling)
@@ -235,8 +235,8 @@ def neighbours_ui(bundle, result: C.ContextResult, checkpoint: str, device: str)
         if index is None:
             index_ui(bundle, key, corpus, layer, result.pooling)
             return
-        found = N.search(index, result.vectors[layer, occ], k, no_stop, no_special)
-        if bundle.info.source == "embedded" and corpus.name == N.SHIPPED_NAME and result.word.lower() == "bank":
+        found = neighbours.search(index, result.vectors[layer, occ], k, no_stop, no_special)
+        if bundle.info.source == "embedded" and corpus.name == neighbours.SHIPPED_NAME and result.word.lower() == "bank":
             st.info(EMBEDDED_NOTE)
         st.caption(f"Query: {ui.md_escape(labels[occ])}, “{ui.md_escape(result.sentences[result.occurrences[occ].sentence])}” "
                    f"· index: {len(index):,} rows, {index.nbytes / 2**20:.0f} MB, built in {index.seconds:.0f} s")
@@ -280,7 +280,7 @@ def probe_ui(bundle, checkpoint: str, device: str):
     job = st.session_state.get("ctx_probe_job")
     running = job is not None and not job.done
     if st.button("Run the probe", key="ctx_probe_run", disabled=running, icon="▶️"):
-        job = Job(lambda stop, b=bundle, tr=train, te=test: P.steps(b, tr, te, stop=stop), "probe").start()
+        job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test: probe.steps(b, tr, te, stop=stop), "probe"))
         st.session_state["ctx_probe_job"] = job
         st.session_state["ctx_probe_key"] = key
         st.rerun()
@@ -291,9 +291,14 @@ def probe_ui(bundle, checkpoint: str, device: str):
         def progress():
             if job.done:
                 st.rerun()
+            waiting = jobs.queue_note(job)  # under the server's cap, as fine-tuning: it may wait for a slot
+            if waiting:
+                st.info(waiting, icon="⏳")
             events = job.events()
             done = events[-1].done / events[-1].total if events else 0.0
             st.progress(done, text="Features from every layer, then one probe per layer and pooling…")
+            if st.button("Stop", key="ctx_probe_stop", icon="⏹️"):
+                jobs.stop(job)
         progress()
         return
     if job is None or st.session_state.get("ctx_probe_key") != key:
@@ -311,10 +316,10 @@ def probe_ui(bundle, checkpoint: str, device: str):
     best = res.best_layer
     st.caption(f"Best: layer {best.layer} ({best.best:.1%}); bag-of-words {res.baseline:.1%}; "
                f"majority class {res.majority:.1%}. {res.n_train:,} training / {res.n_eval:,} held-out examples, "
-               f"{res.n_classes} classes; L2 penalty {P.L2:g}, features standardised.")
+               f"{res.n_classes} classes; L2 penalty {probe.L2:g}, features standardised.")
 
 
-def analysis_ui(bundle) -> C.ContextResult | None:
+def analysis_ui(bundle) -> contextual.ContextResult | None:
     """The word and its sentences, run through the model once (cached); None when the input is unusable."""
     given = None
     with ui.user_errors():
@@ -329,7 +334,7 @@ def analysis_ui(bundle) -> C.ContextResult | None:
     return None
 
 
-def views_ui(bundle, result: C.ContextResult | None):
+def views_ui(bundle, result: contextual.ContextResult | None):
     if result is None:
         return
     occurrences_ui(result)
@@ -339,7 +344,7 @@ def views_ui(bundle, result: C.ContextResult | None):
     neighbours_ui(bundle, result, ui.checkpoint_name(), ui.device_name())
 
 
-bundle = ui.setup("Contextual embeddings", "🧭", SPEC)
+bundle = ui.setup(SPEC)
 intro_ui()
 result = analysis_ui(bundle)
 views_ui(bundle, result)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from bert_playground.finetune.classifier import load_classifier
 from bert_playground.inputs.text import encode
-from bert_playground.interpret import attribution as A
+from bert_playground.interpret import attribution
 from bert_playground.interpret.neuron import neuron_view
 from bert_playground.objectives.mlm import normalise_masks
 from playground_ui import export, state, ui
@@ -27,8 +27,8 @@ SPEC = state.spec("explanations",
                   # which classifier (this session's, or a folder) is the session's own: never read from a link
                   state.Param("clf_source", "xp_clf_source", None, in_link=False),
                   state.Param("clf_folder", "xp_clf_folder", "", in_link=False),
-                  state.Param("baseline", "xp_baseline", A.DEFAULT_BASELINE, choices=A.BASELINES),
-                  state.Param("steps", "xp_steps", A.DEFAULT_STEPS, int, 1, A.MAX_STEPS),
+                  state.Param("baseline", "xp_baseline", attribution.DEFAULT_BASELINE, choices=attribution.BASELINES),
+                  state.Param("steps", "xp_steps", attribution.DEFAULT_STEPS, int, 1, attribution.MAX_STEPS),
                   state.Param("layer", "xp_layer", None, int, 0, 127),  # default: the last layer (set by the page)
                   state.Param("head", "xp_head", MEAN, int, MEAN, 127),
                   state.Param("k", "xp_k", 10, int, 1, 50),
@@ -105,12 +105,12 @@ def target_ui(bundle):
         fit("xp_mask", n - 1, 0)
         which = st.selectbox("Explain the guess at mask number", range(n), format_func=lambda i: str(i + 1),
                              key="xp_mask") if n > 1 else 0
-        return ("mask", text, which), lambda: A.mask_target(bundle, text, mask=which)
+        return ("mask", text, which), lambda: attribution.mask_target(bundle, text, mask=which)
     if kind == "nsp":
         c = st.columns(2)
         a = c[0].text_area("Sentence A", key="xp_a", height=80)
         b = c[1].text_area("Sentence B", key="xp_b", height=80)
-        return ("nsp", a, b), lambda: A.nsp_target(bundle, a, b)
+        return ("nsp", a, b), lambda: attribution.nsp_target(bundle, a, b)
     return label_ui()
 
 
@@ -139,15 +139,15 @@ def label_ui():
             return None, None
     text = st.text_input("Text", key="xp_clf_text")
     pair = st.text_input("Second sentence", key="xp_clf_pair") if clf.pair else None
-    return ("label", id(clf), text, pair), lambda: A.label_target(clf, text, pair)
+    return ("label", id(clf), text, pair), lambda: attribution.label_target(clf, text, pair)
 
 
-def settings_ui(target: A.Target, layers: int, heads: int) -> dict:
+def settings_ui(target: attribution.Target, layers: int, heads: int) -> dict:
     c = st.columns([1.3, 1.3, 1, 1, 1])
-    baseline = c[0].selectbox("IG baseline", A.BASELINES, format_func=BASELINE_NAMES.get, key="xp_baseline",
+    baseline = c[0].selectbox("IG baseline", attribution.BASELINES, format_func=BASELINE_NAMES.get, key="xp_baseline",
                               help=BASELINE_WHY)
-    most = A.max_steps(len(target))
-    fit("xp_steps", most, A.DEFAULT_STEPS)
+    most = attribution.max_steps(len(target))
+    fit("xp_steps", most, attribution.DEFAULT_STEPS)
     steps = c[1].number_input(f"IG steps (1–{most} for this input)", 1, most, key="xp_steps")
     fit("xp_layer", layers - 1, layers - 1)  # the last layer first
     layer = c[2].selectbox("Attention layer", range(layers), format_func=lambda i: str(i + 1), key="xp_layer")
@@ -158,20 +158,20 @@ def settings_ui(target: A.Target, layers: int, heads: int) -> dict:
     return dict(baseline=baseline, steps=int(steps), layer=layer, head=None if head == MEAN else head, k_max=int(k_max))
 
 
-def run_ui(key: tuple, target: A.Target, s: dict) -> A.Explanation:
+def run_ui(key: tuple, target: attribution.Target, s: dict) -> attribution.Explanation:
     """IG once per (input, baseline, steps) with a progress bar; the rest redrawn from it."""
     def integrate():
         bar = st.progress(0.0, text=f"Integrated gradients, {s['steps']} steps…")
-        ig = A.integrated_gradients(target, s["baseline"], s["steps"], lambda f: bar.progress(f, text=f"Integrated "
+        ig = attribution.integrated_gradients(target, s["baseline"], s["steps"], lambda f: bar.progress(f, text=f"Integrated "
                                     f"gradients, {s['steps']} steps: {f:.0%}"))
         bar.empty()
         return ig
 
     ig = remembered(key + ("ig", s["baseline"], s["steps"]), integrate)
-    return remembered(key + tuple(s.items()), lambda: A.explain(target, ig=ig, **s))
+    return remembered(key + tuple(s.items()), lambda: attribution.explain(target, ig=ig, **s))
 
 
-def prediction_ui(e: A.Explanation):
+def prediction_ui(e: attribution.Explanation):
     t = e.target
     what = {"mask": f"at the mask (position {t.position})", "nsp": "for this pair", "label": "for this text"}[t.kind]
     st.markdown(f"**Prediction {what}: {ui.md_escape(t.prediction)}**, probability {t.probability:.1%}.")
@@ -186,7 +186,7 @@ def prediction_ui(e: A.Explanation):
                    f"{abs(e.ig.delta):.1e}.")
 
 
-def views_ui(e: A.Explanation):
+def views_ui(e: attribution.Explanation):
     st.subheader("Three views of the same prediction")
     head = "mean over heads" if e.head is None else f"head {e.head + 1}"
     st.caption(f"Raw attention: layer {e.layer + 1}, {head}, the row of the prediction's position (▲). Rollout: "
@@ -194,13 +194,13 @@ def views_ui(e: A.Explanation):
                "Attention often parks on [CLS] and [SEP] (a 'no-op'); IG gives them 0 because the baseline keeps them.")
     export.chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores", what="scores")
     n = min(3, len(e.target.candidates))
-    top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in A.ranking(e.scores[m], e.target.candidates)[:n]]
-           for m in A.METHODS}
+    top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in attribution.ranking(e.scores[m], e.target.candidates)[:n]]
+           for m in attribution.METHODS}
     st.caption("Ranked first by each method (special tokens and masks left out):")
     export.table(pd.DataFrame({"Rank": ["1st", "2nd", "3rd"][:n], **top}), "xp_top", what="ranking", hide_index=True)
 
 
-def deletion_ui(e: A.Explanation):
+def deletion_ui(e: attribution.Explanation):
     st.subheader("Deletion test: which ranking explains the prediction?")
     st.caption(DELETION_HOW)
     d = e.deletion
@@ -246,7 +246,7 @@ def neuron_ui(bundle):
                    f"{v.max_difference:.1e}.")
 
 
-bundle = ui.setup("Explanations", "🔍", SPEC)
+bundle = ui.setup(SPEC)
 intro_ui()
 bundle = ui.need_model(bundle)
 tab_attr, tab_neuron = st.tabs(["Attribution and deletion test", "Neuron view"])

@@ -48,7 +48,7 @@ def recipe_ui():
     export.table(pd.DataFrame(families.recipe_table()), "family_recipes", what="recipes", hide_index=True)
 
 
-bundle = ui.setup("The BERT family", "👪", SPEC)
+bundle = ui.setup(SPEC)
 intro_ui()
 overview_ui(checkpoints_ui(bundle))
 recipe_ui()

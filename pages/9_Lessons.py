@@ -3,10 +3,8 @@ import streamlit as st
 
 from bert_playground import PlaygroundError
 from bert_playground.classroom import lessons
-from playground_ui import lesson, state, ui
+from playground_ui import lesson, registry, state, ui
 
-PAGE_FILES = {"masked-lm": "pages/2_Masked_LM.py", "nsp": "pages/3_Next_sentence_prediction.py",
-              "attention": "pages/4_Attention.py", "fine-tuning": "pages/5_Fine-tuning.py"}
 SOURCES = ["Shipped set", "Your own file", "A shared link"]
 CODE, SEEN, STASH = "lesson_code", "_lesson_code_seen", "_lesson_code_stash"  # a set carried in the link
 
@@ -100,7 +98,7 @@ def walk_ui(lset: lessons.LessonSet):
     if c[1].button("Open this exercise ▶️", key="lesson_open", type="primary"):
         st.session_state[lesson.SET] = lset
         st.session_state[lesson.ON] = True
-        st.switch_page(PAGE_FILES[ex.page], query_params={**ex.inputs, "lesson": "1"})
+        st.switch_page(registry.BY_KEY[ex.page].file, query_params={**ex.inputs, "lesson": "1"})
     c[2].button("Next ➡️", key="lesson_next", disabled=state_index == n - 1, on_click=_step, args=(1,))
     lesson.score_ui()
 
@@ -124,7 +122,7 @@ def lessons_ui():
             walk_ui(chosen)
 
 
-ui.setup("Lessons", "🎓", SPEC)
+ui.setup(SPEC)
 intro_ui()
 lessons_ui()
 template_ui()

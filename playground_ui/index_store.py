@@ -12,7 +12,8 @@ from collections import OrderedDict
 import streamlit as st
 
 from bert_playground.core.jobs import Job
-from bert_playground.interpret import neighbours as N
+from playground_ui import jobs
+from bert_playground.interpret import neighbours
 
 MAX_INDEXES = 3  # the shipped corpus at one layer of the embedded checkpoint is about 67 MB (float16)
 
@@ -20,18 +21,18 @@ MAX_INDEXES = 3  # the shipped corpus at one layer of the embedded checkpoint is
 class IndexStore:
     def __init__(self, max_entries: int = MAX_INDEXES):
         self.max_entries = max_entries
-        self._indexes: OrderedDict[tuple, N.CorpusIndex] = OrderedDict()
+        self._indexes: OrderedDict[tuple, neighbours.CorpusIndex] = OrderedDict()
         self._jobs: dict[tuple, Job] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> N.CorpusIndex | None:
+    def get(self, key: tuple) -> neighbours.CorpusIndex | None:
         with self._lock:
             if key in self._indexes:
                 self._indexes.move_to_end(key)
                 return self._indexes[key]
         return None
 
-    def _put(self, key: tuple, index: N.CorpusIndex) -> None:
+    def _put(self, key: tuple, index: neighbours.CorpusIndex) -> None:
         with self._lock:
             self._indexes[key] = index
             while len(self._indexes) > self.max_entries:
@@ -41,13 +42,13 @@ class IndexStore:
         with self._lock:
             return self._jobs.get(key)
 
-    def start(self, key: tuple, bundle, corpus: N.Corpus, layer: int, pooling: str) -> Job:
+    def start(self, key: tuple, bundle, corpus: neighbours.Corpus, layer: int, pooling: str) -> Job:
         """Start building (unless a build of the same key is running) and return the job."""
         def events(stop):
-            for step in N.index_steps(bundle, corpus, layer, pooling, stop=stop):
-                if isinstance(step, N.CorpusIndex):
+            for step in neighbours.index_steps(bundle, corpus, layer, pooling, stop=stop):
+                if isinstance(step, neighbours.CorpusIndex):
                     self._put(key, step)
-                    yield N.Progress(len(corpus), len(corpus))
+                    yield neighbours.Progress(len(corpus), len(corpus))
                 else:
                     yield step
 
@@ -56,7 +57,7 @@ class IndexStore:
                 del self._jobs[k]
             job = self._jobs.get(key)
             if job is None or job.done:
-                job = self._jobs[key] = Job(events, "corpus-index").start()
+                job = self._jobs[key] = jobs.submit_shared(Job(events, "corpus-index"))
             return job
 
 

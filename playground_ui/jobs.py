@@ -19,30 +19,23 @@ from typing import Callable
 
 from bert_playground.core import memory
 from bert_playground.core.jobs import REGISTRY, Job
+from playground_ui import runtime
 
 _LOG = logging.getLogger(__name__)
 DEFAULT_TTL = 120.0  # Streamlit's own default for server.disconnectedSessionTTL
 
 
-def _alive(session_id: str) -> bool:
-    from streamlit.runtime import Runtime
-
-    if not Runtime.exists():  # AppTest and scripts: no server, no sessions to lose
-        return True
-    return Runtime.instance().is_active_session(session_id)
-
-
-def session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
-
-
 def submit(job: Job) -> Job:
     """Queue or start the job under the server's cap, owned by this session."""
-    REGISTRY.alive = _alive
-    return REGISTRY.submit(job, owner=session_id())
+    REGISTRY.alive = runtime.connected
+    return REGISTRY.submit(job, owner=runtime.session_id())
+
+
+def submit_shared(job: Job) -> Job:
+    """Queue or start a job whose result every session shares (a corpus index): under the server's cap, owned by
+    no session, so that one closed tab does not stop what others wait for."""
+    REGISTRY.alive = runtime.connected
+    return REGISTRY.submit(job, owner=None)
 
 
 def queue_note(job: Job) -> str | None:
@@ -60,18 +53,10 @@ def stop(job: Job) -> None:
 
 # ---- closed sessions ---------------------------------------------------------------------------
 
-def _server():
-    """Streamlit's runtime when a real server runs; None in scripts and under AppTest (whose runtime is a mock)."""
-    from streamlit.runtime import Runtime
-
-    rt = Runtime.instance() if Runtime.exists() else None
-    return rt if type(rt) is Runtime else None
-
-
 def session_ttl() -> float:
     """Seconds a disconnected session may come back (Streamlit's `server.disconnectedSessionTTL`; read only inside
     a server: outside one, reading an option would load the configuration of whatever folder the process is in)."""
-    if _server() is None:
+    if runtime.server() is None:
         return DEFAULT_TTL
     try:
         from streamlit import config
@@ -82,35 +67,13 @@ def session_ttl() -> float:
 
 
 class StreamlitSessions:
-    """The few runtime calls the reaper needs (Streamlit's session manager is not a public API: every call is
-    guarded, and without a running server there are no sessions)."""
-
-    def __init__(self):
-        self._rt = _server()
+    """What the reaper asks of Streamlit's runtime (through `runtime`, the app's one adapter to its internals)."""
 
     def disconnected(self) -> list[str]:
-        if self._rt is None:
-            return []
-        mgr = self._rt._session_mgr
-        return [i.session.id for i in mgr.list_sessions() if not mgr.is_active_session(i.session.id)]
+        return runtime.disconnected_sessions()
 
     def close(self, sid: str) -> None:
-        """Clear the session's state and shut it down, on the server's event loop (Streamlit's rule); blocks until
-        done (at most 10 s)."""
-        rt, done = self._rt, threading.Event()
-
-        def on_loop():
-            try:
-                mgr = rt._session_mgr
-                info = mgr.get_session_info(sid)
-                if info is not None and not mgr.is_active_session(sid):  # it did not come back meanwhile
-                    info.session.session_state.clear()
-                    rt.close_session(sid)
-            finally:
-                done.set()
-
-        rt._get_async_objs().eventloop.call_soon_threadsafe(on_loop)
-        done.wait(10)
+        runtime.close_session(sid)
 
 
 class SessionReaper:
@@ -170,5 +133,5 @@ REAPER = SessionReaper()
 
 def watch_sessions() -> None:
     """Start the process's session reaper once (every page calls this through `ui.setup`); no-op without a server."""
-    if _server() is not None:
+    if runtime.server() is not None:
         REAPER.start()

@@ -4,30 +4,27 @@ Only UI code lives here; all model work is in the `bert_playground` package.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
 from concurrent.futures import Future
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from bert_playground import PlaygroundError  # torch-free: the home page draws before torch has loaded
 from bert_playground.checkpoints import folders as checkpoint
 from bert_playground.core.device import cpu_label_now, describe  # (torch is imported inside their functions)
-from playground_ui import export, jobs, state, style
+from playground_ui import export, jobs, runtime, state, style
 from playground_ui.hall import moved_session_notice
+from playground_ui.registry import BY_KEY, HOME, PAGES, ROOT
 
 if TYPE_CHECKING:
     from bert_playground.checkpoints import models
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent.parent  # the repository: app.py and pages/
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|:@])")  # links, images, emphasis, code, maths, :emoji:, e-mail links
 _BARE_LINK = re.compile(r"(?i)\b(www)\.")  # GFM turns 'www.x.y' into a link; 'https\://' is already broken by ':'
 
@@ -39,24 +36,6 @@ def md_escape(text: str) -> str:
 
 
 SOURCES = ["Embedded", "Local folder", "Hugging Face Hub id"]
-PAGES = [
-    ("pages/1_Input_representation.py", "Input representation", "token + segment + position embeddings, summed and normalised"),
-    ("pages/2_Masked_LM.py", "Masked LM", "the 80/10/10 masking recipe and real masked-token predictions"),
-    ("pages/3_Next_sentence_prediction.py", "Next sentence prediction", "IsNext / NotNext pairs scored by the NSP head"),
-    ("pages/4_Attention.py", "Attention", "every layer and head, the model view, rollout, bidirectional vs causal"),
-    ("pages/5_Fine-tuning.py", "Fine-tuning", "one backbone, many heads: classify, tag words, answer questions, live"),
-    ("pages/6_Contextual_embeddings.py", "Contextual embeddings", "one word in many contexts, layer by layer; its "
-     "nearest uses in a corpus; which layer a linear probe reads best"),
-    ("pages/7_Explanations.py", "Explanations", "why the model said that: attention, rollout and integrated gradients "
-     "side by side, a deletion test, the neuron view"),
-    ("pages/8_BERT_family.py", "The BERT family", "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
-    ("pages/9_Lessons.py", "Lessons", "predict, then reveal: exercise sets for a class, one exercise at a time"),
-]
-PAGE_ICONS = {"pages/1_Input_representation.py": "🔤", "pages/2_Masked_LM.py": "🎭",
-              "pages/3_Next_sentence_prediction.py": "🔗", "pages/4_Attention.py": "👀",
-              "pages/5_Fine-tuning.py": "🏋️", "pages/6_Contextual_embeddings.py": "🧭",
-              "pages/7_Explanations.py": "🔍", "pages/8_BERT_family.py": "👪", "pages/9_Lessons.py": "🎓"}  # emoji, not Material icons: nothing is fetched from a font server
-
 
 def allowed() -> list[str] | None:
     """Classroom (server) mode: $BERT_PLAYGROUND_ALLOWED_MODELS or `allowed_models` in .streamlit/secrets.toml."""
@@ -81,9 +60,7 @@ def served_to_others() -> bool:
     address = st.get_option("server.address")
     if address:
         return address not in LOOPBACK and not address.startswith("127.")
-    from streamlit.runtime import Runtime
-
-    return Runtime.exists() and os.environ.get("BERT_PLAYGROUND_LOCAL_ONLY") != "1"  # unset: every interface
+    return runtime.runtime_exists() and os.environ.get("BERT_PLAYGROUND_LOCAL_ONLY") != "1"  # unset: every interface
 
 
 def cached_bundle(name: str, device: str) -> models.Bundle:
@@ -98,51 +75,45 @@ def cached_bundle(name: str, device: str) -> models.Bundle:
 def _loaded(key: str, device: str, _name: str, _allowed: list[str] | None, _shared: bool) -> models.Bundle:
     """One load per (resolved checkpoint, device) per process; `_name` (not in the key) is the spelling loaded.
     Streamlit computes a key once however many threads ask at once (the others wait for its result), and
-    `models.load` takes `models._LOAD_LOCK`: never two loads of one checkpoint, never two loads at once."""
-    from bert_playground.checkpoints import (
-        models,  # torch and transformers: imported by the first load, not by the home page
-    )
+    `models.load` takes `models._LOAD_LOCK`: never two loads of one checkpoint, never two loads at once. The home
+    page's background load of the same checkpoint (`preload`) is waited for and reused."""
+    from bert_playground.checkpoints import models  # torch and transformers: imported by the first load
 
+    job = _PRELOADS.get(key)
+    if job is not None:
+        try:
+            bundle = job.result()
+        except Exception:  # noqa: BLE001 (its error is said by the load below)
+            bundle = None
+        if bundle is not None and str(bundle.device) == device:
+            return bundle
     return models.load(_name, device, allowed=_allowed, shared=_shared)
 
 
-cached_bundle.clear = _loaded.clear  # tests empty the cache
-
-_PRELOADS: dict[str, Future] = {}  # cache key -> the background load's device (its result) or its error
+_PRELOADS: dict[str, Future] = {}  # cache key -> the background load's Bundle (its result) or its error
 _PRELOAD_LOCK = threading.Lock()
 PRELOAD_THREAD = "bert-playground-preload"
 
 
-class _NoContextNeeded(logging.Filter):
-    """The background load asks the cache outside any session on purpose: Streamlit's 'missing ScriptRunContext'
-    warning is dropped for that thread only."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != PRELOAD_THREAD
-
-
-logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextNeeded())
-
-
 def preload(name: str) -> None:
-    """Start loading `name` in a background thread, once per checkpoint per process, into the very cache the model
-    pages read (`_loaded`): the home page draws at once and the first model page finds the model (or waits for it
-    under a spinner). The thread never calls st.* elements. Raises the PlaygroundError of a refused name."""
+    """Start loading `name` in a background thread, once per checkpoint per process: the home page draws at once
+    and the first model page finds the model in `_loaded` (or waits for it under a spinner). The thread never
+    calls st.*: it loads into `_PRELOADS`, which `_loaded` reads. Raises the PlaygroundError of a refused name."""
     ok, shared = allowed(), served_to_others()
     key = checkpoint.cache_key(name, ok, shared)
     with _PRELOAD_LOCK:
         if key in _PRELOADS:
             return
         job = _PRELOADS[key] = Future()
-    threading.Thread(target=_preload, args=(job, key, name, ok, shared), name=PRELOAD_THREAD,
+    threading.Thread(target=_preload, args=(job, name, ok, shared), name=PRELOAD_THREAD,
                      daemon=True).start()  # a daemon: stopping the server never waits for a load
 
 
-def _preload(job: Future, key: str, name: str, ok: list[str] | None, shared: bool) -> None:
+def _preload(job: Future, name: str, ok: list[str] | None, shared: bool) -> None:
     try:
-        device = device_name()
-        _loaded(key, device, name, ok, shared)
-        job.set_result(device)
+        from bert_playground.checkpoints import models
+
+        job.set_result(models.load(name, device_name(), allowed=ok, shared=shared))
     except BaseException as exc:  # noqa: BLE001 (the model page that loads it says why)
         job.set_exception(exc)
 
@@ -157,7 +128,7 @@ def _preload_job(name: str) -> Future | None:
 def preloaded_device(name: str) -> str | None:
     """The device the background load of `name` finished on; None while it runs, or when it failed or never ran."""
     job = _preload_job(name)
-    return job.result() if job is not None and job.done() and job.exception() is None else None
+    return str(job.result().device) if job is not None and job.done() and job.exception() is None else None
 
 
 def loading(name: str) -> bool:
@@ -329,18 +300,13 @@ def need_model(bundle) -> models.Bundle:
     return bundle
 
 
-def navigation_ui():
-    """The sidebar's page list (Streamlit's own is hidden by client.showSidebarNavigation): the first entry is Home."""
-    query = {state.PRESENT.name: "1"} if st.session_state.get(state.PRESENT.key) else None
-    with st.sidebar:
-        try:
-            st.page_link("app.py", label="Home", icon="🏠", query_params=query)
-            for path, label, _ in PAGES:
-                if (ROOT / path).is_file():
-                    st.page_link(path, label=label, icon=PAGE_ICONS.get(path, "📄"), query_params=query)
-        except StreamlitAPIException:  # a page run on its own (AppTest from_file): there is no app to navigate
-            return
-        st.divider()
+def navigation(home: Callable[[], None]):
+    """Streamlit's own navigation over the page registry, Home (the `home` function of app.py) first; a page whose
+    file is missing is left out."""
+    pages = [st.Page(home, title=HOME.title, icon=HOME.icon, default=True)]
+    pages += [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
+              for p in PAGES if p.file and (ROOT / p.file).is_file()]
+    return st.navigation(pages)
 
 
 def view_ui(spec):
@@ -355,21 +321,21 @@ def view_ui(spec):
         st.info(md_escape(note))
 
 
-def setup(title: str, icon: str = "🔬", spec: state.Spec | None = None,
-          wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
-    """Page config, the page's remembered inputs (session and link), navigation, presentation mode, sidebar.
-    `wait=False` (the home page): the checkpoint's CheckpointInfo at once, the model loading behind (`sidebar`)."""
+def setup(spec: state.Spec | None = None, wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
+    """Page config (title and icon from the page registry), the page's remembered inputs (session and link),
+    presentation mode, sidebar. `spec=None`: the home page. `wait=False` (the home page): the checkpoint's
+    CheckpointInfo at once, the model loading behind (`sidebar`)."""
+    page = BY_KEY[spec.page if spec else HOME.key]
     jobs.watch_sessions()  # what a closed session leaves behind is released (once per process)
     checkpoint_name()
     state.sync(spec, allowed())
     present = bool(st.session_state.get(state.PRESENT.key))
-    st.set_page_config(page_title=f"{title} · BERT Playground", page_icon=icon, layout="wide",
+    st.set_page_config(page_title=f"{page.title} · BERT Playground", page_icon=page.icon, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     moved_session_notice()  # a browser that came over from a stopped replica is told what it lost
-    st.session_state["_page"], st.session_state["_page_spec"] = (spec.page if spec else "home"), spec
+    st.session_state["_page"], st.session_state["_page_spec"] = page.key, spec
     if present:
         style.presentation_css()
-    navigation_ui()
     bundle = sidebar(wait)
     view_ui(spec)
     return bundle

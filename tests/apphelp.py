@@ -1,4 +1,5 @@
 """Helpers for AppTest tests of the pages."""
+import ast
 import json
 from pathlib import Path
 
@@ -6,8 +7,17 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # AppTest's 3 s default is too short for a model
+
+
+def _constant(path, name: str):
+    """A page's module-level constant, read from its source (running the page would draw it)."""
+    tree = ast.parse(path.read_text())
+    return next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == name for t in n.targets))
+
+
 MLM_TAB = "mlm_tab"  # the key of the Masked-LM page's tabs, and their labels (pages/2_Masked_LM.py TABS)
-MLM_TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")
+MLM_TABS = _constant(ROOT / "pages" / "2_Masked_LM.py", "TABS")
 FILL, RTD, SHEET = ({MLM_TAB: label} for label in MLM_TABS[1:])  # run(..., tabs=FILL) opens the fill tab
 
 

@@ -32,9 +32,22 @@ def test_user_text_never_reaches_unsafe_html():
     assert [str(p) for p in SOURCES if "unsafe_allow_html=True" in p.read_text() and p.name != "test_architecture.py"] == []
 
 
-def test_pages_folder_convention_only():
-    assert (ROOT / "pages").is_dir()
-    assert [str(p) for p in SOURCES if "st.navigation(" in p.read_text() and p.name != "test_architecture.py"] == []
+def test_one_page_registry_drives_the_navigation():
+    """Every page file is in the registry (and the other way round), Home comes first, the lesson pages are the
+    pages exercise sets may name, and Streamlit's own navigation is built in one place from the registry."""
+    from bert_playground.classroom import lessons
+    from playground_ui import registry
+
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+    assert sorted(p.file for p in registry.PAGES if p.file) == files
+    assert registry.PAGES[0] is registry.HOME and registry.HOME.file is None
+    assert registry.LESSON_PAGES == lessons.PAGES
+    assert len({p.key for p in registry.PAGES}) == len(registry.PAGES)
+    for page in registry.PAGES[1:]:  # each page's remembered inputs carry its registry key
+        assert f'state.spec("{page.key}"' in (ROOT / page.file).read_text(), page.file
+    users = [str(p.relative_to(ROOT)) for p in SOURCES if "st.navigation(" in p.read_text() and p.name != "test_architecture.py"]
+    assert users == ["playground_ui/ui.py"]
+    assert "showSidebarNavigation" not in (ROOT / ".streamlit" / "config.toml").read_text()
 
 
 VIEWS = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]

@@ -178,13 +178,36 @@ def test_frozen_mode_trains_only_the_head(tmp_path, family_bundles, kind):
     from bert_playground import finetune
     from bert_playground.datasets import read_file, to_labelled
 
+    from bert_playground.finetune import sequence
+
     b = family_bundles[kind]
     before = {n: p.clone() for n, p in b.encoder.state_dict().items()}
+    built = {}
+
+    def spy(*args, **kw):  # the classifier as built, before any step
+        model = real(*args, **kw)
+        built.update({n: p.detach().clone() for n, p in model.named_parameters()})
+        return model
+
+    real = sequence.build_classifier
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sequence, "build_classifier", spy)
     train = tmp_path / "t.csv"
     train.write_text("text,label\n" + "".join(f"sentence number {i},{'ab'[i % 2]}\n" for i in range(8)))
     data = to_labelled(read_file(train), "text", "label")
-    result = finetune.run(b, data, data, finetune.FinetuneConfig(mode="frozen", epochs=1, batch_size=4))
-    assert result.steps >= 2 and 0 <= result.metrics.accuracy <= 1
+    try:
+        result = finetune.run(b, data, data, finetune.FinetuneConfig(mode="frozen", epochs=2, batch_size=4, lr=0.05))
+    finally:
+        mp.undo()
+    assert result.steps >= 2
+    fam = FAMILIES[kind]
+    trained = dict(result.classifier.model.named_parameters())
+    pooler = (fam.pooler or "-") + "."
+    encoder = [n for n in built if n.startswith(fam.base + ".") and not n.startswith(pooler)]
+    head = [n for n in built if n not in encoder]
+    assert encoder and head
+    assert all(torch.equal(built[n], trained[n].detach()) for n in encoder)  # the encoder did not move
+    assert any(not torch.equal(built[n], trained[n].detach()) for n in head)  # the head did
     assert all(torch.equal(before[n], p) for n, p in b.encoder.state_dict().items())  # the shared model is untouched
 
 

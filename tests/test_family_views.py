@@ -1,6 +1,9 @@
 """Replaced-token detection, checkpoints side by side, the experiment sheet and the family overview."""
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 import torch
 
@@ -49,7 +52,9 @@ def test_side_by_side_each_with_its_mask(family_bundles):
 def test_sheet_shipped_upload_and_csv(family_bundles):
     items = compare.read_sheet()
     assert len(items) >= 10 and all("[MASK]" in i.sentence and i.answer for i in items)
-    assert compare.read_sheet(compare.sheet_text(items)) == items
+    out = io.StringIO()  # the sheet as a spreadsheet saves it
+    csv.writer(out, lineterminator="\n").writerows([["sentence", "answer"], *[[i.sentence, i.answer] for i in items]])
+    assert compare.read_sheet(out.getvalue()) == items
     bs = [family_bundles[k] for k in ("bert", "roberta", "albert", "modernbert")]
     res = compare.run_sheet(bs, items[:3] + [compare.ClozeItem("No blank here.", "x")], k=5)
     assert len(res.rows) == 4

@@ -169,10 +169,10 @@ def counted_loads(monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(models, "load", slow)
-    ui.cached_bundle.clear()
+    ui._loaded.clear()
     ui._PRELOADS.clear()
     yield calls
-    ui.cached_bundle.clear()
+    ui._loaded.clear()
     ui._PRELOADS.clear()
 
 

@@ -68,10 +68,10 @@ def test_identical_pair_scored_and_flagged(tiny):
     assert s.packed.identical and 0.0 <= s.is_next_probability <= 1.0
 
 
-def test_score_pair_equals_score_text(tiny):
+def test_a_built_pair_scores_as_the_same_typed_pair(tiny):
     tok = tiny.tokenizer
     pair = pairs.Pair(tok.tokenize(A), tok.tokenize(B), True, 0, 0, (0, 1), (1, 2), 0)
-    assert nsp.score_pair(tiny, pair).is_next_probability == pytest.approx(
+    assert nsp.score_packed(tiny, nsp.pack_pair(tiny, pair)).is_next_probability == pytest.approx(
         nsp.score_text(tiny, A, B).is_next_probability, abs=1e-6)
     assert nsp.pack_pair(tiny, pair).input_ids == nsp.encode_pair(tiny, A, B).input_ids
 
@@ -81,7 +81,7 @@ def test_batch_matches_single_scores_and_confusion(tiny, demo_docs):
     res = nsp.score_batch(tiny, drawn, batch_size=16)  # padded batches of different lengths
     assert len(res) == 40 and res.labels == [p.is_next for p in drawn]
     for i in (0, 7, 39):
-        assert res.probabilities[i] == pytest.approx(nsp.score_pair(tiny, drawn[i]).is_next_probability, abs=1e-5)
+        assert res.probabilities[i] == pytest.approx(nsp.score_packed(tiny, nsp.pack_pair(tiny, drawn[i])).is_next_probability, abs=1e-5)
     right = sum(pred == t for pred, t in zip(res.predictions, res.labels))
     assert res.accuracy == pytest.approx(right / 40)
     assert sum(map(sum, res.confusion)) == 40

@@ -195,7 +195,7 @@ def test_page_shows_the_package_sampled_pair(app_env, tiny):
     assert pair == pairs.draw_pair(corpus.token_docs, random.Random(0), nsp.pair_budget(tiny, 128), True)
     assert texts(at) == ["A: " + nsp.pair_text(tiny.tokenizer, pair.a), "B: " + nsp.pair_text(tiny.tokenizer, pair.b)]
     assert packed_tokens(at) == nsp.pack_pair(tiny, pair).tokens
-    assert gauge_value(at) == pytest.approx(nsp.score_pair(tiny, pair).is_next_probability, abs=1e-6)
+    assert gauge_value(at) == pytest.approx(nsp.score_packed(tiny, nsp.pack_pair(tiny, pair)).is_next_probability, abs=1e-6)
 
 
 def test_each_pair_is_packed_once(app_env, monkeypatch):

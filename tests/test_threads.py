@@ -87,7 +87,7 @@ def test_cached_bundle_loads_once_for_20_threads(tiny_dir):
     """ui.cached_bundle (st.cache_resource) gives every thread the very same Bundle object."""
     from playground_ui import ui
 
-    ui.cached_bundle.clear()
+    ui._loaded.clear()
     start = threading.Barrier(THREADS)
 
     def get(_):
@@ -98,4 +98,4 @@ def test_cached_bundle_loads_once_for_20_threads(tiny_dir):
         bundles = list(pool.map(get, range(THREADS)))
     assert len({id(b) for b in bundles}) == 1
     assert same(run_one(bundles[0], *QUERIES[0]), run_one(bundles[-1], *QUERIES[0]))
-    ui.cached_bundle.clear()
+    ui._loaded.clear()

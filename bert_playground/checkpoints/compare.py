@@ -64,15 +64,6 @@ def read_sheet(raw: bytes | str | None = None) -> list[ClozeItem]:
     return items
 
 
-def sheet_text(items: list[ClozeItem]) -> str:
-    """The sheet as CSV text (what the page's editor and download hold)."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["sentence", "answer"])
-    w.writerows([[i.sentence, i.answer] for i in items])
-    return out.getvalue()
-
-
 @dataclass(frozen=True)
 class SheetResult:
     models: tuple[str, ...]

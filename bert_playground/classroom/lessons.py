@@ -185,18 +185,16 @@ def most_attended(maps, layer: int, head: int | None, position: int) -> int:
     return int(row.argmax())
 
 
-def mlm_answer(bundle, text: str) -> str:
-    """The model's best guess at the first mask."""
-    from ..objectives.mlm import fill
-    return fill(bundle, text, 1).masks[0].predictions[0].token
+def mlm_answer(result) -> str:
+    """The model's answer to a masked-LM exercise: its best guess at the first mask (a `mlm.FillResult`)."""
+    return result.masks[0].predictions[0].token
 
 
-def nsp_answer(bundle, text_a: str, text_b: str) -> str:
-    from ..objectives.nsp import encode_pair, score_packed
-    return score_packed(bundle, encode_pair(bundle, text_a, text_b)).prediction
+def nsp_answer(score) -> str:
+    """The model's answer to an NSP exercise: the NSP head's decision, 'IsNext' or 'NotNext' (an `nsp.NspScore`)."""
+    return score.prediction
 
 
-def attention_answer(bundle, text_a: str, text_b: str | None, layer: int, head: int, position: int) -> str:
-    from ..interpret.attention import compute
-    maps = compute(bundle, text_a, text_b or None)
+def attention_answer(maps, layer: int, head: int | None, position: int) -> str:
+    """The model's answer to an attention exercise: the token `position` attends to most in that head."""
     return maps.tokens[most_attended(maps, layer, head, position)]

@@ -83,24 +83,24 @@ def check_save_path(path: str | None) -> None:
 
 def run_finetune(args):
     """finetune: JSON with the task's scores (accuracy and macro-F1; entity F1; exact match and F1), all 0-1."""
-    from .. import finetune as F
+    from .. import finetune
     from ..core.device import choose_device
 
-    task = F.TASKS[args.task]
+    task = finetune.TASKS[args.task]
     check_save_path(args.save)
     device = choose_device(args.device)
-    cfg = F.validate(_finetune_config(args, device))
+    cfg = finetune.validate(_finetune_config(args, device))
     train, held, columns = _task_data(args, task)
     if args.max_train:
         train = train.head(args.max_train)
     bundle = None if args.mode == "baseline" else _load_on(args.model, device)
-    result = F.run(bundle, train, held, cfg, on_event=_log_event)
+    result = finetune.run(bundle, train, held, cfg, on_event=_log_event)
     print_notices(result.notices)
     out = result.summary()
     if columns is not None:
         out["columns"] = columns
     if args.save:
-        F.save(result, args.save, extra={"columns": columns} if columns is not None else None)
+        finetune.save(result, args.save, extra={"columns": columns} if columns is not None else None)
         out["saved"] = str(args.save)
     return out
 
@@ -122,16 +122,16 @@ def _load_on(model, device):
 
 
 def _log_event(ev):
-    from .. import finetune as F
+    from .. import finetune
 
-    if isinstance(ev, F.Step):
+    if isinstance(ev, finetune.Step):
         row = {"event": "step", "step": ev.step, "of": ev.total_steps, "epoch": round(ev.epoch, 3),
                "loss": round(ev.loss, 5), "lr": ev.lr, "examples_per_s": round(ev.examples_per_s, 1),
                "elapsed_s": round(ev.elapsed, 2), "device": ev.device}
-    elif isinstance(ev, F.Evaluation):  # the scores, without their tables (per type, confusion, per class)
+    elif isinstance(ev, finetune.Evaluation):  # the scores, without their tables (per type, confusion, per class)
         row = {"event": "eval", "step": ev.step, "epoch": round(ev.epoch, 3),
                **{k: v for k, v in ev.metrics.summary().items() if not isinstance(v, (dict, list))}}
-    elif isinstance(ev, F.Start):
+    elif isinstance(ev, finetune.Start):
         row = {"event": "start", "steps": ev.total_steps, "train": ev.n_train, "eval": ev.n_eval,
                "trainable_parameters": ev.trainable, "device": ev.device}
     else:

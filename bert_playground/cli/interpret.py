@@ -44,17 +44,17 @@ def text_attention(res):
 
 
 def add_attribute(sub):
-    from ..interpret import attribution as A
+    from ..interpret import attribution
 
     p = sub.add_parser("attribute", help="why the model said that: attention, rollout, gradient x input and "
                                          "integrated gradients for one prediction, and a deletion test")
     p.add_argument("text")
     p.add_argument("text_b", nargs="?", default=None)
-    p.add_argument("--target", choices=A.CLI_TARGETS, default=A.CLI_TARGETS[0],
+    p.add_argument("--target", choices=attribution.CLI_TARGETS, default=attribution.CLI_TARGETS[0],
                    help="mask: the top guess at the first [MASK] (default); nsp: the IsNext/NotNext decision")
-    p.add_argument("--steps", type=int, default=A.DEFAULT_STEPS,
-                   help=f"integrated-gradients steps (default {A.DEFAULT_STEPS}, at most {A.MAX_STEPS})")
-    p.add_argument("--baseline", choices=A.BASELINES, default=A.DEFAULT_BASELINE,
+    p.add_argument("--steps", type=int, default=attribution.DEFAULT_STEPS,
+                   help=f"integrated-gradients steps (default {attribution.DEFAULT_STEPS}, at most {attribution.MAX_STEPS})")
+    p.add_argument("--baseline", choices=attribution.BASELINES, default=attribution.DEFAULT_BASELINE,
                    help="what IG starts from: every token as [MASK] (default), [PAD], or a zero embedding")
     p.add_argument("--layer", type=int, default=None, help="raw attention: layer, 0-based (default: the last)")
     p.add_argument("--head", type=int, default=None, help="raw attention: head, 0-based (default: mean over heads)")
@@ -64,16 +64,16 @@ def add_attribute(sub):
 
 
 def run_attribute(args):
-    from ..interpret import attribution as A
+    from ..interpret import attribution
 
     bundle = load_model(args)
     if args.target == "nsp":
         if args.text_b is None:
             raise PlaygroundError("--target nsp needs two sentences: TEXT and TEXT_B.")
-        target = A.nsp_target(bundle, args.text, args.text_b)
+        target = attribution.nsp_target(bundle, args.text, args.text_b)
     else:
-        target = A.mask_target(bundle, args.text, args.text_b)
-    e = A.explain(target, args.baseline, args.steps, args.layer, args.head, args.k)
+        target = attribution.mask_target(bundle, args.text, args.text_b)
+    e = attribution.explain(target, args.baseline, args.steps, args.layer, args.head, args.k)
     print_notices(e.notices)
     out = e.to_json()
     if args.json:
@@ -123,15 +123,15 @@ def text_neuron(res):
 
 
 def add_context(sub):
-    from ..interpret import contextual as C
+    from ..interpret import contextual
 
     p = sub.add_parser("context", help="one word in several sentences: cosine similarity and 2-D PCA at every layer")
     p.add_argument("word")
     p.add_argument("sentences", nargs="+", metavar="SENTENCE", help="sentences that use the word ('sense | sentence' "
                    "groups them by sense)")
-    p.add_argument("--pooling", choices=C.POOLINGS, default=C.POOLINGS[0],
+    p.add_argument("--pooling", choices=contextual.POOLINGS, default=contextual.POOLINGS[0],
                    help="a word split into pieces: average them (default) or take the first")
-    p.add_argument("--projection", choices=C.PROJECTIONS, default=C.PROJECTIONS[0],
+    p.add_argument("--projection", choices=contextual.PROJECTIONS, default=contextual.PROJECTIONS[0],
                    help="PCA fitted on each layer (default) or on all layers together")
     model_arg(p)
     json_arg(p)
@@ -170,8 +170,8 @@ def text_context(res):
 
 
 def add_neighbours(sub):
-    from ..interpret import contextual as C
-    from ..interpret import neighbours as N
+    from ..interpret import contextual
+    from ..interpret import neighbours
 
     p = sub.add_parser("neighbours", help="the corpus word occurrences whose vectors are nearest to WORD as used in SENTENCE")
     p.add_argument("word")
@@ -179,8 +179,8 @@ def add_neighbours(sub):
     p.add_argument("--corpus", default=None, help="a UTF-8 text file, one or more sentences per line "
                    "(default: the shipped corpus, NSP demo + Wikipedia sample)")
     p.add_argument("--layer", type=int, default=None, help="0 = embedding output ... L = last layer (default)")
-    p.add_argument("--k", type=int, default=10, help=f"how many neighbours (1 to {N.MAX_K})")
-    p.add_argument("--pooling", choices=C.POOLINGS, default=C.POOLINGS[0])
+    p.add_argument("--k", type=int, default=10, help=f"how many neighbours (1 to {neighbours.MAX_K})")
+    p.add_argument("--pooling", choices=contextual.POOLINGS, default=contextual.POOLINGS[0])
     p.add_argument("--keep-stop-words", action="store_true", help="also return stop-words and punctuation")
     p.add_argument("--keep-special", action="store_true", help="also return [CLS] and [SEP]")
     model_arg(p)
@@ -188,10 +188,10 @@ def add_neighbours(sub):
 
 
 def run_neighbours(args):
-    from ..interpret import neighbours as N
+    from ..interpret import neighbours
 
-    corpus = N.read_corpus_file(args.corpus) if args.corpus else N.shipped_corpus()
-    index, found = N.nearest(load_model(args), args.word, args.sentence, corpus, args.layer, args.k, args.pooling,
+    corpus = neighbours.read_corpus_file(args.corpus) if args.corpus else neighbours.shipped_corpus()
+    index, found = neighbours.nearest(load_model(args), args.word, args.sentence, corpus, args.layer, args.k, args.pooling,
                              not args.keep_stop_words, not args.keep_special)
     out = {"layer": index.layer, "neighbours": [n.to_json() for n in found]}
     if args.json:

@@ -8,8 +8,8 @@ generator checks. The thread never touches the UI. Errors end the job with a mes
   first-in-first-out queue whose position the owner can read;
 - ownership: every job belongs to an owner id (a Streamlit session id); a watchdog thread stops the jobs whose owner
   is gone (the `alive(owner)` check fails for `grace` seconds: a closed tab or a reload) and forgets them;
-- a clean hook for reattaching: jobs are kept by `job.id`, an opaque id a URL could carry; `adopt(id, owner)` hands
-  a job to a new session (issue 18's lesson link) before the watchdog stops it.
+- jobs are kept by `job.id` (`get`); a job no session owns (`owner=None`: a result every session shares) is never
+  stopped by the watchdog and is forgotten by the registry when it ends.
 """
 from __future__ import annotations
 
@@ -159,15 +159,6 @@ class Registry:
                 return
         job.stop()
 
-    def adopt(self, job_id: str, owner: str) -> Job | None:
-        """Hand a job to a new owner (reattaching through a link); None when there is no such job."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is not None:
-                job.owner = owner
-                self._gone_since.pop(owner, None)
-            return job
-
     def release(self, owner: str) -> list[Job]:
         """The owner (a session) has ended for good: stop or dequeue its jobs, forget the finished ones and free
         their events. A job still winding down is forgotten by the watchdog once it ends. Returns the jobs touched."""
@@ -186,6 +177,8 @@ class Registry:
 
     def _finished(self, job: Job) -> None:
         with self._lock:
+            if job.owner is None:  # a shared job (no session owns it): its holder keeps it, the registry need not
+                self._jobs.pop(job.id, None)
             self._start_waiting()
 
     def _start_waiting(self) -> None:

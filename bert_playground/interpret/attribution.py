@@ -53,7 +53,6 @@ def max_steps(n_tokens: int) -> int:
 
 
 DELTA_WARN = 0.05  # warn when |delta| exceeds this share of |f(x) - f(baseline)|
-TARGETS = ("mask", "nsp", "label")
 CLI_TARGETS = ("mask", "nsp")  # a fine-tuned label needs a classifier folder: the page offers it
 
 

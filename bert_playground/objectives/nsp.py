@@ -260,12 +260,6 @@ def score_text(bundle, text_a: str, text_b: str) -> NspScore:
     return score_packed(bundle, encode_pair(bundle, text_a, text_b))
 
 
-def score_pair(bundle, pair: pairs.Pair) -> NspScore:
-    """IsNext probability of a built pair (WordPiece strings)."""
-    require_nsp(bundle)
-    return score_packed(bundle, pack_pair(bundle, pair))
-
-
 def score_batch(bundle, pair_list: Sequence[pairs.Pair], batch_size: int = 16) -> BatchScore:
     """Score many pairs in a few forward passes: accuracy and the confusion matrix."""
     require_nsp(bundle)
