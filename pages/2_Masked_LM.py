@@ -9,7 +9,7 @@ from bert_playground.objectives.mlm import fill, mask_word, score_corruption, wo
 from playground_ui import export, lesson, state, ui
 from playground_ui.charts import explain as xcharts
 from playground_ui.charts import mlm as charts
-from playground_ui.compare_view import rtd_ui, sheet_ui, side_by_side_ui
+from playground_ui.views.compare import rtd_ui, sheet_ui, side_by_side_ui
 from playground_ui.widgets import bump, notices
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40

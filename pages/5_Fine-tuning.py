@@ -8,7 +8,7 @@ from bert_playground.core.jobs import Job
 from bert_playground.finetune import changes
 from bert_playground.finetune.sheet import Sheet
 from playground_ui import export, hall, jobs, lesson, state, ui, widgets
-from playground_ui import finetune_view as view
+from playground_ui.views import finetune as view
 from playground_ui.charts import finetune as charts
 from playground_ui.charts import heads as hcharts
 from playground_ui.widgets import pick

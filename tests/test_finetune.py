@@ -13,7 +13,7 @@ from test_cli import cli
 from bert_playground import PlaygroundError, datasets, load
 from bert_playground import finetune as F
 from bert_playground.core.jobs import Job
-from playground_ui import finetune_view as view
+from playground_ui.views import finetune as view
 
 from apphelp import ROOT
 

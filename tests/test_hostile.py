@@ -220,7 +220,7 @@ def test_time_limit_includes_the_final_evaluation(tiny):
 
 
 def test_curves_status_says_what_the_run_does():
-    from playground_ui import finetune_view as view
+    from playground_ui.views import finetune as view
 
     assert view.curves([finetune.Phase("final evaluation on 2,000 held-out rows…")]).status.startswith("final evaluation")
 

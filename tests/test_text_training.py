@@ -9,7 +9,7 @@ from bert_playground import finetune as F
 from bert_playground.core import training
 from bert_playground.inputs import text
 from bert_playground.pretraining import pretrain
-from playground_ui import finetune_view as view
+from playground_ui.views import finetune as view
 
 TEXTS = ["hello world", "a much longer sentence " * 20, "x", "Unbelievable tokenization!"]
 SECOND = ["second", "b " * 50, "a longer second sentence " * 10, "yes"]

@@ -1,0 +1,1 @@
+"""Views that belong to one page but are long enough to read on their own: `compare` (the Masked LM page's side by side, replaced-token detection and experiment sheet) and `finetune` (the Fine-tuning page's table rows, live curves and highlights)."""
