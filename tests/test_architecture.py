@@ -160,3 +160,25 @@ def test_package_never_unpickles():
     source = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py"))
     offenders += re.findall(r"\btorch\.load\(|from torch import[^\n]*\bload\b|weights_only\s*=\s*False", source)
     assert offenders == []
+
+
+def _code_lines(path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def test_package_modules_stay_small():
+    """Each module one idea: none of the package's modules is much over 300 lines of code."""
+    big = {str(p.relative_to(ROOT)): _code_lines(p) for p in PACKAGE.rglob("*.py") if _code_lines(p) > 320}
+    assert big == {}
+
+
+def test_earlier_flat_module_names_still_import():
+    """Scripts and notebooks written for the flat package keep working: the old name is the module at its new place."""
+    import importlib
+
+    import bert_playground
+
+    for old, new in bert_playground.MOVED.items():
+        moved = importlib.import_module(f"bert_playground.{new}")
+        assert importlib.import_module(f"bert_playground.{old}") is moved
+        assert getattr(bert_playground, old) is moved
