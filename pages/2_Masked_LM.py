@@ -13,13 +13,14 @@ from playground_ui.views.compare import rtd_ui, sheet_ui, side_by_side_ui
 from playground_ui.widgets import bump, notices
 
 EPOCHS, DRAWS, SHOWN = 4, 1000, 40
+MAX_SEED = 2**31 - 1  # the Seed box's range (links are checked against it too)
 STATS_SEED = 0  # the statistics' 1,000 draws are the same whatever the seed of the example draw
 TABS = ("Masking playground", "Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")
 MANY_MASKS, CHARTS_SHOWN = 20, 12  # above MANY_MASKS masks: one table, and charts for the first CHARTS_SHOWN only
 SPEC = state.spec("masked-lm",
                   state.Param("text", "mlm_text", "The quick brown fox jumps over the lazy dog because it was unbelievably bored."),
                   state.Param("rate", "mlm_rate", 0.15, float, 0.0, 1.0),
-                  state.Param("seed", "mlm_seed", 0, int, 0, 2**31 - 1),
+                  state.Param("seed", "mlm_seed", 0, int, 0, MAX_SEED),
                   state.Param("whole_word", "mlm_whole_word", False, bool),
                   # default set by the page (it needs the model's mask token); a link naming them opens their tab
                   state.Param("fill", "fill_text", None, opens=(("tab", TABS[1]),)),
@@ -86,10 +87,15 @@ def masking_settings_ui() -> tuple[str, float, int, bool]:
     text = st.text_area("Text", key="mlm_text", height=90, persist_state="page")
     c1, c2, c3, c4 = st.columns([3, 1.3, 1, 1.3], vertical_alignment="bottom")
     rate = c1.slider("Mask rate (share of tokens chosen)", 0.0, 1.0, step=0.01, key="mlm_rate", persist_state="page")
-    seed = c2.number_input("Seed", 0, 2**31 - 1, key="mlm_seed", persist_state="page")
+    # no min/max: the value typed is the value checked (a box with bounds would silently keep its old value)
+    seed = c2.number_input("Seed", step=1, key="mlm_seed", persist_state="page", help=f"0 to {MAX_SEED:,}")
     c3.button("Resample", key="mlm_resample", on_click=bump, args=("mlm_seed",), help="A new random draw (the next seed)")
     whole_word = c4.toggle("Whole-word masking", key="mlm_whole_word", persist_state="page",
                            help="Choose all pieces of a word together")
+    if not 0 <= seed <= MAX_SEED:
+        st.warning(f"The seed must be a whole number from 0 to {MAX_SEED:,}; {seed:,.0f} is outside. The draw below "
+                   "uses seed 0 until you change it.", icon="⚠️")
+        seed = 0
     return text, float(rate), int(seed), whole_word
 
 

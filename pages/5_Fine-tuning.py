@@ -247,11 +247,12 @@ def live_ui():
     waiting = jobs.queue_note(job)
     if waiting:
         st.info(waiting, icon="⏳")
-    st.progress(cur.fraction, text="done" if done and not job.error else cur.status)
+    st.progress(cur.fraction, text="stopped" if done and job.stopped else "done" if done and not job.error
+                else cur.status)
     if not done and st.button("Stop", key="ft_stop", icon="⏹️"):
         jobs.stop(job)
-    if job.error:
-        st.error(ui.md_escape(job.error))
+    if job.error:  # a stop the user asked for is said as a fact, a failure as an error
+        (st.info if job.stopped else st.error)(ui.md_escape(job.error))
     total = cur.start.total_steps if cur.start else None
     task = cur.result.config.task if cur.result else st.session_state.get("ft_task", "classify")
     c1, c2 = st.columns(2)

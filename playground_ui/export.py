@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import streamlit as st
 
+from bert_playground.core import csv_cells
+
 from playground_ui import style
 
 if TYPE_CHECKING:  # pandas is imported by the pages that draw tables: the home page starts without it (~0.5 s)
@@ -65,7 +67,7 @@ def table(df: pd.DataFrame, key: str, where=None, what: str | None = None, **kwa
 
     data = df.data if hasattr(df, "data") and not isinstance(df, pd.DataFrame) else df  # a Styler: its frame
     where.dataframe(df, key=key, **kwargs)
-    where.download_button("⬇️ Table as CSV", data=lambda d=data: d.to_csv(index=False), file_name=file_name(what, "csv"),
+    where.download_button("⬇️ Table as CSV", data=lambda d=data: csv_cells.frame(d).to_csv(index=False), file_name=file_name(what, "csv"),
                           mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
 
 
@@ -73,9 +75,7 @@ def records(rows, key: str, what: str, where=None):
     """Downloads of a list of records (an experiment, fine-tuning runs) as CSV and JSON."""
     where = where if where is not None else st
     c1, c2 = where.columns(2)
-    import pandas as pd
-
-    c1.download_button("⬇️ CSV", data=lambda: pd.DataFrame(rows).to_csv(index=False), file_name=file_name(what, "csv"),
+    c1.download_button("⬇️ CSV", data=lambda: csv_cells.write(list(rows)), file_name=file_name(what, "csv"),
                        mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
     c2.download_button("⬇️ JSON", data=lambda: json.dumps(rows, indent=1, default=str), file_name=file_name(what, "json"),
                        mime="application/json", key=f"{key}__json", on_click="ignore", type="tertiary")

@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..core import csv_cells
 from ..core.errors import PlaygroundError
 from ..core.paths import CLOZE_SHEET
 from ..objectives.mlm import FillResult, fill
@@ -81,12 +82,7 @@ class SheetResult:
         return out
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        fields = list(self.rows[0]) if self.rows else ["sentence", "answer"]
-        w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows)
-        return out.getvalue()
+        return csv_cells.write(list(self.rows), list(self.rows[0]) if self.rows else ["sentence", "answer"])
 
 
 def run_sheet(bundles, items: list[ClozeItem], k: int = 5) -> SheetResult:

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import CheckpointError
+from ..core.errors import CheckpointError, PlaygroundError
+from ..core.parsing import load_json
 from ..core.paths import EMBEDDED_DIR, files_in
 from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
 
@@ -48,6 +49,15 @@ class CheckpointInfo:
     has_rtd: bool = False  # ELECTRA discriminator's replaced-token-detection head
     model_class: str = ""  # the transformers class it was loaded with
     parameters: int = 0  # parameters of the loaded model (heads included); 0 until loaded
+    custom_code_ignored: bool = False  # config.json names custom code (auto_map): never run, the standard class loads
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What a user should know about how this checkpoint was read."""
+        if self.custom_code_ignored:
+            return (f"'{self.name}' names custom code in its config.json (auto_map): it is ignored, never run; the "
+                    f"checkpoint is read as the standard {FAMILIES[self.model_type].name} architecture.",)
+        return ()
 
     @property
     def family(self) -> Family:
@@ -103,6 +113,7 @@ def _safetensors_files(folder: Path) -> list[str]:
     return [str(p) for p in files_in(folder, ".safetensors")]  # the folder's name is data, never a glob pattern
 
 
+MAX_CONFIG_BYTES = 1024 * 1024  # a model's config.json is a few kB
 MAX_HEADER = 100 * 1024 * 1024  # bytes: the safetensors format's own limit on its JSON header
 
 
@@ -116,7 +127,10 @@ def safetensors_header(file: str) -> dict:
         n = int.from_bytes(head, "little") if len(head) == 8 else -1
         if not 2 <= n <= min(MAX_HEADER, size - 8):
             raise ValueError("not a safetensors file (bad header length)")
-        header = json.loads(f.read(n))
+        try:
+            header = load_json(f.read(n).decode("utf-8"), "the safetensors header", max_depth=4)
+        except (UnicodeDecodeError, PlaygroundError):
+            raise ValueError("not a safetensors header") from None
     if not isinstance(header, dict) or not all(isinstance(v, dict) and "dtype" in v
                                                for k, v in header.items() if k != "__metadata__"):
         raise ValueError("not a safetensors header")
@@ -148,6 +162,13 @@ def check_folder(folder: Path, name: str) -> list[str]:
     except (OSError, ValueError):  # e.g. a file name longer than the file system allows
         is_dir = False
     if not is_dir:
+        try:
+            is_file = folder.exists()
+        except (OSError, ValueError):
+            is_file = False
+        if is_file:
+            raise CheckpointError(f"'{name}' is a file, not a checkpoint folder (a folder with config.json, "
+                                  "*.safetensors weights and a tokenizer).")
         raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"'{name}' is not a checkpoint folder: it has no config.json.")
@@ -255,8 +276,13 @@ def cache_key(name: str | None, allowed: list[str] | None = None, shared: bool =
 def read_config(folder: Path, name: str) -> dict:
     """config.json as a dict, or a clear refusal (its content is never quoted: it could be anything)."""
     try:
-        raw = json.loads((folder / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:  # the message could quote the file: not shown
+        text = (folder / "config.json").read_text()
+        if len(text) > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"'{name}' has a config.json of {len(text):,} characters: not a model's config.")
+        raw = load_json(text, "config.json")
+    except (OSError, UnicodeDecodeError, PlaygroundError) as exc:  # the message could quote the file: not shown
+        if isinstance(exc, CheckpointError):
+            raise
         raise CheckpointError(f"'{name}' has an unreadable config.json ({type(exc).__name__}).") from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"'{name}' has a config.json that is not a JSON object.")
@@ -280,7 +306,8 @@ def check_model_type(raw: dict, name: str) -> Family:
         f"'{name}' is {kind} checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
 
 
-def make_info(name: str, source: str, folder: Path, fam: Family, sizes: dict, keys: set, dtype: str) -> CheckpointInfo:
+def make_info(name: str, source: str, folder: Path, fam: Family, sizes: dict, keys: set, dtype: str,
+              raw: dict | None = None) -> CheckpointInfo:
     """The checkpoint's description from its config sizes (SIZES) and weight names; the heads come from the weights."""
     layers, heads = sizes.get("num_hidden_layers"), sizes.get("num_attention_heads")
     if not (isinstance(layers, int) and layers >= 1 and isinstance(heads, int) and heads >= 1):
@@ -292,7 +319,7 @@ def make_info(name: str, source: str, folder: Path, fam: Family, sizes: dict, ke
         max_length=sizes["max_position_embeddings"],
         has_mlm=MLM in found, has_nsp=PAIR in found and fam.pair_task == "nsp", dtype_on_disk=dtype,
         model_type=fam.model_type, has_sop=PAIR in found and fam.pair_task == "sop", has_rtd=RTD in found,
-        model_class=cls_name,
+        model_class=cls_name, custom_code_ignored=bool((raw or {}).get("auto_map")),
     )
 
 
@@ -327,4 +354,4 @@ def quick_info(name: str | None = None, allowed: list[str] | None = None, shared
         keys, dtype = weight_keys(files)
     except Exception as exc:  # a corrupt or truncated file (message not shown: it can quote the file)
         raise CheckpointError(f"'{name}' could not be read ({type(exc).__name__}).") from None
-    return make_info(name, source, folder, fam, sizes, keys, dtype)
+    return make_info(name, source, folder, fam, sizes, keys, dtype, raw)

@@ -101,7 +101,7 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Pre
     except Exception as exc:  # a corrupt or truncated file, a config with the wrong types (message not shown: it can
         raise CheckpointError(f"'{name}' could not be read ({type(exc).__name__}).") from None  # quote the file)
     sizes = {k: getattr(config, k, None) for k in SIZES}
-    return make_info(name, source, folder, fam, sizes, keys, dtype), config
+    return make_info(name, source, folder, fam, sizes, keys, dtype, raw), config
 
 
 def _check_weights_fit(model, loading: dict, info: CheckpointInfo) -> None:

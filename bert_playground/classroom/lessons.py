@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from ..core.errors import PlaygroundError
+from ..core.parsing import capped, load_yaml
 from ..core.paths import LESSONS_DIR
 
 PAGES = ("masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
@@ -106,16 +106,13 @@ def parse(text: str | bytes, name: str = "the exercise set") -> LessonSet:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise PlaygroundError(f"{name} is not UTF-8 text.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise PlaygroundError(f"{name} is not valid YAML or JSON{where}.") from None
+    if len(text) > MAX_BYTES:
+        raise PlaygroundError(f"{name} is larger than {MAX_BYTES // 1000} kB.")
+    data = load_yaml(text, name)  # aliases and nesting limited while parsing: no bomb gets built
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-        raise PlaygroundError(f"{name}: at {where}: {error.message}")
+        where = capped("/".join(str(p) for p in error.absolute_path), 80) or "the top level"
+        raise PlaygroundError(f"{name}: at {where}: {capped(error.message)}")
     return LessonSet(data["title"], tuple(
         Exercise(e["page"], {k: str(v) if not isinstance(v, bool) else ("1" if v else "0") for k, v in e["inputs"].items()},
                  e["question"], tuple(str(a) for a in e["answers"]), bool(e.get("model_wrong", False)), e.get("note", ""))

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 
 from ..core.errors import PlaygroundError
 from . import finetune, inputs, interpret, objectives, pretraining
-from .common import Parser
+from .common import Parser, not_utf8
 
 
 class Command(NamedTuple):
@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    bad = not_utf8(args)
+    if bad is not None:
+        print(f"error: the {bad.replace('_', ' ')} argument is not valid UTF-8 text", file=sys.stderr)
+        return 2
     try:
         import transformers
 
@@ -69,6 +73,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except RecursionError:  # the parsers limit nesting first; never a traceback if something still nests too deep
+        print("error: the input nests too deeply to read", file=sys.stderr)
+        return 2
     except Exception as exc:  # never a traceback for a user
         print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1

@@ -35,4 +35,15 @@ def print_notices(notices) -> None:
 def load_model(args):
     from ..checkpoints.models import load
 
-    return load(args.model)
+    bundle = load(args.model)
+    print_notices(bundle.info.notices)
+    return bundle
+
+
+def not_utf8(args) -> str | None:
+    """The name of the first argument whose bytes were not UTF-8 (Python keeps them as lone surrogates), or None."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(text, str) and any("\udc80" <= c <= "\udcff" for c in text):
+                return name
+    return None

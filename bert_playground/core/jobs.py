@@ -87,6 +87,11 @@ class Job:
             return list(self._events)
 
     @property
+    def stopped(self) -> bool:
+        """Stopped on purpose (the Stop button, or the watchdog after its page went away), not failed."""
+        return self.stop_flag.is_set()
+
+    @property
     def queued(self) -> bool:
         return self.started is None and self.finished is None
 
@@ -154,6 +159,7 @@ class Registry:
         with self._lock:
             if job in self._queue:
                 self._queue.remove(job)
+                job.stop_flag.set()
                 job.error, job.finished = job.error or "Stopped before it started.", time.time()
                 self._jobs.pop(job.id, None)
                 return

@@ -1,11 +1,11 @@
 """Extractive question answering data: SQuAD v1.1 JSON (data -> paragraphs -> context and qas), split by article."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import PlaygroundError
+from ..core.parsing import load_json
 from ..core.paths import TASKS_DIR
 from .files import MAX_ROWS, Rows, decode_text, read_bytes
 
@@ -60,11 +60,7 @@ def _need(obj, key: str, kind, where: str, filename: str):
 
 def read_squad(raw: bytes, filename: str = "data.json") -> QAData:
     """Questions, passages and answers from SQuAD v1.1-format JSON, each answer checked against its passage."""
-    text = decode_text(raw, filename, "SQuAD JSON")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlaygroundError(f"'{filename}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+    doc = load_json(decode_text(raw, filename, "SQuAD JSON"), f"'{filename}'")  # nesting limited before parsing
     articles = _need(doc, "data", list, "the file", filename)
     out = []
     for a, art in enumerate(articles):

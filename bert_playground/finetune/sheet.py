@@ -2,10 +2,9 @@
 seconds, metric), its metric-vs-time curve, and a CSV export. The page only draws it."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 
+from ..core import csv_cells
 from .tasks import TASKS
 from .events import FinetuneResult
 
@@ -67,9 +66,4 @@ class Sheet:
     def to_csv(self) -> str:
         if not self.records:
             return ""
-        out = io.StringIO()
-        w = csv.DictWriter(out, fieldnames=list(self.records[0].row()), lineterminator="\n")
-        w.writeheader()
-        for r in self.records:
-            w.writerow(r.row())
-        return out.getvalue()
+        return csv_cells.write([r.row() for r in self.records])

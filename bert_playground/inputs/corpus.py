@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import lzma
+import os
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -74,9 +76,23 @@ def _open_text(path: str):
 
 
 def corpus_files(pattern: str) -> list[str]:
-    files = sorted(p for part in pattern.split(",") for p in expand_pattern(part.strip()))
+    """The files a corpus pattern names (comma-separated globs), each a readable file, or a clear refusal."""
+    if "\x00" in pattern:
+        raise PlaygroundError("The corpus pattern contains a NUL character: name the files with plain text.")
+    try:
+        files = sorted(p for part in pattern.split(",") for p in expand_pattern(part.strip()))
+    except (OSError, ValueError):
+        files = []
+    shown = pattern if len(pattern) <= 200 else pattern[:199] + "…"
     if not files:
-        raise PlaygroundError(f"No corpus file matches '{pattern}'.")
+        raise PlaygroundError(f"No corpus file matches '{shown}'.")
+    folders = [f for f in files if Path(f).is_dir()]
+    if folders:
+        raise PlaygroundError(f"'{folders[0]}' is a folder: the corpus names WikiExtractor files (e.g. "
+                              "'wiki/AA/wiki_*' or 'enwiki-part*.txt.xz').")
+    unreadable = [f for f in files if not os.access(f, os.R_OK)]
+    if unreadable:
+        raise PlaygroundError(f"'{unreadable[0]}' cannot be read.")
     return files
 
 

@@ -150,7 +150,9 @@ def score_candidates(bundle, text: str, words: str | list[str]) -> list[Candidat
         piece_ids = tok.convert_tokens_to_ids(pieces)
         seq = ids[:pos] + piece_ids + ids[pos + 1:]
         if len(seq) > max_length(bundle):
-            raise PlaygroundError(f"With '{w}' in place the text is longer than the model reads: shorten it.")
+            raise PlaygroundError(
+                f"The text already fills almost all of the {max_length(bundle)} tokens the model reads: the candidate "
+                f"'{w[:40]}' ({len(pieces)} pieces) does not fit at the first {tok.mask_token}. Shorten the text.")
         logps = []
         for i, pid in enumerate(piece_ids):
             masked = list(seq)

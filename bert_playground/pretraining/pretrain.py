@@ -25,6 +25,7 @@ from transformers import BertForPreTraining
 
 from ..core import training
 from ..core.device import describe
+from ..inputs.corpus import corpus_files
 from ..objectives import masking
 from . import distributed
 from .config import PRECISIONS, PRESETS, SAVE_DTYPES, PretrainConfig, TrainState, lr_factor  # noqa: F401 (re-exported)
@@ -41,6 +42,9 @@ def _log(obj: dict) -> None:
 
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
     """Pre-train on MLM + NSP until the step, time or epoch budget is spent; returns the run's figures."""
+    for pattern in (cfg.corpus, cfg.eval_corpus):  # the text is checked before any model is built or loaded
+        if pattern:
+            corpus_files(pattern)
     run = _setup(cfg, resume)
     try:
         epoch = run.state.epoch

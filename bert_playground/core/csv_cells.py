@@ -1,0 +1,37 @@
+"""CSV that a spreadsheet will not run: every CSV the playground writes goes through here.
+
+A cell that begins with '=', '+', '-', '@' (or a tab or carriage return) is read as a formula by Excel, LibreOffice
+and Google Sheets, so a shared file could run `=HYPERLINK(...)` when a teacher opens it. As OWASP recommends
+("CSV Injection"), such a text cell is written with a leading single quote, which spreadsheets show as text; the
+page itself shows the value unchanged. Numbers are never touched.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """The value to write: a text cell that a spreadsheet would read as a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write(rows: list[dict], fieldnames: list[str] | None = None) -> str:
+    """Rows (dicts) as CSV text with a header, every text cell made safe."""
+    fields = fieldnames or list(dict.fromkeys(k for r in rows for k in r))
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    w.writerows({k: cell(r.get(k, "")) for k in fields} for r in rows)
+    return out.getvalue()
+
+
+def frame(df):
+    """A pandas DataFrame with every text cell (and column name) made safe, for `DataFrame.to_csv`."""
+    safe = df.map(cell)
+    safe.columns = [cell(str(c)) for c in df.columns]
+    return safe
