@@ -8,7 +8,8 @@ from bert_playground.inputs.text import encode
 from bert_playground.interpret import attribution
 from bert_playground.interpret.neuron import neuron_view
 from bert_playground.objectives.mlm import normalise_masks
-from playground_ui import export, state, ui
+from bert_playground.core.jobs import Job
+from playground_ui import export, jobs, state, ui
 from playground_ui.charts import explain as charts
 from playground_ui.widgets import fit, notices
 
@@ -16,6 +17,7 @@ KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / No
          "label": "A fine-tuned classifier's label"}
 BASELINE_NAMES = {"mask": "[MASK] (default)", "pad": "[PAD]", "zero": "zero embeddings"}
 MEAN = -1  # the attention head 'mean over heads'
+QUICK_SECONDS = 8.0  # an IG estimated to take longer is announced first and runs in the background, with a Stop
 SPEC = state.spec("explanations",
                   state.Param("kind", "xp_kind", "mask", choices=tuple(KINDS)),
                   state.Param("text", "xp_text", "The capital of France is [MASK]."),
@@ -158,8 +160,19 @@ def settings_ui(target: attribution.Target, layers: int, heads: int) -> dict:
     return dict(baseline=baseline, steps=int(steps), layer=layer, head=None if head == MEAN else head, k_max=int(k_max))
 
 
-def run_ui(key: tuple, target: attribution.Target, s: dict) -> attribution.Explanation:
-    """IG once per (input, baseline, steps) with a progress bar; the rest redrawn from it."""
+def run_ui(key: tuple, target: attribution.Target, s: dict) -> attribution.Explanation | None:
+    """IG once per (input, baseline, steps); the rest redrawn from it. A quick IG runs here under a progress bar;
+    a long one is announced with its cost and runs in the background (the one job path) with a Stop button."""
+    ig_key = key + ("ig", s["baseline"], s["steps"])
+    memo = st.session_state.setdefault("xp_memo", {})
+    if ig_key not in memo:
+        cost = attribution.ig_cost(target, s["steps"])
+        if cost.seconds > QUICK_SECONDS:
+            ig = ig_job_ui(ig_key, target, s, cost)
+            if ig is None:
+                return None
+            memo[ig_key] = ig
+
     def integrate():
         bar = st.progress(0.0, text=f"Integrated gradients, {s['steps']} steps…")
         ig = attribution.integrated_gradients(target, s["baseline"], s["steps"], lambda f: bar.progress(f, text=f"Integrated "
@@ -167,8 +180,44 @@ def run_ui(key: tuple, target: attribution.Target, s: dict) -> attribution.Expla
         bar.empty()
         return ig
 
-    ig = remembered(key + ("ig", s["baseline"], s["steps"]), integrate)
+    ig = remembered(ig_key, integrate)
     return remembered(key + tuple(s.items()), lambda: attribution.explain(target, ig=ig, **s))
+
+
+def ig_job_ui(ig_key: tuple, target: attribution.Target, s: dict, cost) -> attribution.IG | None:
+    """The cost first, then IG in the background with its progress and a Stop button; its result once done."""
+    job = st.session_state.get("xp_ig_job")
+    mine = job is not None and st.session_state.get("xp_ig_key") == ig_key
+    if mine and job.done and not job.error:
+        st.session_state.pop("xp_ig_job")
+        return job.events()[-1]
+    st.info(f"Integrated gradients: {cost.sentence()}", icon="⏱️")
+    if not mine or job.done:
+        if mine and job.error:
+            (st.info if job.stopped else st.error)(ui.md_escape(job.error))
+        if st.button("Compute integrated gradients", key="xp_ig_run", type="primary", icon="▶️"):
+            progress = st.session_state["xp_ig_progress"] = [0.0]  # the worker appends, the fragment reads
+
+            def run(stop, t=target, b=s["baseline"], n=s["steps"]):
+                yield attribution.integrated_gradients(t, b, n, progress.append, stop)
+            st.session_state["xp_ig_job"], st.session_state["xp_ig_key"] = jobs.submit(Job(run, "ig")), ig_key
+            st.rerun()
+        return None
+    ig_progress_ui(job)
+    return None
+
+
+@st.fragment(run_every=1.0)
+def ig_progress_ui(job):
+    if job.done:
+        st.rerun()
+    waiting = jobs.queue_note(job)
+    if waiting:
+        st.info(waiting, icon="⏳")
+    done = st.session_state.get("xp_ig_progress", [0.0])[-1]
+    st.progress(done, text=f"Integrated gradients in the background: {done:.0%}")
+    if st.button("Stop", key="xp_ig_stop", icon="⏹️"):
+        jobs.stop(job)
 
 
 def prediction_ui(e: attribution.Explanation):
@@ -220,6 +269,8 @@ def attribution_ui(bundle):
         layers, heads = target.encoder.config.num_hidden_layers, target.encoder.config.num_attention_heads
         s = settings_ui(target, layers, heads)
         e = run_ui((ui.checkpoint_name(),) + key, target, s)
+        if e is None:  # a long IG: announced, running or stopped
+            return
         prediction_ui(e)
         views_ui(e)
         deletion_ui(e)

@@ -24,6 +24,7 @@ input ids.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -126,8 +127,47 @@ def check_ig(target: Target, steps: int) -> None:
             "or shorten the text.")
 
 
-def _batch_size(tokens: int) -> int:
-    return max(1, min(64, 4096 // tokens))  # about 4k tokens per forward/backward pass
+ATTENTION_BUDGET = 256 * 2**20  # bytes of attention tensors one internal IG batch may keep for its backward pass
+
+
+def batch_size(target: Target) -> int:
+    """Interpolation points per forward/backward pass: about 4k tokens, and at most ATTENTION_BUDGET of the (L, H,
+    T, T) attention tensors the backward pass keeps (scores, probabilities and their dropout mask: ~3 of them)."""
+    cfg, t = target.encoder.config, len(target)
+    per_point = cfg.num_hidden_layers * cfg.num_attention_heads * t * t * 4 * 3  # bytes
+    return max(1, min(64, 4096 // t, ATTENTION_BUDGET // per_point))
+
+
+@dataclass(frozen=True)
+class IGCost:
+    """What integrated gradients will cost, said before it starts."""
+    steps: int
+    tokens: int
+    batch_size: int  # interpolation points per pass
+    passes: int  # forward and backward passes (then two forward passes for the completeness check)
+    seconds: float  # the estimate, from one timed forward pass of this input on this machine
+
+    def sentence(self) -> str:
+        return (f"{self.steps} steps on {self.tokens} tokens: {self.passes} forward and backward passes of "
+                f"{self.batch_size} × {self.tokens} tokens, about {_duration(self.seconds)} here.")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} minutes"
+
+
+def ig_cost(target: Target, steps: int) -> IGCost:
+    """The cost of `integrated_gradients(target, steps=steps)`: its passes, and seconds estimated from one timed
+    forward pass of a batch (a backward pass costs about two forward passes)."""
+    check_ig(target, steps)
+    size = batch_size(target)
+    passes = math.ceil(steps / size)
+    x = word_embeddings(target).expand(size, -1, -1)  # (B, T, D)
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        probability_from_embeddings(target, x)
+        forward = time.perf_counter() - t0
+    return IGCost(steps, len(target), size, passes, passes * 3 * forward + 2 * forward / size)
 
 
 @dataclass(frozen=True)
@@ -140,16 +180,19 @@ class IG:
 
 
 def integrated_gradients(target: Target, baseline: str = DEFAULT_BASELINE, steps: int = DEFAULT_STEPS,
-                         on_progress: Callable[[float], None] | None = None) -> IG:
-    """Integrated gradients over the token embeddings, from `baseline` to the input (Captum, Gauss-Legendre)."""
+                         on_progress: Callable[[float], None] | None = None, stop=None) -> IG:
+    """Integrated gradients over the token embeddings, from `baseline` to the input (Captum, Gauss-Legendre), in
+    internal batches of `batch_size(target)` points (memory bounded); `stop` (an Event) ends it between passes."""
     from captum.attr import IntegratedGradients
 
     check_ig(target, steps)
     x, b = word_embeddings(target), baseline_embeddings(target, baseline)  # (1, T, D) each
-    size = _batch_size(len(target))
+    size = batch_size(target)
     total, done = math.ceil(steps / size) + 2, [0]  # gradient batches, then f(x) and f(baseline) for delta
 
     def f(e):
+        if stop is not None and stop.is_set():
+            raise PlaygroundError("Integrated gradients stopped before the end: nothing to show.")
         out = probability_from_embeddings(target, e)
         done[0] += 1
         if on_progress is not None:
@@ -207,7 +250,7 @@ def deletion_test(target: Target, rankings: dict[str, list[int]], k_max: int = 1
             ids[list(order[:k])] = target.mask_id
             rows.append(ids)
             keys.append(name)
-    probs = probability_from_ids(target, torch.stack(rows), _batch_size(len(target))).numpy()  # (N,)
+    probs = probability_from_ids(target, torch.stack(rows), batch_size(target)).numpy()  # (N,)
     curves, at = {}, 0
     for name in keys[::big_k]:
         curves[name] = probs[at:at + big_k].astype(float).tolist()
