@@ -57,9 +57,25 @@ def server(tiny_dir):
     else:
         proc.kill()
         pytest.fail("streamlit did not start within 60 s")
-    yield url
+    yield Server(url, proc.pid)
     proc.terminate()
     proc.wait(timeout=20)
+
+
+class Server(str):
+    """The server's address (tests write `server + path`), with the process id of the server (`pid`)."""
+
+    def __new__(cls, url: str, pid: int):
+        self = super().__new__(cls, url)
+        self.pid = pid
+        return self
+
+    def rss_mb(self) -> float:
+        """The server process's resident memory now, in MB (Linux /proc)."""
+        for line in open(f"/proc/{self.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
 
 @pytest.fixture(scope="module")

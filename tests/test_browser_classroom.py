@@ -24,7 +24,7 @@ def test_no_request_leaves_the_machine_and_home_comes_first(server, browser):
     page.goto(server + "/")
     page.get_by_text("What each page teaches").first.wait_for(timeout=90_000)
     _settle(page)
-    nav = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]')
+    nav = page.locator('[data-testid="stSidebar"] [data-testid="stSidebarNavLink"]')  # Streamlit's own navigation
     assert nav.first.inner_text().strip().endswith("Home")
     assert "app" not in [t.strip() for t in nav.all_inner_texts()]
     for label, expect in [("Masked LM", "Fill in the blanks"), ("Next sentence prediction", "Why RoBERTa dropped NSP"),
@@ -223,4 +223,33 @@ def test_later_pages_keep_their_inputs_across_navigation_and_reload(server, brow
     page.get_by_text("The recipes").first.wait_for(timeout=90_000)
     expect(page.get_by_label("More checkpoints to describe (one a line)")).to_have_value("embedded", timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def _link_set(text: bytes) -> str:
+    import base64
+    import zlib
+
+    return "1." + base64.urlsafe_b64encode(zlib.compress(text, 9)).decode().rstrip("=")
+
+
+def test_hostile_lesson_links_are_refused_and_the_server_does_not_grow(server, browser):
+    """The hostile tester's links: a YAML alias bomb (226 characters that took a server from 708 MB to 3.5 GB) and
+    100 kB of nested brackets (a RecursionError that replaced the page). Each opens the Lessons page with a note,
+    and the server's memory grows by less than 50 MB."""
+    from test_fuzz import alias_bomb, nested
+
+    page = _open(browser, server + "/Lessons", "Lessons: predict, then reveal")  # the page's code loaded once
+    _settle(page)
+    before = server.rss_mb()
+    for code, why in [(_link_set(alias_bomb(9, 9).encode()), "aliases"), (_link_set(nested(100_000).encode()), "deep")]:
+        assert len(code) < 1000
+        page.goto(server + "/Lessons?lesson_set=" + code)
+        page.get_by_text("Lessons: predict, then reveal").first.wait_for(timeout=90_000)
+        _settle(page)
+        body = page.inner_text("body")
+        assert "was not opened" in body and why in body
+        assert page.locator('[data-testid="stException"]').count() == 0
+    grown = server.rss_mb() - before
+    assert grown < 50, f"the server grew by {grown:.0f} MB"
     page.close()
