@@ -11,7 +11,7 @@ from bert_playground.core import memory
 from bert_playground.core.paths import EMBEDDED_DIR
 from bert_playground.pretraining.training_log import LOG_FILE, read_training_log
 from playground_ui import export, registry, ui
-from playground_ui.charts.pretraining import training_curves
+from bert_playground.figures.pretraining import training_curves
 
 
 def intro_ui():

@@ -63,7 +63,7 @@ def draw_all(maps, causal, stats):
     import plotly.io as pio
 
     from bert_playground.interpret import attention as att
-    from playground_ui.charts import attention as charts
+    from bert_playground.figures import attention as charts
 
     span = (0, min(maps.length, 128))  # the page's default window for long inputs
     v = att.view(maps, 0, 0, "all", span if maps.length > 64 else None)
@@ -83,7 +83,7 @@ def draw_all(maps, causal, stats):
 
 def bench_sizes(bundle, runs: int) -> list[dict]:
     from bert_playground.interpret import attention as att
-    from playground_ui.charts import attention as charts  # noqa: F401  (import cost out of the timings)
+    from bert_playground.figures import attention as charts  # noqa: F401  (import cost out of the timings)
 
     text = sample_text()
     rows = []

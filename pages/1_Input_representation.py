@@ -5,7 +5,7 @@ import streamlit as st
 from bert_playground.checkpoints.families import word_start_marker
 from bert_playground.inputs.representation import embedding_parts, family_notices, represent
 from playground_ui import export, state, ui
-from playground_ui.charts import representation as charts
+from bert_playground.figures import representation as charts
 from playground_ui.widgets import fit, notices, sentence_pair
 
 SPEC = state.spec("input-representation",

@@ -7,8 +7,8 @@ from bert_playground.objectives import decoding
 from bert_playground.objectives.masking import MaskingConfig, mask_text, sample_statistics
 from bert_playground.objectives.mlm import fill, mask_word, score_corruption, words
 from playground_ui import export, lesson, state, ui
-from playground_ui.charts import explain as xcharts
-from playground_ui.charts import mlm as charts
+from bert_playground.figures import explain as xcharts
+from bert_playground.figures import mlm as charts
 from playground_ui.views.compare import rtd_ui, sheet_ui, side_by_side_ui
 from playground_ui.widgets import bump, notices
 

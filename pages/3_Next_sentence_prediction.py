@@ -5,7 +5,7 @@ from bert_playground.classroom import lessons
 from bert_playground.inputs.corpus import parse_pasted
 from bert_playground.objectives import nsp
 from playground_ui import export, lesson, state, ui
-from playground_ui.charts import nsp as charts
+from bert_playground.figures import nsp as charts
 from playground_ui.widgets import bump, notices
 
 SOURCES = ["Demo corpus", "Your documents", "Type both sentences"]

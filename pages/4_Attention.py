@@ -5,7 +5,7 @@ from bert_playground.classroom import lessons
 from bert_playground.classroom.lessons import most_attended
 from bert_playground.interpret import attention as att
 from playground_ui import export, lesson, state, ui
-from playground_ui.charts import attention as charts
+from bert_playground.figures import attention as charts
 from playground_ui.widgets import fit, notices, pick, sentence_pair
 
 BLOCK_NAMES = {"all": "Whole input", "A->A": "A → A", "A->B": "A → B", "B->A": "B → A", "B->B": "B → B"}

@@ -9,8 +9,8 @@ from bert_playground.finetune import changes
 from bert_playground.finetune.sheet import Sheet
 from playground_ui import export, hall, jobs, lesson, state, ui, widgets
 from playground_ui.views import finetune as view
-from playground_ui.charts import finetune as charts
-from playground_ui.charts import heads as hcharts
+from bert_playground.figures import finetune as charts
+from bert_playground.figures import heads as hcharts
 from playground_ui.widgets import pick
 
 TASKS = finetune.TASKS  # one description per task: sources, files, scores, result view

@@ -10,7 +10,7 @@ from bert_playground.interpret import contextual
 from bert_playground.interpret import neighbours
 from bert_playground.interpret import probe
 from playground_ui import export, jobs, state, ui, widgets
-from playground_ui.charts import contextual as charts
+from bert_playground.figures import contextual as charts
 from playground_ui.hall import fresh_key
 from playground_ui.index_store import shared_indexes
 

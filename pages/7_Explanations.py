@@ -10,7 +10,7 @@ from bert_playground.interpret.neuron import neuron_view
 from bert_playground.objectives.mlm import normalise_masks
 from bert_playground.core.jobs import Job
 from playground_ui import export, jobs, state, ui
-from playground_ui.charts import explain as charts
+from bert_playground.figures import explain as charts
 from playground_ui.widgets import fit, notices
 
 KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / NotNext)",

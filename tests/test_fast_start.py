@@ -220,8 +220,8 @@ def test_first_model_page_takes_the_preloaded_model(app_env, counted_loads):
 
 def test_a_new_seed_reuses_the_statistics_and_their_figures(app_env, monkeypatch):
     from bert_playground.objectives import masking
-    from playground_ui.charts import explain as xcharts
-    from playground_ui.charts import mlm as mlm_charts
+    from bert_playground.figures import explain as xcharts
+    from bert_playground.figures import mlm as mlm_charts
 
     from apphelp import plotly_specs
 

@@ -133,7 +133,7 @@ def test_long_input_is_cut_and_stays_readable(app_env):
 
 
 def test_user_tokens_are_escaped_in_charts():
-    from playground_ui.charts import attention as charts
+    from bert_playground.figures import attention as charts
 
     tokens = ("[CLS]", "<", "b", ">", "[SEP]")
     fig = charts.heatmap(np.eye(5, dtype=np.float32), tokens, np.arange(5), np.arange(5), "t").to_dict()

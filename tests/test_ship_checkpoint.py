@@ -11,7 +11,7 @@ import pytest
 from test_eval_checkpoint import load_script
 
 from bert_playground.pretraining.training_log import read_training_log  # noqa: I001 (the package: one place)
-from playground_ui.charts.pretraining import chunk_starts, training_curves
+from bert_playground.figures.pretraining import chunk_starts, training_curves
 
 from conftest import ROOT, build_checkpoint
 

@@ -9,7 +9,7 @@ from bert_playground.checkpoints import compare
 from bert_playground.objectives import rtd
 from bert_playground.objectives.masking import MaskingConfig
 from playground_ui import ui
-from playground_ui.charts import mlm as charts
+from bert_playground.figures import mlm as charts
 from playground_ui.widgets import notices
 
 

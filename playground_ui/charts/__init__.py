@@ -1,1 +1,0 @@
-"""Plotly figure builders, one module per page. Pure functions: data in, figure out (no streamlit, no model)."""
