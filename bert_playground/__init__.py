@@ -4,7 +4,9 @@ Its subpackages follow BERT's own story: `inputs` (text in), `checkpoints` (mode
 the masked LM, sentence pairs), `pretraining`, `interpret` (reading the model), `finetune` and `datasets`;
 `classroom` and `core` serve the others, and `cli` is `python -m bert_playground`.
 
-`load`, `Bundle` and `CheckpointInfo` are imported on first use (PEP 562), so that a module that needs no model
+The public API is `api` (load, represent, mask, fill, nsp, attention, explain, finetune, ...), the pages' figures
+are `figures`. `load`, `Bundle`, `CheckpointInfo` and the API are imported on
+first use (PEP 562), so that a module that needs no model
 (`core.paths`, `core.memory`, `checkpoints.folders`...) can be imported without torch and transformers: the app's
 home page draws before they are loaded. The flat module names of earlier versions (`from bert_playground import
 mlm`, `import bert_playground.pretrain`) still import the module at its new place (`MOVED`).
@@ -16,7 +18,7 @@ import sys
 
 from .core.errors import CheckpointError, PlaygroundError
 
-__all__ = ["load", "Bundle", "CheckpointInfo", "PlaygroundError", "CheckpointError"]
+__all__ = ["load", "Bundle", "CheckpointInfo", "PlaygroundError", "CheckpointError", "api", "figures"]
 __version__ = "0.3.0"  # the one place of the version: pyproject.toml reads it (tool.setuptools.dynamic)
 
 MOVED = {  # earlier flat module -> its place now
@@ -41,6 +43,8 @@ def __getattr__(name: str):
         return getattr(models, name)
     if name in MOVED:
         return importlib.import_module(f"{__name__}.{MOVED[name]}")
+    if name in ("api", "figures"):
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'bert_playground' has no attribute {name!r}")
 
 

@@ -146,7 +146,7 @@ def test_deletion_curves_are_the_model_on_masked_inputs(sharp):
             assert d.curves[m][k - 1] == pytest.approx(_full_prob(sharp, ids, t), abs=1e-6)
         assert d.areas[m] == pytest.approx(np.trapezoid([t.probability] + d.curves[m]) / 4, abs=1e-9)
     assert all(lo <= mu + 1e-9 and mu <= hi + 1e-9 for lo, mu, hi in zip(d.random_low, d.random_mean, d.random_high))
-    j = e.to_json()
+    j = e.to_dict()
     assert list(j) == ["target", "prediction", "probability", "tokens", "scores", "ig_delta", "deletion"]
     assert list(j["scores"]) == ["attention", "rollout", "grad_x_input", "integrated_gradients"]
     assert list(j["deletion"]) == ["k", "attention", "rollout", "integrated_gradients", "random"]

@@ -23,7 +23,7 @@ def run(capsys, *argv):
 
 def test_fill_without_the_new_flags_is_unchanged(capsys, tiny, tiny_dir):
     rc, out, _ = run(capsys, "fill", TEXT, "--model", str(tiny_dir), "--json")
-    assert rc == 0 and json.loads(out) == json.loads(json.dumps(fill(tiny, TEXT, 5).to_json()))
+    assert rc == 0 and json.loads(out) == json.loads(json.dumps(fill(tiny, TEXT, 5).to_dict()))
     assert list(json.loads(out)) == ["model", "tokens", "masks"]
 
 
@@ -31,12 +31,12 @@ def test_fill_joint_and_candidates(capsys, tiny, tiny_dir):
     rc, out, _ = run(capsys, "fill", TEXT, "--model", str(tiny_dir), "--json", "--joint")
     res = json.loads(out)
     assert rc == 0 and list(res) == ["model", "tokens", "masks", "joint"]
-    assert res["joint"] == joint_fill(tiny, TEXT).to_json() and list(res["joint"]) == ["order", "tokens", "filled"]
+    assert res["joint"] == joint_fill(tiny, TEXT).to_dict() and list(res["joint"]) == ["order", "tokens", "filled"]
     rc, out, _ = run(capsys, "fill", TEXT, "--model", str(tiny_dir), "--json", "--joint", "--order", "left-to-right",
                      "--candidates", "mat,unaffable")
     res = json.loads(out)
-    assert res["joint"] == joint_fill(tiny, TEXT, "left-to-right").to_json()
-    assert res["candidates"] == [c.to_json() for c in score_candidates(tiny, TEXT, "mat,unaffable")]
+    assert res["joint"] == joint_fill(tiny, TEXT, "left-to-right").to_dict()
+    assert res["candidates"] == [c.to_dict() for c in score_candidates(tiny, TEXT, "mat,unaffable")]
     assert all(list(c) == ["word", "pieces", "pll"] for c in res["candidates"])
     rc, out, _ = run(capsys, "fill", TEXT, "--model", str(tiny_dir), "--joint", "--candidates", "mat")
     assert rc == 0 and "joint:" in out and "candidate mat" in out
@@ -76,7 +76,7 @@ def test_neuron_and_sides_json(capsys, tiny, tiny_dir):
     assert res["probabilities"] == pytest.approx(v.model_attention.tolist(), abs=1e-5)
     rc, out, _ = run(capsys, "sides", TEXT, "--top-k", "3", "--model", str(tiny_dir), "--json")
     res = json.loads(out)
-    assert rc == 0 and res == json.loads(json.dumps(sides(tiny, TEXT, 3).to_json()))
+    assert rc == 0 and res == json.loads(json.dumps(sides(tiny, TEXT, 3).to_dict()))
     assert [len(res[s]) for s in ("both", "left", "right")] == [3, 3, 3]
 
 

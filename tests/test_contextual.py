@@ -40,7 +40,7 @@ def test_result_fields_and_order(tiny):
     assert np.allclose(np.diagonal(res.similarity, axis1=1, axis2=2), 1, atol=1e-5)
     assert np.allclose(res.similarity, np.swapaxes(res.similarity, 1, 2), atol=1e-6)
     assert res.labels() == ["S1 river", "S2 river", "S3 money", "S4 money"]
-    js = res.to_json()
+    js = res.to_dict()
     assert set(js) == {"word", "occurrences", "layers", "projection"}
     assert js["occurrences"][0] == {"sentence": 0, "pieces": ["bank"], "positions": [6]}
     assert [row["layer"] for row in js["layers"]] == list(range(tiny.info.layers + 1))
@@ -182,7 +182,7 @@ def test_query_vector_is_the_occurrence_vector_and_finds_itself(tiny, corpus_ind
     top = N.search(corpus_index, q, 3)[0]
     assert top.sentence == sentence and top.token == "bank" and top.similarity == pytest.approx(1, abs=2e-3)
     assert (top.before, top.match, top.after) == ("We sat on the ", "bank", " of the river and watched the boats.")
-    assert top.to_json() == {"sentence": sentence, "token": "bank", "similarity": round(top.similarity, 6)}
+    assert top.to_dict() == {"sentence": sentence, "token": "bank", "similarity": round(top.similarity, 6)}
 
 
 def test_index_progress_and_stop(tiny):
@@ -248,7 +248,7 @@ def test_probe_run_fields_and_baseline(tiny):
     steps = list(P.steps(tiny, train.subset(list(range(0, 320, 4))), test))
     res = steps[-1]
     assert isinstance(res, P.ProbeResult) and steps[-2].done == steps[-2].total
-    js = res.to_json()
+    js = res.to_dict()
     assert set(js) == {"layers", "baseline"} and [r["layer"] for r in js["layers"]] == [0, 1, 2]
     assert set(js["layers"][0]) == {"layer", "cls", "mean"}
     b_train, b_test = P.bow_matrix(train.texts[::4], test.texts)

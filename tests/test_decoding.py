@@ -47,7 +47,7 @@ def test_most_confident_first_picks_the_surest_mask(tiny):
     best = max(ind.masks, key=lambda m: m.predictions[0].probability)
     assert j.order[0] == best.position
     assert j.tokens[j.positions.index(best.position)] == best.predictions[0].token
-    assert list(D.JointFill.to_json(j)) == ["order", "tokens", "filled"]
+    assert list(D.JointFill.to_dict(j)) == ["order", "tokens", "filled"]
     with pytest.raises(PlaygroundError, match="Unknown decoding order"):
         D.joint_fill(tiny, TWO, "random")
 
@@ -79,7 +79,7 @@ def test_pll_of_a_several_piece_candidate(tiny):
         masked[pos + i] = tiny.tokenizer.mask_token_id
         total += float(_logp(tiny, masked, pos + i)[pid])
     assert c.pll == pytest.approx(total, abs=1e-4)
-    assert c.to_json() == {"word": "unaffable", "pieces": list(c.pieces), "pll": c.pll}
+    assert c.to_dict() == {"word": "unaffable", "pieces": list(c.pieces), "pll": c.pll}
 
 
 def test_candidates_bad_input(tiny):
@@ -115,7 +115,7 @@ def test_sides_are_fill_on_each_side(tiny):
         assert [p.token for p in got] == [p.token for p in exp]
         assert [p.probability for p in got] == pytest.approx([p.probability for p in exp], abs=1e-6)
     assert s.left_tokens[-2:] == ("[MASK]", "[SEP]") and s.right_tokens[:2] == ("[CLS]", "[MASK]")
-    j = s.to_json()
+    j = s.to_dict()
     assert list(j) == ["both", "left", "right"] and list(j["left"][0]) == ["token", "probability"]
     with pytest.raises(PlaygroundError, match=r"no \[MASK\]"):
         D.sides(tiny, "no mask", 3)

@@ -217,7 +217,7 @@ def test_tagger_trains_predicts_saves_and_reloads(tiny, tmp_path):
     assert losses[-1] < losses[0]
     assert 0 <= res.metrics.f1 <= 1 and {"entity_f1", "precision", "recall"} <= set(res.summary())
     pred = res.classifier.predict("Bill Gates flew to Paris yesterday")
-    out = pred.to_json()
+    out = pred.to_dict()
     assert set(out) == {"tokens", "labels", "entities"} and len(out["tokens"]) == len(out["labels"]) == 6
     assert np.allclose(pred.probabilities.sum(-1), 1, atol=1e-5)
     for e in out["entities"]:
@@ -232,7 +232,7 @@ def test_reader_trains_predicts_saves_and_reloads(tiny, tmp_path):
     assert 0 <= res.metrics.exact_match <= res.metrics.f1 <= 1 and res.n_train >= 48  # rows are windows
     passage = "The Normans gave their name to Normandy. " * 30
     pred = res.classifier.predict("What did they name?", passage)
-    assert pred.n_windows > 1 and set(pred.to_json()) == {"answer", "start", "end", "probability", "window"}
+    assert pred.n_windows > 1 and set(pred.to_dict()) == {"answer", "start", "end", "probability", "window"}
     assert passage[pred.span.start:pred.span.end] == pred.span.text
     assert pred.start_probabilities.sum() == pytest.approx(1) and pred.end_probabilities.sum() == pytest.approx(1)
     again = F.load_predictor(F.save(res, tmp_path / "reader"))

@@ -43,7 +43,7 @@ def test_query_and_keys_from_the_weights(tiny):
 def test_pair_and_json(tiny):
     v = neuron_view(tiny, "the cat sat .", 0, 1, 2, "it slept .")
     assert v.tokens.count("[SEP]") == 2 and v.max_difference < 1e-5
-    j = v.to_json()
+    j = v.to_dict()
     assert list(j) == ["tokens", "query", "keys", "products", "scores", "probabilities"]
     assert abs(sum(j["probabilities"]) - 1) < 1e-5 and len(j["keys"]) == len(j["tokens"])
 

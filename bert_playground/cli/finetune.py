@@ -173,11 +173,7 @@ def run_classify(args):
 
     texts, pairs = classify_inputs(args.texts, args.input, clf.pair, meta.get("columns") or {})
     preds = clf.predict(texts, pairs)
-    rows = []
-    for i, p in enumerate(preds):
-        row = {"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), "label": p.label,
-               "score": round(p.score, 6), "probabilities": {k: round(v, 6) for k, v in p.probabilities.items()}}
-        rows.append(row)
+    rows = [{"text": texts[i], **({"text_pair": pairs[i]} if pairs else {}), **p.to_dict()} for i, p in enumerate(preds)]
     return {"model": str(args.model), "labels": list(clf.label_names), "predictions": rows}
 
 
@@ -207,7 +203,7 @@ def run_predict(args):
     if isinstance(model, Tagger):
         if not args.text:
             raise PlaygroundError("This is a tagger: give the sentence to tag as TEXT.")
-        return model.predict(args.text).to_json()
+        return model.predict(args.text).to_dict()
     context = args.context
     if args.context_file:
         f = Path(args.context_file)
@@ -219,7 +215,7 @@ def run_predict(args):
             raise PlaygroundError(f"'{f}' is not UTF-8 text.") from None
     if not args.question or not context:
         raise PlaygroundError("This is a QA model: give --question and --context (or --context-file).")
-    return model.predict(args.question, context).to_json()
+    return model.predict(args.question, context).to_dict()
 
 
 def text_predict(res):

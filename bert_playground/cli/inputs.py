@@ -19,10 +19,7 @@ def run_represent(args):
 
     rep = represent(load_model(args), args.sent_a, args.sent_b)
     print_notices(rep.notices)
-    out = {"model": rep.model, "rows": rep.rows()}
-    if rep.encoding.truncated:
-        out["truncated_from"] = rep.encoding.full_length
-    return out
+    return rep.to_dict()
 
 
 def text_represent(res):

@@ -17,15 +17,11 @@ def add_attention(sub):
 
 
 def run_attention(args):
-    import numpy as np
-
     from ..interpret.attention import compute, head_stats
 
     maps = compute(load_model(args), args.sent_a, args.sent_b, causal=args.causal)
     print_notices(maps.notices)
-    out = {"model": maps.model, "tokens": list(maps.tokens), "sentence_b_start": maps.sentence_b_start,
-           # weights rounded to 8 decimals (float32 carries ~7): rows still sum to 1 within 1e-5
-           "attentions": np.round(maps.attentions.astype(np.float64), 8).tolist()}
+    out = maps.to_dict()
     if args.json:
         return out
     s = head_stats(maps)
@@ -75,7 +71,7 @@ def run_attribute(args):
         target = attribution.mask_target(bundle, args.text, args.text_b)
     e = attribution.explain(target, args.baseline, args.steps, args.layer, args.head, args.k)
     print_notices(e.notices)
-    out = e.to_json()
+    out = e.to_dict()
     if args.json:
         return out
     return {**out, "baseline_probability": e.ig.baseline_probability, "areas": e.deletion.areas,
@@ -108,7 +104,7 @@ def run_neuron(args):
     from ..interpret.neuron import neuron_view
 
     v = neuron_view(load_model(args), args.text, args.layer, args.head, args.query)
-    out = v.to_json()
+    out = v.to_dict()
     return out if args.json else {**out, "query_index": v.query_index, "max_difference": v.max_difference}
 
 
@@ -143,7 +139,7 @@ def run_context(args):
     sentences, senses = parse_lines("\n".join(s.replace("\n", " ") for s in args.sentences))
     res = analyse(load_model(args), args.word, sentences, senses, args.pooling)
     print_notices(res.notices)
-    out = res.to_json(args.projection)
+    out = res.to_dict(args.projection)
     if args.json:
         return out
     curves = res.sense_curves()
@@ -193,7 +189,7 @@ def run_neighbours(args):
     corpus = neighbours.read_corpus_file(args.corpus) if args.corpus else neighbours.shipped_corpus()
     index, found = neighbours.nearest(load_model(args), args.word, args.sentence, corpus, args.layer, args.k, args.pooling,
                              not args.keep_stop_words, not args.keep_special)
-    out = {"layer": index.layer, "neighbours": [n.to_json() for n in found]}
+    out = {"layer": index.layer, "neighbours": [n.to_dict() for n in found]}
     if args.json:
         return out
     return {**out, "corpus": f"{corpus.name}: {len(corpus):,} sentences, {len(index):,} rows, indexed in "
@@ -230,7 +226,7 @@ def run_probe(args):
         train, held = datasets.shipped()
     res = run(load_model(args), train, held)
     print_notices(res.notices)
-    out = res.to_json()
+    out = res.to_dict()
     if args.json:
         return out
     return {**out, "majority": res.majority, "data": f"{res.data}: {res.n_train} train, {res.n_eval} held out, "

@@ -26,7 +26,7 @@ def run_mask(args):
     masked = mask_text(load_tokenizer(args.model), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
                        seed=args.seed)
     print_notices(masked.notices)
-    return {"tokens": masked.rows()}
+    return masked.to_dict()
 
 
 def text_mask(res):
@@ -63,7 +63,7 @@ def run_fill(args):
         bundle = load(name)
         res = fill(bundle, args.text, args.top_k)
         print_notices(res.notices)
-        out = res.to_json()  # exactly the documented fields with --json
+        out = res.to_dict()  # exactly the documented fields with --json
         fill_extras(args, out, bundle)
         results.append(out if args.json else {**out, "filled": res.filled})
     return results[0] if len(results) == 1 else {"models": results}
@@ -87,9 +87,9 @@ def fill_extras(args, out, bundle):
     from ..objectives.decoding import joint_fill, score_candidates
 
     if args.joint:
-        out["joint"] = joint_fill(bundle, args.text, args.order).to_json()
+        out["joint"] = joint_fill(bundle, args.text, args.order).to_dict()
     if args.candidates is not None:
-        out["candidates"] = [c.to_json() for c in score_candidates(bundle, args.text, args.candidates)]
+        out["candidates"] = [c.to_dict() for c in score_candidates(bundle, args.text, args.candidates)]
 
 
 def text_fill_extras(res):
@@ -113,7 +113,7 @@ def add_sides(sub):
 def run_sides(args):
     from ..objectives.decoding import sides
 
-    return sides(load_model(args), args.text, args.top_k).to_json()
+    return sides(load_model(args), args.text, args.top_k).to_dict()
 
 
 def text_sides(res):
@@ -138,11 +138,7 @@ def run_nsp(args):
 
     s = score_text(load_model(args), args.sent_a, args.sent_b)
     print_notices(s.packed.notices)
-    if s.task == "sop":  # ALBERT: sentence-order prediction (A then B in the original order?)
-        return {"task": "sop", "model": s.model, "in_order_probability": s.is_next_probability,
-                "tokens": s.packed.tokens, "segments": s.packed.segments}
-    return {"model": s.model, "is_next_probability": s.is_next_probability,
-            "tokens": s.packed.tokens, "segments": s.packed.segments}
+    return s.to_dict()  # ALBERT: sentence-order prediction (A then B in the original order?)
 
 
 def text_nsp(res):

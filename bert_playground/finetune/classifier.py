@@ -53,6 +53,11 @@ class ClassPrediction:
     score: float
     probabilities: dict[str, float]
 
+    def to_dict(self) -> dict:
+        """One prediction as the CLI's `classify --json` writes it (less the text)."""
+        return {"label": self.label, "score": round(self.score, 6),
+                "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()}}
+
 
 @dataclass(frozen=True)
 class Classifier:

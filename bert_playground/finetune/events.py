@@ -81,6 +81,10 @@ class FinetuneResult:
                 "examples_per_s": round(self.examples_per_s, 1), "stopped": self.stopped, "device": self.device,
                 "config": asdict(self.config), "notices": [str(n) for n in self.notices]}
 
+    def to_dict(self) -> dict:
+        """The CLI's `finetune --json` (less the columns it read and the folder it saved to): `summary()`."""
+        return self.summary()
+
 
 @dataclass(frozen=True)
 class Done:

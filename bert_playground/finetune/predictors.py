@@ -87,7 +87,7 @@ class TagPrediction:
     entities: tuple[Entity, ...]
     offsets: tuple[tuple[int, int], ...]  # each word's character span
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"tokens": list(self.tokens), "labels": list(self.labels),
                 "entities": [{"text": e.text, "label": e.label, "start": e.start, "end": e.end,
                               "probability": round(e.probability, 6)} for e in self.entities]}
@@ -164,7 +164,7 @@ class QAPrediction:
     end_probabilities: np.ndarray  # (T,)
     n_windows: int
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         s = self.span
         return {"answer": s.text, "start": s.start, "end": s.end, "probability": round(s.probability, 6), "window": s.window}
 

@@ -20,6 +20,13 @@ class Representation:
     encoding: Encoding
     typed_specials: tuple[str, ...] = ()  # special tokens the user typed (read as the real ones)
 
+    def to_dict(self) -> dict:
+        """The CLI's `represent --json`: the model and one row per token (and the length before truncation)."""
+        out = {"model": self.model, "rows": self.rows()}
+        if self.encoding.truncated:
+            out["truncated_from"] = self.encoding.full_length
+        return out
+
     def rows(self) -> list[dict]:
         e = self.encoding
         return [

@@ -48,6 +48,12 @@ class AttentionMaps:
     def length(self) -> int:
         return self.attentions.shape[-1]
 
+    def to_dict(self) -> dict:
+        """The CLI's `attention --json`: every weight, (L, H, T, T), rounded to 8 decimals (float32 carries ~7:
+        rows still sum to 1 within 1e-5)."""
+        return {"model": self.model, "tokens": list(self.tokens), "sentence_b_start": self.sentence_b_start,
+                "attentions": np.round(self.attentions.astype(np.float64), 8).tolist()}
+
 
 # ---- computing the maps -------------------------------------------------------------------
 

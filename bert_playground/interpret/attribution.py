@@ -295,7 +295,7 @@ class Explanation:
                                f"f(baseline) ({self.change:.2g}): the attributions do not add up yet; raise the steps."))
         return tuple(out)
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         d = self.deletion
         return {
             "target": self.target.kind, "prediction": self.target.prediction, "probability": self.target.probability,

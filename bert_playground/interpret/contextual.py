@@ -95,7 +95,7 @@ class ContextResult:
         """PCA to 2-D of every layer's occurrence vectors: (points (L+1, N, 2), explained variance ratio (L+1, 2))."""
         return pca_2d(self.vectors, fit)
 
-    def to_json(self, fit: str = "layer") -> dict:
+    def to_dict(self, fit: str = "layer") -> dict:
         points, _ = self.projection(fit)
         return {
             "word": self.word,

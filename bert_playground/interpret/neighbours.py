@@ -86,7 +86,7 @@ class Neighbour:
     match: str
     after: str
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"sentence": self.sentence, "token": self.token, "similarity": round(self.similarity, 6)}
 
 

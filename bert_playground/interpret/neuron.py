@@ -38,7 +38,7 @@ class NeuronView:
         """Largest gap between our softmax and the model's attention: a check, ~1e-7 in float32."""
         return float(np.abs(self.probabilities - self.model_attention).max())
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         f = lambda a: np.asarray(a, dtype=np.float64).round(7).tolist()  # noqa: E731  float32 carries ~7 digits
         return {"tokens": list(self.tokens), "query": f(self.query), "keys": f(self.keys),
                 "products": f(self.products), "scores": f(self.scores), "probabilities": f(self.probabilities)}

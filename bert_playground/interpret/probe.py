@@ -67,7 +67,7 @@ class ProbeResult:
         """The layer whose features the probe reads best (either pooling); the lowest such layer on a tie."""
         return max(self.layers, key=lambda s: (s.best, -s.layer))
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"layers": [{"layer": s.layer, "cls": round(s.cls, 6), "mean": round(s.mean, 6)} for s in self.layers],
                 "baseline": round(self.baseline, 6)}
 

@@ -69,7 +69,7 @@ class JointFill:
     def differs(self) -> tuple[bool, ...]:
         return tuple(a != b for a, b in zip(self.tokens, self.independent))
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"order": list(self.order), "tokens": list(self.tokens), "filled": self.filled}
 
 
@@ -114,7 +114,7 @@ class Candidate:
     def per_piece(self) -> float:
         return self.pll / len(self.pieces)
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"word": self.word, "pieces": list(self.pieces), "pll": self.pll}
 
 
@@ -175,7 +175,7 @@ class Sides:
     left_tokens: tuple[str, ...]
     right_tokens: tuple[str, ...]
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         f = lambda ps: [{"token": p.token, "probability": p.probability} for p in ps]  # noqa: E731
         return {"both": f(self.both), "left": f(self.left), "right": f(self.right)}
 

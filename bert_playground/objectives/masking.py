@@ -150,6 +150,10 @@ class MaskedText:
         typed = typed_specials_notice(self.typed_specials)
         return (warning(typed),) if typed else ()
 
+    def to_dict(self) -> dict:
+        """The CLI's `mask --json`: one row per token (original, input, label, action)."""
+        return {"tokens": self.rows()}
+
     def rows(self) -> list[dict]:
         return [
             {"position": i, "original": o, "input": c,

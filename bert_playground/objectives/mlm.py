@@ -43,7 +43,7 @@ class MaskFill:
     position: int  # index of the mask in `tokens`
     predictions: tuple[Prediction, ...]  # most probable first
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
         return {"position": self.position,
                 "predictions": [{"token": p.token, "token_id": p.token_id, "probability": p.probability}
                                 for p in self.predictions]}
@@ -65,8 +65,8 @@ class FillResult:
     typed_specials: tuple[str, ...] = ()  # special tokens other than the mask typed in the text (read as the real ones)
     window_start: int = 0  # the read window starts at this token of the text (0: its beginning)
 
-    def to_json(self) -> dict:
-        return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_json() for m in self.masks]}
+    def to_dict(self) -> dict:
+        return {"model": self.model, "tokens": list(self.tokens), "masks": [m.to_dict() for m in self.masks]}
 
     @property
     def notices(self) -> tuple[Notice, ...]:

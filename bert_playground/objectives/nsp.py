@@ -86,6 +86,13 @@ class NspScore:
         names = SOP_LABELS if self.task == "sop" else LABELS
         return names[0] if self.is_next_probability >= 0.5 else names[1]
 
+    def to_dict(self) -> dict:
+        """The CLI's `nsp --json`: P(IsNext) (NSP) or P(in order) (ALBERT's SOP), with the packed tokens."""
+        p = {"in_order_probability": self.is_next_probability} if self.task == "sop" else \
+            {"is_next_probability": self.is_next_probability}
+        head = {"task": "sop"} if self.task == "sop" else {}
+        return {**head, "model": self.model, **p, "tokens": self.packed.tokens, "segments": self.packed.segments}
+
 
 @dataclass(frozen=True)
 class BatchScore:
