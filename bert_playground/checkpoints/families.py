@@ -35,6 +35,12 @@ class Family:
     token_head: tuple[str, ...] = ("dropout", "classifier")  # its steps from (B, T, D) to (B, T, C)
     question_answering: str  # the class fine-tuning builds for answer spans
     qa_head: tuple[str, ...] = ("qa_outputs",)  # its steps from (B, T, D) to (B, T, 2): start and end logits
+    # Inside the encoder (paths from the bare encoder, for interventions): its list of layers (None: the layers
+    # share one set of weights, as ALBERT's, so a hook cannot tell them apart), then per layer the projection that
+    # reads the heads' concatenated context vectors and the feed-forward block's last projection.
+    layers: str | None = "encoder.layer"
+    attention_output: str = "attention.output.dense"  # its input: (B, T, H * d_head), head h at [h*d, (h+1)*d)
+    ffn_output: str = "output.dense"
     recipe: dict = field(default_factory=dict)  # the seeds' recipe facts (masking, pair task, distillation, ...)
 
 
@@ -75,13 +81,14 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            cls_head=("pre_classifier", "relu", "dropout", "classifier"),
            token_classification="DistilBertForTokenClassification",
            question_answering="DistilBertForQuestionAnswering", qa_head=("dropout", "qa_outputs"),
+           layers="transformer.layer", attention_output="attention.out_lin", ffn_output="ffn.lin2",
            recipe={"masking": "dynamic", "pair task": "none (NSP removed, no segment embeddings)",
                    "distilled": "yes (from BERT-base: soft targets + MLM + cosine loss)", "paper": "Sanh et al. 2019"}),
     Family(model_type="albert", name="ALBERT", base="albert",
            head_prefixes={MLM: ("predictions.",), PAIR: ("sop_classifier.",)},
            classes={frozenset({MLM, PAIR}): "AlbertForPreTraining", frozenset({MLM}): "AlbertForMaskedLM",
                     frozenset(): "AlbertModel"},
-           segments=True, segment_types=2, positions="learned", pair_task="sop",
+           segments=True, segment_types=2, positions="learned", pair_task="sop", layers=None,
            mlm_head="predictions", mlm_transform=("predictions.dense", "predictions.activation", "predictions.LayerNorm"),
            mlm_decoder="predictions.decoder", pair_head="sop_classifier", pooler="albert.pooler",
            sequence_classification="AlbertForSequenceClassification",
@@ -107,6 +114,7 @@ FAMILIES: dict[str, Family] = {f.model_type: f for f in (
            sequence_classification="ModernBertForSequenceClassification", cls_head=("head", "drop", "classifier"),
            token_classification="ModernBertForTokenClassification", token_head=("head", "drop", "classifier"),
            question_answering="ModernBertForQuestionAnswering", qa_head=("head", "drop", "classifier"),
+           layers="layers", attention_output="attn.Wo", ffn_output="mlp.Wo",
            recipe={"masking": "dynamic, 30% of tokens", "pair task": "none", "distilled": "no",
                    "paper": "Warner et al. 2024"}),
 )}

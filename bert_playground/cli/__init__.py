@@ -1,7 +1,8 @@
 """`python -m bert_playground <command> ... [--model M] [--json]`.
 
 The table `COMMANDS` names every command's three functions, which live in this package's modules by the
-part of BERT's story they belong to (`inputs`, `objectives`, `pretraining`, `interpret`, `finetune`):
+part of BERT's story they belong to (`inputs`, `objectives`, `pretraining`, `interpret`, `interventions`,
+`finetune`):
 `add_<name>(sub)` declares its arguments, `run_<name>(args)` returns a JSON-able dict, `text_<name>(result)`
 prints it for a reader (None: indented JSON); --json prints the dict as JSON. Defaults and
 choices come from the package (config dataclasses, `pretrain.PRECISIONS`, `pretrain.SAVE_DTYPES`,
@@ -17,7 +18,7 @@ import sys
 from typing import Callable, NamedTuple
 
 from ..core.errors import PlaygroundError
-from . import finetune, inputs, interpret, objectives, pretraining
+from . import finetune, inputs, interpret, interventions, objectives, pretraining
 from .common import Parser, not_utf8
 
 
@@ -43,6 +44,10 @@ COMMANDS = {
     "neuron": Command(interpret.add_neuron, interpret.run_neuron, interpret.text_neuron),
     "sides": Command(objectives.add_sides, objectives.run_sides, objectives.text_sides),
     "predict": Command(finetune.add_predict, finetune.run_predict, finetune.text_predict),
+    "ablate": Command(interventions.add_ablate, interventions.run_ablate, interventions.text_ablate),
+    "importance": Command(interventions.add_importance, interventions.run_importance, interventions.text_importance),
+    "patch": Command(interventions.add_patch, interventions.run_patch, interventions.text_patch),
+    "lens": Command(interventions.add_lens, interventions.run_lens, interventions.text_lens),
 }
 
 
