@@ -96,13 +96,14 @@ def intervening(bundle, edits: Edits):
     """Run the body with `edits` in force for this thread's forward passes through `bundle`'s model."""
     fam, blocks = bundle.family, layers(bundle)
     n_heads = bundle.info.heads
-    handles = [bundle.encoder.embeddings.register_forward_hook(_output_hook(edits, "embeddings", 0))]
+    # prepended: they run before transformers' own output-capturing hooks, which then record the edited states
+    handles = [bundle.encoder.embeddings.register_forward_hook(_output_hook(edits, "embeddings", 0), prepend=True)]
     for i, layer in enumerate(blocks):  # each hook acts only for this call's edits, in this thread
         attn, ffn = submodule(layer, fam.attention_output), submodule(layer, fam.ffn_output)
-        handles += [attn.register_forward_pre_hook(_context_hook(edits, i, n_heads)),
-                    attn.register_forward_hook(_output_hook(edits, "attention", i)),
-                    ffn.register_forward_hook(_output_hook(edits, "feed_forward", i)),
-                    layer.register_forward_hook(_output_hook(edits, "layer", i))]
+        handles += [attn.register_forward_pre_hook(_context_hook(edits, i, n_heads), prepend=True),
+                    attn.register_forward_hook(_output_hook(edits, "attention", i), prepend=True),
+                    ffn.register_forward_hook(_output_hook(edits, "feed_forward", i), prepend=True),
+                    layer.register_forward_hook(_output_hook(edits, "layer", i), prepend=True)]
     previous, _LOCAL.edits = _edits(), edits
     try:
         yield edits
