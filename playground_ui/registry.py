@@ -45,6 +45,9 @@ PAGES = (
     Page("explanations", "pages/7_Explanations.py", "Explanations", "🔍",
          "why the model said that: attention, rollout and integrated gradients side by side, a deletion test, the "
          "neuron view"),
+    Page("interventions", "pages/10_Interventions.py", "Interventions", "🔧",
+         "switch heads off, rank and prune them, patch activations between two inputs, read each layer through the "
+         "MLM head"),
     Page("bert-family", "pages/8_BERT_family.py", "The BERT family", "👪",
          "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
     Page("lessons", "pages/9_Lessons.py", "Lessons", "🎓",
