@@ -66,7 +66,9 @@ def test_result_figures_are_the_pages_figures(tiny):
 
     assert np.allclose(np.asarray(heat.z, dtype=float), maps.attentions[0, 1], atol=1e-6)
     assert figures.attention_heads(maps).data and figures.nsp(api.nsp(tiny, A, B)).data
-    assert figures.representation(api.represent(tiny, A, B)).data
+    rep = api.represent(tiny, A, B)
+    drawn = [a.text for a in figures.representation(rep).layout.annotations]  # the input diagram: boxes and labels
+    assert all(t in drawn for t in rep.encoding.tokens[:5])
 
 
 def test_the_api_and_its_figures_never_import_streamlit():

@@ -130,12 +130,13 @@ def test_importance_matches_finite_differences(tiny):
     gates = torch.ones(n_layers, n_heads, requires_grad=True)
     with torch.enable_grad(), hooks.intervening(tiny, hooks.Edits(gates=gates)):
         (grad,) = torch.autograd.grad(importance._loss_and_hits(tiny, batch, labels)[0], gates)
-    eps = 1e-3
-    for layer, head in [(0, 0), (1, 2), (1, 3)]:
+    eps = 0.05  # float32 losses: a step large enough to rise above their rounding, small enough to stay linear
+    strongest = torch.topk(grad.abs().flatten(), 3).indices.tolist()
+    for layer, head in (divmod(i, n_heads) for i in strongest):
         up, down = torch.ones(n_layers, n_heads), torch.ones(n_layers, n_heads)
         up[layer, head] += eps
         down[layer, head] -= eps
-        assert float(grad[layer, head]) == pytest.approx((loss(up) - loss(down)) / (2 * eps), rel=0.05, abs=1e-4)
+        assert float(grad[layer, head]) == pytest.approx((loss(up) - loss(down)) / (2 * eps), rel=0.05, abs=2e-5)
     assert all(p.grad is None for p in tiny.model.parameters())  # the shared model's weights got no gradient
 
 
@@ -186,4 +187,4 @@ def test_cli_json(tiny_dir, capsys):
 
 def test_lens_without_an_mlm_head_is_refused(encoder_only_dir, capsys):
     assert cli.main(["lens", TEXT, "--model", str(encoder_only_dir)]) == 2
-    assert "MLM" in capsys.readouterr().err
+    assert "no masked-LM head" in capsys.readouterr().err

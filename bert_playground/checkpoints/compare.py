@@ -16,6 +16,7 @@ from ..core.errors import PlaygroundError
 from ..core.paths import CLOZE_SHEET
 from ..objectives.mlm import FillResult, fill
 
+MAX_SHEET_CHARS = 200_000  # a sheet's text: far more than MAX_ITEMS sentences need
 MAX_ITEMS = 200  # sentences per sheet (each is one forward pass per checkpoint)
 
 
@@ -46,14 +47,21 @@ def read_sheet(raw: bytes | str | None = None) -> list[ClozeItem]:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise PlaygroundError("The sheet is not UTF-8 text: save it as CSV (UTF-8) or plain text.") from None
+    if len(raw) > MAX_SHEET_CHARS:
+        raise PlaygroundError(f"The sheet has {len(raw):,} characters; at most {MAX_SHEET_CHARS:,} (about "
+                              f"{MAX_ITEMS} sentences).")
     lines = [ln for ln in raw.splitlines() if ln.strip()]
     if not lines:
         raise PlaygroundError("The sheet is empty: one cloze sentence per line (with [MASK]), or a CSV with a "
                               "'sentence' column.")
-    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
-    if "sentence" in header:
-        rows = list(csv.DictReader(io.StringIO("\n".join(lines)), fieldnames=header))[1:]
-        items = [ClozeItem((r.get("sentence") or "").strip(), (r.get("answer") or "").strip()) for r in rows]
+    try:
+        header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+        rows = list(csv.DictReader(io.StringIO("\n".join(lines)), fieldnames=header))[1:] if "sentence" in header else None
+    except csv.Error:
+        raise PlaygroundError("The sheet is not valid CSV: one cloze sentence per line, or a CSV with a 'sentence' "
+                              "column.") from None
+    if rows is not None:
+        items = [ClozeItem(str(r.get("sentence") or "").strip(), str(r.get("answer") or "").strip()) for r in rows]
     else:
         items = [ClozeItem(*(ln.split("\t", 1) + [""])[:2]) for ln in lines]
         items = [ClozeItem(i.sentence.strip(), i.answer.strip()) for i in items]

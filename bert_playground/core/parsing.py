@@ -77,8 +77,9 @@ class _TooMuch(Exception):
 
 def load_yaml(text: str, name: str):
     """YAML (or JSON, a subset of it) as Python data, with the alias and depth limits applied while composing."""
-    loader = _Limited(text)
+    loader = None
     try:
+        loader = _Limited(text)  # the reader already refuses some characters here
         return loader.get_single_data()
     except _TooMuch as why:
         raise PlaygroundError(f"{name} {why}.") from None
@@ -89,4 +90,5 @@ def load_yaml(text: str, name: str):
     except RecursionError:
         raise PlaygroundError(f"{name} nests too deeply to read.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import PlaygroundError
+from ..core.errors import PlaygroundError, shown
 from ..core.paths import TASKS_DIR
 from .files import MAX_ROWS, Rows, decode_text, read_bytes
 
@@ -89,8 +89,8 @@ def read_conll(raw: bytes, filename: str = "data.conll", label_names: tuple[str,
                               f"({width}; a word and its tag, separated by a tab): line(s) "
                               f"{', '.join(map(str, ragged[:5]))}{', …' if len(ragged) > 5 else ''}.")
     if bad_tags:
-        shown = ", ".join(f"'{t}' (line {n})" for n, t in bad_tags[:5])
-        raise PlaygroundError(f"'{filename}' has tags that are not BIO tags (O, B-type, I-type): {shown}.")
+        listed = ", ".join(f"{shown(t, 20)} (line {n})" for n, t in bad_tags[:5])
+        raise PlaygroundError(f"'{filename}' has tags that are not BIO tags (O, B-type, I-type): {listed}.")
     if not sentences:
         raise PlaygroundError(f"'{filename}' has no sentences: each line should be 'word<TAB>tag', "
                               "with a blank line between sentences.")
@@ -107,7 +107,8 @@ def read_conll(raw: bytes, filename: str = "data.conll", label_names: tuple[str,
             raise PlaygroundError(f"'{filename}' has no entities (every tag is O): a tagger has nothing to learn.")
     unknown = sorted(seen - set(label_names))
     if unknown:
-        raise PlaygroundError(f"'{filename}' has tags the training data does not have: {', '.join(unknown[:5])}.")
+        raise PlaygroundError(f"'{filename}' has tags the training data does not have: "
+                              f"{', '.join(shown(t, 20) for t in unknown[:5])}.")
     ids = {t: i for i, t in enumerate(label_names)}
     return TaggedData(filename, tuple(tuple(w for _, w, _ in s) for s in sentences),
                       tuple(tuple(ids[t] for _, _, t in s) for s in sentences), tuple(label_names))

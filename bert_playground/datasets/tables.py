@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import PlaygroundError
+from ..core.errors import PlaygroundError, shown
 from ..core.paths import FINETUNE_DIR, TASKS_DIR
 from .files import MAX_ROWS, Rows, check_size, decode_text, read_bytes
 
@@ -33,7 +33,8 @@ class Table:
 
     def column(self, name: str) -> list[str]:
         if name not in self.columns:
-            raise PlaygroundError(f"'{self.name}' has no column '{name}'; its columns are: {', '.join(self.columns)}.")
+            raise PlaygroundError(f"'{self.name}' has no column {shown(name)}; its columns are: "
+                                  f"{', '.join(shown(c, 30) for c in self.columns[:10])}.")
         i = self.columns.index(name)
         return [r[i] for r in self.rows]
 
@@ -91,7 +92,7 @@ def read_table(raw: bytes, filename: str = "data.csv") -> Table:
         raise PlaygroundError(f"'{filename}' is not valid CSV/TSV ({exc}).") from None
     header = tuple(c.strip() or f"column {i + 1}" for i, c in enumerate(parsed[0]))
     if len(set(header)) != len(header):
-        raise PlaygroundError(f"'{filename}' has repeated column names: {', '.join(header)}.")
+        raise PlaygroundError(f"'{filename}' has repeated column names: {', '.join(shown(h, 30) for h in header[:10])}.")
     body = parsed[1:]
     if not body:
         raise PlaygroundError(f"'{filename}' has a header but no data rows.")
@@ -194,15 +195,16 @@ def to_labelled(table: Table, text_col: str, label_col: str, pair_col: str | Non
     seen = set(labels)
     if label_names is None:
         if len(seen) < 2:
-            raise PlaygroundError(f"'{table.name}' has only one class ('{labels[0]}') in '{label_col}': "
+            raise PlaygroundError(f"'{table.name}' has only one class ({shown(labels[0])}) in {shown(label_col)}: "
                                   "a classifier needs at least two.")
         if len(seen) > MAX_CLASSES:
-            raise PlaygroundError(f"'{label_col}' has {len(seen)} different values (limit {MAX_CLASSES}): "
+            raise PlaygroundError(f"{shown(label_col)} has {len(seen)} different values (limit {MAX_CLASSES}): "
                                   "is it really the label column?")
         label_names = _label_order(seen)
     unknown = sorted(seen - set(label_names))
     if unknown:
-        raise PlaygroundError(f"'{table.name}' has labels the training data does not have: {', '.join(unknown[:5])}.")
+        raise PlaygroundError(f"'{table.name}' has labels the training data does not have: "
+                              f"{', '.join(shown(u, 20) for u in unknown[:5])}.")
     ids = {n: i for i, n in enumerate(label_names)}
     return LabelledData(table.name, tuple(texts), tuple(seconds) if seconds is not None else None,
                         tuple(ids[v] for v in labels), tuple(label_names))
