@@ -5,7 +5,7 @@ pages draw come from `bert_playground.figures` (Plotly only: `fig.show()` displa
     from bert_playground import api, figures
     bundle = api.load()                                  # the embedded checkpoint (or a folder, or a Hub id)
     api.fill(bundle, "The capital of France is [MASK].").to_dict()
-    figures.mlm.fill_bars(...)                           # the Masked LM page's figures
+    figures.fill_bars(result)                           # the Masked LM page's figures
 """
 from __future__ import annotations
 

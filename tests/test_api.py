@@ -58,16 +58,16 @@ def test_fine_tuning_and_predictions_match_the_cli(tiny, tiny_dir, tmp_path):
 
 def test_result_figures_are_the_pages_figures(tiny):
     res = api.fill(tiny, "The cat sat on the [MASK].", 3)
-    fig = figures.fill(res)
+    fig = figures.fill_bars(res)
     assert list(fig.data[0].y or fig.data[0].x) and len(fig.data[0].x) == 3
     maps = api.attention(tiny, A, B)
-    heat = figures.attention(maps, layer=0, head=1).data[0]
+    heat = figures.attention_map(maps, layer=0, head=1).data[0]
     import numpy as np
 
     assert np.allclose(np.asarray(heat.z, dtype=float), maps.attentions[0, 1], atol=1e-6)
-    assert figures.attention_heads(maps).data and figures.nsp(api.nsp(tiny, A, B)).data
+    assert figures.attention_heads(maps).data and figures.nsp_gauge(api.nsp(tiny, A, B)).data
     rep = api.represent(tiny, A, B)
-    drawn = [a.text for a in figures.representation(rep).layout.annotations]  # the input diagram: boxes and labels
+    drawn = [a.text for a in figures.input_diagram(rep).layout.annotations]  # the input diagram: boxes and labels
     assert all(t in drawn for t in rep.encoding.tokens[:5])
 
 

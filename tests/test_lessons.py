@@ -117,7 +117,7 @@ def test_masked_lm_exercise(app_env, tiny):
     at = _page("pages/2_Masked_LM.py", {"fill": text, "lesson": "1"})
     assert "Which word does the model put" in " ".join(m.value for m in at.markdown)
     assert not [c for c in at.get("plotly_chart") if "fill_bars" in str(c.proto.id)]  # hidden before the guess
-    model = lessons.mlm_answer(tiny, text)
+    model = lessons.mlm_answer(fill(tiny, text, 1))
     at = _commit(at, model)
     assert any("✅ right" in s.value and model in s.value.replace("\\", "") for s in at.success)
     assert "1 / 1" in str(at.sidebar.metric[0].value) if at.sidebar.metric else True
@@ -125,7 +125,7 @@ def test_masked_lm_exercise(app_env, tiny):
 
 def test_nsp_exercise(app_env, tiny):
     at = _page("pages/3_Next_sentence_prediction.py", {"source": "Type both sentences", "a": "It rained.", "b": "Roads were wet.", "lesson": "1"})
-    model = lessons.nsp_answer(tiny, "It rained.", "Roads were wet.")
+    model = lessons.nsp_answer(score_packed(tiny, encode_pair(tiny, "It rained.", "Roads were wet.")))
     wrong = "NotNext" if model == "IsNext" else "IsNext"
     at = _commit(at, wrong, choice=True)
     assert any("❌" in e.value and model in e.value for e in at.error)
@@ -133,9 +133,8 @@ def test_nsp_exercise(app_env, tiny):
 
 def test_attention_exercise(app_env, tiny):
     at = _page("pages/4_Attention.py", {"a": "The cat sat on the mat.", "b": "", "layer": "2", "head": "3", "from": "2", "lesson": "1"})
-    answer = lessons.attention_answer(tiny, "The cat sat on the mat.", None, 1, 2, 2)
-    from bert_playground.interpret.attention import compute
-    tokens = compute(tiny, "The cat sat on the mat.").tokens
+    maps = compute(tiny, "The cat sat on the mat.")
+    answer, tokens = lessons.attention_answer(maps, 1, 2, 2), maps.tokens
     at = _commit(at, f"{tokens.index(answer)}: {answer}", choice=True)
     assert any("✅ right" in s.value for s in at.success)
     assert [c for c in at.get("plotly_chart")]  # the map appears after the reveal

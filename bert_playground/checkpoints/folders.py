@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import CheckpointError, PlaygroundError
+from ..core.errors import CheckpointError, PlaygroundError, shown
 from ..core.parsing import load_json
 from ..core.paths import EMBEDDED_DIR, files_in
 from .families import FAMILIES, MLM, PAIR, RTD, SUPPORTED, Family, heads_from_weights, model_class
@@ -167,22 +167,22 @@ def check_folder(folder: Path, name: str) -> list[str]:
         except (OSError, ValueError):
             is_file = False
         if is_file:
-            raise CheckpointError(f"'{name}' is a file, not a checkpoint folder (a folder with config.json, "
+            raise CheckpointError(f"{shown(name, 80)} is a file, not a checkpoint folder (a folder with config.json, "
                                   "*.safetensors weights and a tokenizer).")
-        raise CheckpointError(f"Checkpoint folder '{name}' does not exist.")
+        raise CheckpointError(f"Checkpoint folder {shown(name, 80)} does not exist.")
     if not (folder / "config.json").is_file():
-        raise CheckpointError(f"'{name}' is not a checkpoint folder: it has no config.json.")
+        raise CheckpointError(f"{shown(name, 80)} is not a checkpoint folder: it has no config.json.")
     files = _safetensors_files(folder)
     if not files:
         pickled = [p.name for p in files_in(folder, ".bin") + files_in(folder, ".pt")]
         if pickled:
             raise CheckpointError(
-                f"'{name}' has only pickle weights ({', '.join(sorted(pickled))}); "
+                f"{shown(name, 80)} has only pickle weights ({', '.join(sorted(pickled))}); "
                 "BERT Playground loads safetensors only, because pickle files can run code when read."
             )
-        raise CheckpointError(f"'{name}' has a config.json but no *.safetensors weights.")
+        raise CheckpointError(f"{shown(name, 80)} has a config.json but no *.safetensors weights.")
     if not has_tokenizer(folder):
-        raise CheckpointError(f"'{name}' has no tokenizer ({', '.join(TOKENIZER_FILES)}).")
+        raise CheckpointError(f"{shown(name, 80)} has no tokenizer ({', '.join(TOKENIZER_FILES)}).")
     return files
 
 
@@ -259,7 +259,7 @@ def resolve(name: str | None, allowed: list[str] | None = None, shared: bool = F
     elif _looks_like_path(name):
         return name, "local", Path(name).expanduser().resolve()
     if name.count("/") > 1 or any(c in name for c in ' \\:*?"<>|'):
-        raise CheckpointError(f"'{name}' is neither an existing folder nor a valid Hugging Face Hub id.")
+        raise CheckpointError(f"{shown(name, 80)} is neither an existing folder nor a valid Hugging Face Hub id.")
     return name, "hub", None
 
 
@@ -278,14 +278,14 @@ def read_config(folder: Path, name: str) -> dict:
     try:
         text = (folder / "config.json").read_text()
         if len(text) > MAX_CONFIG_BYTES:
-            raise CheckpointError(f"'{name}' has a config.json of {len(text):,} characters: not a model's config.")
+            raise CheckpointError(f"{shown(name, 80)} has a config.json of {len(text):,} characters: not a model's config.")
         raw = load_json(text, "config.json")
     except (OSError, UnicodeDecodeError, PlaygroundError) as exc:  # the message could quote the file: not shown
         if isinstance(exc, CheckpointError):
             raise
-        raise CheckpointError(f"'{name}' has an unreadable config.json ({type(exc).__name__}).") from None
+        raise CheckpointError(f"{shown(name, 80)} has an unreadable config.json ({type(exc).__name__}).") from None
     if not isinstance(raw, dict):
-        raise CheckpointError(f"'{name}' has a config.json that is not a JSON object.")
+        raise CheckpointError(f"{shown(name, 80)} has a config.json that is not a JSON object.")
     return raw
 
 
@@ -300,10 +300,10 @@ def check_model_type(raw: dict, name: str) -> Family:
     kind = f"'{mt}'" if isinstance(mt, str) and mt in CONFIG_MAPPING else "an unknown"
     if raw.get("auto_map"):
         raise CheckpointError(
-            f"'{name}' needs its own Python code (config.json has auto_map for {kind} model_type); BERT Playground "
+            f"{shown(name, 80)} needs its own Python code (config.json has auto_map for {kind} model_type); BERT Playground "
             f"never runs remote code. Supported families: {SUPPORTED}.")
     raise CheckpointError(
-        f"'{name}' is {kind} checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
+        f"{shown(name, 80)} is {kind} checkpoint; BERT Playground runs BERT-architecture encoders of these families: {SUPPORTED}.")
 
 
 def make_info(name: str, source: str, folder: Path, fam: Family, sizes: dict, keys: set, dtype: str,
@@ -311,7 +311,7 @@ def make_info(name: str, source: str, folder: Path, fam: Family, sizes: dict, ke
     """The checkpoint's description from its config sizes (SIZES) and weight names; the heads come from the weights."""
     layers, heads = sizes.get("num_hidden_layers"), sizes.get("num_attention_heads")
     if not (isinstance(layers, int) and layers >= 1 and isinstance(heads, int) and heads >= 1):
-        raise CheckpointError(f"'{name}' has a config.json with no layers or no attention heads.")
+        raise CheckpointError(f"{shown(name, 80)} has a config.json with no layers or no attention heads.")
     cls_name, found = model_class(fam, heads_from_weights(fam, keys))
     return CheckpointInfo(
         name=name, source=source, path=str(folder),
@@ -353,5 +353,5 @@ def quick_info(name: str | None = None, allowed: list[str] | None = None, shared
     try:
         keys, dtype = weight_keys(files)
     except Exception as exc:  # a corrupt or truncated file (message not shown: it can quote the file)
-        raise CheckpointError(f"'{name}' could not be read ({type(exc).__name__}).") from None
+        raise CheckpointError(f"{shown(name, 80)} could not be read ({type(exc).__name__}).") from None
     return make_info(name, source, folder, fam, sizes, keys, dtype, raw)

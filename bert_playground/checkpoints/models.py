@@ -21,7 +21,7 @@ from transformers import CONFIG_MAPPING, AutoTokenizer, PretrainedConfig
 from transformers.utils import logging as hf_logging
 
 from ..core.device import choose_device
-from ..core.errors import CheckpointError
+from ..core.errors import CheckpointError, shown
 from ..core.paths import EMBEDDED_DIR  # noqa: F401  (re-exported)
 from .parts import submodule  # noqa: F401 (re-exported: models.submodule)
 from .families import MLM, PAIR, RTD, Family
@@ -85,7 +85,7 @@ def _hub_folder(name: str) -> Path:
         offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower() \
             or "connect" in str(exc).lower() or "resolve" in str(exc).lower()
         why = "the Hugging Face Hub cannot be reached (offline)" if offline else f"the Hub refused it ({type(exc).__name__})"
-        raise CheckpointError(f"Could not load '{name}' from the Hugging Face Hub: {why}. {OFFLINE_HINT}") from None
+        raise CheckpointError(f"Could not load {shown(name, 80)} from the Hugging Face Hub: {why}. {OFFLINE_HINT}") from None
     return Path(path)
 
 
@@ -99,7 +99,7 @@ def read_info(folder: Path, name: str, source: str) -> tuple[CheckpointInfo, Pre
         config = CONFIG_MAPPING[fam.model_type].from_dict({k: v for k, v in raw.items() if k != "auto_map"})
         keys, dtype = weight_keys(files)
     except Exception as exc:  # a corrupt or truncated file, a config with the wrong types (message not shown: it can
-        raise CheckpointError(f"'{name}' could not be read ({type(exc).__name__}).") from None  # quote the file)
+        raise CheckpointError(f"{shown(name, 80)} could not be read ({type(exc).__name__}).") from None  # quote the file)
     sizes = {k: getattr(config, k, None) for k in SIZES}
     return make_info(name, source, folder, fam, sizes, keys, dtype, raw), config
 
@@ -138,7 +138,7 @@ def load(name_or_path: str | None = None, device: str | torch.device | None = No
             )
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:
-        raise CheckpointError(f"'{name}' could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+        raise CheckpointError(f"{shown(name, 80)} could not be loaded: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
     _check_weights_fit(model, loading, info)
     model.to(device).eval()
     for p in model.parameters():

@@ -1,20 +1,21 @@
 """Plotly figure builders, one module per page. Pure functions: data in, figure out (Plotly, numpy and pandas only:
 no streamlit, no model), so that the pages and a notebook draw the same figures (`fig.show()` inline in Jupyter).
 
-The functions below take a result of `bert_playground.api` and call the same builders the pages call; each module
-is imported when first used (the app's home page starts without pandas).
+The functions below take a result of `bert_playground.api` and call the same builders the pages call (their names
+differ from the modules': `figures.nsp` is the NSP page's module, `figures.nsp_gauge(score)` a figure); each module is
+imported when first used (the app's home page starts without pandas).
 """
 from __future__ import annotations
 
 
-def representation(rep):
+def input_diagram(rep):
     """The packed input of `api.represent`: tokens and their segments, as the Input representation page draws it."""
-    from .representation import input_diagram
+    from .representation import input_diagram as diagram
 
-    return input_diagram(rep.encoding.tokens[:32], rep.encoding.token_type_ids[:32])
+    return diagram(rep.encoding.tokens[:32], rep.encoding.token_type_ids[:32])
 
 
-def fill(result, mask: int = 0):
+def fill_bars(result, mask: int = 0):
     """The guesses at one mask of `api.fill`, as bars (the Masked LM page's chart)."""
     from .mlm import prediction_bars
 
@@ -23,14 +24,14 @@ def fill(result, mask: int = 0):
                            f"Mask {mask + 1} (position {m.position})")
 
 
-def nsp(score):
+def nsp_gauge(score):
     """The pair head's probability of `api.nsp`, as the NSP page's gauge."""
     from .nsp import probability_gauge
 
     return probability_gauge(score.is_next_probability, "P(in order)" if score.task == "sop" else "P(IsNext)")
 
 
-def attention(maps, layer: int = 0, head: int | None = 0):
+def attention_map(maps, layer: int = 0, head: int | None = 0):
     """One head's map (head None: the mean over heads) of `api.attention`, as the Attention page's heatmap."""
     from ..interpret.attention import view
     from .attention import heatmap
@@ -49,7 +50,7 @@ def attention_heads(maps):
     return model_view(pooled)
 
 
-def context(result, layer: int = -1):
+def context_similarity(result, layer: int = -1):
     """The similarity of one word's uses at one layer of `api.context` (the Contextual embeddings page)."""
     from .contextual import similarity_heatmap
 
