@@ -28,7 +28,7 @@ def pages_ui():
     st.subheader("What each page teaches")
     for page in registry.PAGES[1:]:
         if (registry.ROOT / page.file).is_file():
-            st.page_link(page.file, label=f"{page.title}: {page.teaches}", icon=page.icon)
+            ui.page_link(page.key, f"{page.title}: {page.teaches}")
 
 
 def in_use_ui(info):

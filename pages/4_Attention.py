@@ -91,8 +91,8 @@ def heatmap_ui(maps: att.AttentionMaps, source: tuple, span):
     st.caption("Row = the token that attends (query); column = the token it reads from (key). "
                "Hover over a cell for the weight.")
     if head is not None:  # what happens without it: the Interventions page, this head already picked
-        st.page_link("pages/10_Interventions.py", label=f"Switch this head off (layer {layer + 1}, head {head + 1}) →",
-                     query_params={"tab": "Switch heads off", "heads": f"{layer}.{head}"}, icon="🔧")
+        ui.page_link("interventions", f"Switch this head off (layer {layer + 1}, head {head + 1}) →",
+                     {"tab": "Switch heads off", "heads": f"{layer}.{head}"})
 
 
 def model_view_ui(maps: att.AttentionMaps, source: tuple, span):

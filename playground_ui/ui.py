@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from bert_playground import PlaygroundError  # torch-free: the home page draws before torch has loaded
 from bert_playground.checkpoints import folders as checkpoint
@@ -307,6 +308,18 @@ def navigation(home: Callable[[], None]):
     pages += [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
               for p in PAGES if p.file and (ROOT / p.file).is_file()]
     return st.navigation(pages)
+
+
+def page_link(key: str, label: str, query: dict | None = None, icon: str | None = None):
+    """A link to another page of the registry, keeping this session (st.page_link). A page run on its own (AppTest's
+    `from_file`, no navigation) gets the same link as a plain address."""
+    page = BY_KEY[key]
+    try:
+        st.page_link(page.file, label=label, query_params=query, icon=icon or page.icon)
+    except StreamlitAPIException:
+        from urllib.parse import urlencode
+
+        st.markdown(f"[{md_escape(label)}](/{page.url_path}{'?' + urlencode(query) if query else ''})")
 
 
 def view_ui(spec):

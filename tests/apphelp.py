@@ -50,3 +50,16 @@ def open_tab(at: AppTest, key: str, label: str) -> AppTest:
 def plotly_specs(at) -> list[dict]:
     """The Plotly figures on the page (AppTest cannot read charts otherwise)."""
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def z_of(spec: dict, trace: int = 0):
+    """A trace's z as an array (Plotly ships numpy arrays base64-encoded)."""
+    import base64
+
+    import numpy as np
+
+    z = spec["data"][trace]["z"]
+    if isinstance(z, dict):
+        shape = [int(n) for n in str(z["shape"]).split(",")]
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.array(z, dtype=float)

@@ -1,12 +1,11 @@
 """AppTest tests for the attention page: the charts show the package's numbers, and bad input is handled."""
-import base64
 
 import numpy as np
 import pytest
 
 from bert_playground.interpret import attention as att
 
-from apphelp import run
+from apphelp import run, z_of
 
 PAGE = "pages/4_Attention.py"
 A, B = "The cat sat on the mat.", "It was happy there."
@@ -18,15 +17,6 @@ def chart(at, key: str) -> dict:
     found = [c for c in at.get("plotly_chart") if c.key == key]
     assert found, [c.key for c in at.get("plotly_chart")]
     return json.loads(found[0].proto.spec)
-
-
-def z_of(spec: dict, trace: int = 0) -> np.ndarray:
-    """A trace's z as an array (Plotly ships numpy arrays base64-encoded)."""
-    z = spec["data"][trace]["z"]
-    if isinstance(z, dict):
-        shape = [int(n) for n in str(z["shape"]).split(",")]
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.array(z, dtype=float)
 
 
 @pytest.fixture
