@@ -39,6 +39,8 @@ def tokens_ui(bundle, rep):
     if len(enc) > 32:
         st.caption("The diagram shows the first 32 tokens; the table below has them all.")
     export.table(table, "rep_table", what="tokens", hide_index=True, height=min(38 + 35 * len(table), 420))
+    ui.page_link("tokenizer-lab", "How the text was split, step by step, and what another vocabulary would cost →",
+                 {"text": st.session_state.get("rep_a", "")})
 
 
 def vector_ui(bundle, rep):

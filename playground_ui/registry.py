@@ -31,6 +31,8 @@ PAGES = (
     Page("home", None, "Home", "🏠", "what the playground is, the model in use and how it was pre-trained"),
     Page("input-representation", "pages/1_Input_representation.py", "Input representation", "🔤",
          "token + segment + position embeddings, summed and normalised"),
+    Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab", "✂️",
+         "WordPiece step by step, vocabularies trained live (WordPiece, BPE, Unigram) and what they cost"),
     Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM", "🎭",
          "the 80/10/10 masking recipe and real masked-token predictions", lesson=True),
     Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", "🔗",

@@ -30,6 +30,8 @@ class Command(NamedTuple):
 
 COMMANDS = {
     "represent": Command(inputs.add_represent, inputs.run_represent, inputs.text_represent),
+    "tokenize": Command(inputs.add_tokenize, inputs.run_tokenize, inputs.text_tokenize),
+    "vocab": Command(inputs.add_vocab, inputs.run_vocab, inputs.text_vocab),
     "pretrain": Command(pretraining.add_pretrain, pretraining.run_pretrain, None),
     "mask": Command(objectives.add_mask, objectives.run_mask, objectives.text_mask),
     "fill": Command(objectives.add_fill, objectives.run_fill, objectives.text_fill),
