@@ -36,8 +36,16 @@ class VocabStats:
 
 
 def lab_text(path: Path = LAB_CORPUS) -> tuple[list[str], list[str]]:
-    """(training paragraphs, held-out paragraphs) of a WikiExtractor corpus: the last HELD_OUT_DOCS articles held out."""
+    """(training paragraphs, held-out paragraphs) of a WikiExtractor corpus: the last HELD_OUT_DOCS articles held out.
+    A corpus that is not UTF-8 text is refused (nothing is trained on replaced characters)."""
+    from .. import datasets
     from .corpus import read_wikiextractor
+
+    raw, name = datasets.read_bytes(path) if Path(path) != LAB_CORPUS else (b"", "")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlaygroundError(f"'{name}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}).") from None
 
     docs = read_wikiextractor(str(path), min_sentences=1)
     if len(docs) <= HELD_OUT_DOCS + 1:
