@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..core.errors import PlaygroundError
@@ -70,15 +71,21 @@ def _task_data(args, task):
 
 
 def check_save_path(path: str | None) -> None:
-    """Refuse an output folder that cannot be written before any work is done (not at the end of a run)."""
+    """Refuse an output folder that cannot be written before any work is done (not at the end of a run): an
+    existing file, or a folder whose nearest existing parent does not take a new folder (tried, not assumed: the
+    permission bits do not stop root, a read-only or virtual file system does)."""
     if not path:
         return
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise PlaygroundError(f"--save '{path}' is an existing file, not a folder: give a new or empty folder.")
     parent = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise PlaygroundError(f"--save '{path}': '{parent}' cannot be written; give a folder you can write to.")
+    try:
+        if not parent.is_dir():
+            raise OSError
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".write-check-"))
+    except OSError:
+        raise PlaygroundError(f"--save '{path}': '{parent}' cannot be written; give a folder you can write to.") from None
 
 
 def run_finetune(args):

@@ -9,6 +9,7 @@ and pre-tokenizer (`normalize_str`, `pre_tokenize_str`), then the subword model 
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class UnigramWord:
     unknown: tuple[bool, ...] = ()  # per piece: no vocabulary entry covers it
 
 
+@functools.lru_cache(maxsize=8)
 def _model(tokenizer) -> tuple[object, dict]:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
@@ -38,11 +40,21 @@ def _model(tokenizer) -> tuple[object, dict]:
     return backend, json.loads(backend.to_str())["model"]
 
 
-def _words(backend, text: str) -> list[str]:
-    normalized = backend.normalizer.normalize_str(text) if backend.normalizer is not None else text
-    if backend.pre_tokenizer is None:
-        return [normalized]
-    return [w for w, _ in backend.pre_tokenizer.pre_tokenize_str(normalized)]
+def _words(tokenizer, backend, text: str) -> list[tuple[str, bool]]:
+    """(word, is a typed special token): added tokens split off first, then the library's normalizer and
+    pre-tokenizer on the rest."""
+    from .wordpiece import split_added
+
+    out = []
+    for segment, special in split_added(tokenizer, text):
+        if special:
+            out.append((segment, True))
+            continue
+        normalized = backend.normalizer.normalize_str(segment) if backend.normalizer is not None else segment
+        words = [normalized] if backend.pre_tokenizer is None else \
+            [w for w, _ in backend.pre_tokenizer.pre_tokenize_str(normalized)]
+        out += [(w, False) for w in words]
+    return out
 
 
 def bpe_steps(tokenizer, text: str) -> list[BpeWord]:
@@ -53,8 +65,8 @@ def bpe_steps(tokenizer, text: str) -> list[BpeWord]:
     vocab = model["vocab"]
     ranks = {tuple(m.split(" ", 1) if isinstance(m, str) else m): i for i, m in enumerate(model["merges"])}
     out = []
-    for word in _words(backend, text):
-        if model.get("ignore_merges") and word in vocab:
+    for word, special in _words(tokenizer, backend, text):
+        if special or (model.get("ignore_merges") and word in vocab):
             out.append(BpeWord(word, (), (word,)))
             continue
         symbols, done = list(word), []
@@ -87,7 +99,10 @@ def unigram_steps(tokenizer, text: str) -> list[UnigramWord]:
     unk_score = min(scores.values()) - 10.0  # the library's penalty for a character no piece covers
     longest = max(len(p) for p in scores)
     out = []
-    for word in _words(backend, text):
+    for word, special in _words(tokenizer, backend, text):
+        if special:
+            out.append(UnigramWord(word, (word,), 0.0, (False,)))
+            continue
         n = len(word)
         best = [(-math.inf, -1, "")] * (n + 1)  # best[i]: (score, start of the last piece, that piece)
         best[0] = (0.0, -1, "")

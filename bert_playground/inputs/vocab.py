@@ -70,11 +70,12 @@ def untrained(algorithm: str, size: int, lowercase: bool):
     if algorithm not in ALGORITHMS:
         raise PlaygroundError(f"The algorithm must be one of {', '.join(ALGORITHMS)}, not '{str(algorithm)[:20]}'.")
     check_size(size)
+    alphabet = size // 4  # characters kept as entries: the rarest of a large alphabet become [UNK], so the size holds
     model, trainer = {
-        "wordpiece": (models.WordPiece(unk_token="[UNK]"), trainers.WordPieceTrainer(vocab_size=size, special_tokens=SPECIALS,
-                                                                                     show_progress=False)),
-        "bpe": (models.BPE(unk_token="[UNK]"), trainers.BpeTrainer(vocab_size=size, special_tokens=SPECIALS,
-                                                                   show_progress=False)),
+        "wordpiece": (models.WordPiece(unk_token="[UNK]"), trainers.WordPieceTrainer(
+            vocab_size=size, special_tokens=SPECIALS, limit_alphabet=alphabet, show_progress=False)),
+        "bpe": (models.BPE(unk_token="[UNK]"), trainers.BpeTrainer(
+            vocab_size=size, special_tokens=SPECIALS, limit_alphabet=alphabet, show_progress=False)),
         "unigram": (models.Unigram(), trainers.UnigramTrainer(vocab_size=size, special_tokens=SPECIALS, unk_token="[UNK]",
                                                               show_progress=False)),
     }[algorithm]

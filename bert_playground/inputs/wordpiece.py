@@ -11,6 +11,8 @@ own tokenizer:
 """
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -144,6 +146,12 @@ def wordpiece(word: str, vocab, rules: Rules) -> Word:
     return Word(word, tuple(pieces), tuple(tried), False)
 
 
+@functools.lru_cache(maxsize=8)
+def rules_and_vocab(tokenizer) -> tuple[Rules, dict]:
+    """`rules_of` and the vocabulary, read once per tokenizer (both need the whole tokenizer serialised)."""
+    return rules_of(tokenizer), tokenizer.get_vocab()
+
+
 def rules_of(tokenizer) -> Rules:
     """A checkpoint tokenizer's rules, read from its `tokenizers` pipeline (fast tokenizers)."""
     import json
@@ -164,16 +172,46 @@ def rules_of(tokenizer) -> Rules:
                  unk=model.get("unk_token", "[UNK]"))
 
 
+def split_added(tokenizer, text: str) -> list[tuple[str, bool]]:
+    """The text around the tokenizer's added tokens ([CLS], [MASK]... typed in the text): (segment, is an added
+    token), as the library splits them off before normalizing (with their lstrip/rstrip rules)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    added = [t for t in (backend.get_added_tokens_decoder().values() if backend is not None else []) if t.content]
+    if not added:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(t.content) for t in sorted(added, key=lambda t: -len(t.content))))
+    by_content = {t.content: t for t in added}
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        before = text[last:m.start()]
+        if by_content[m.group()].lstrip:
+            before = before.rstrip()
+        out.append((before, False))
+        out.append((m.group(), True))
+        last = m.end()
+        if by_content[m.group()].rstrip:
+            last += len(text[last:]) - len(text[last:].lstrip())
+    out.append((text[last:], False))
+    return [(s, special) for s, special in out if special or s]
+
+
 def steps(tokenizer, text: str) -> Steps:
     """`text` through the basic tokenizer and WordPiece, step by step, with the checkpoint tokenizer's rules and
-    vocabulary (no [CLS]/[SEP]: those are added when a model input is packed)."""
+    vocabulary (no [CLS]/[SEP]: those are added when a model input is packed). Special tokens typed in the text are
+    kept whole, as the tokenizer keeps them."""
     text = str(text)
     if not text.strip():
         raise PlaygroundError("The text is empty: type a sentence to split.")
     if len(text) > MAX_TEXT:
         raise PlaygroundError(f"The text has {len(text):,} characters; at most {MAX_TEXT:,} are explained step by step.")
-    rules, vocab = rules_of(tokenizer), tokenizer.get_vocab()
-    stages = basic(text, rules)
-    words = tuple(wordpiece(w, vocab, rules) for w in stages[-1][1])
+    rules, vocab = rules_and_vocab(tokenizer)
+    parts = [(segment, None if special else basic(segment, rules)) for segment, special in split_added(tokenizer, text)]
+    names = [name for name, _ in basic("x", rules)]
+    stages = []  # each stage over the whole text; a typed special token passes every stage untouched
+    for k, name in enumerate(names[:-1]):
+        stages.append((name, " ".join(seg if st is None else st[k][1] for seg, st in parts)))
+    stages.append((names[-1], [w for seg, st in parts for w in ([seg] if st is None else st[-1][1])]))
+    words = [Word(seg, (seg,), ((seg, True),), False) if st is None else wordpiece(w, vocab, rules)
+             for seg, st in parts for w in ([seg] if st is None else st[-1][1])]
     tokens = tuple(p for w in words for p in w.pieces)
-    return Steps(tuple(stages), words, tokens, tuple(vocab[t] for t in tokens))
+    return Steps(tuple(stages), tuple(words), tokens, tuple(vocab[t] for t in tokens))
