@@ -247,3 +247,63 @@ def test_tiny_run_grouped_by_length_trims_padding_and_counts_the_same_tokens(tmp
     assert all(w % 16 == 0 for w in train_widths)  # a few shapes, rounded up to 16 (oneDNN builds one kernel per shape)
     assert math.isfinite(result["eval_mlm_loss"])
     assert load(str(tmp_path / "g"), "cpu").info.has_nsp
+
+
+# ---- the recipe knobs (the Pre-training lab) --------------------------------------------------------------
+
+def _lab_run(tmp_path, **kw):
+    write_corpus(tmp_path / "wiki.xz", n_docs=40)
+    base = dict(corpus=str(tmp_path / "wiki.xz"), out=str(tmp_path / "out"), init="scratch", preset="tiny", eval_docs=8,
+                eval_pairs=32, seq_len=48, batch_size=8, lr=2e-3, warmup_steps=2, max_steps=8, log_every=4,
+                eval_every=8, device="cpu")
+    return pretrain.pretrain(pretrain.PretrainConfig(**{**base, **kw}))
+
+
+def test_recipe_result_has_every_knob_the_baseline_and_snapshots(tmp_path):
+    res = _lab_run(tmp_path, snapshot_every=4, probes=("The cat sat on the [MASK].",))
+    assert res["recipe"]["mask_split"] == [0.8, 0.1, 0.1] and res["recipe"]["pair_task"] == "nsp"
+    assert 0.0 <= res["unigram_baseline_accuracy"] <= 1.0
+    assert [s["step"] for s in res["snapshots"]] == [0, 4, 8]
+    assert all(len(s["probes"][0]["top"]) == 3 for s in res["snapshots"])
+
+
+def test_static_masking_repeats_its_copies_and_dynamic_does_not(tokenizer):
+    """Static with N copies: epoch e draws what epoch e mod N drew (pairs and masks); dynamic: new draws."""
+    docs = [[tokenizer.convert_tokens_to_ids(tokenizer.tokenize(s)) for s in t] for t in TOPICS * 5]
+    cfg = pretrain.PretrainConfig(corpus="c", out="o", static_masking=2)
+    copy = [e % cfg.static_masking for e in range(4)]
+    packed = [pretrain.epoch_pairs(docs, tokenizer, 48, 0, c) for c in copy]
+    assert torch.equal(packed[0].input_ids, packed[2].input_ids) and not torch.equal(packed[0].input_ids, packed[1].input_ids)
+    seeds = [masking.epoch_seed(0, c, dynamic=True) for c in copy]
+    assert seeds[0] == seeds[2] != seeds[1]
+
+
+def test_sop_pairs_are_consecutive_and_swapped_half_the_time(tokenizer):
+    docs = [[[i * 100 + j] * 3 for j in range(8)] for i in range(60)]  # 60 documents of 8 'sentences'
+    ps = pretrain.epoch_pair_list(docs, 48, seed=0, epoch=0, pair_task="sop")
+    n = len(ps)
+    swapped = sum(not p.is_next for p in ps)
+    assert abs(swapped - n / 2) <= 3 * (n * 0.25) ** 0.5  # 3-sigma binomial band
+    assert all(p.a_doc == p.b_doc for p in ps)  # both segments from the same document, in or out of order
+    assert all(p.is_next == (p.a_span[1] <= p.b_span[0]) for p in ps)
+
+
+def test_mask_split_and_rate_follow_their_definitions(tokenizer):
+    """A 40% rate with an always-[MASK] split: chosen share and actions within 3-sigma binomial bands."""
+    cfg = pretrain.PretrainConfig(corpus="c", out="o", mask_rate=0.4, mask_split=(1.0, 0.0, 0.0))
+    ids = torch.randint(2000, 20000, (64, 64))
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+    special = torch.tensor(masking.special_ids(tokenizer))
+    mb = pretrain.corrupt(batch, tokenizer, special, masking.make_generator(0), cfg.masking())
+    n, chosen = ids.numel(), (mb.labels != masking.IGNORE)
+    assert abs(int(chosen.sum()) - 0.4 * n) <= 3 * (n * 0.4 * 0.6) ** 0.5
+    assert (mb.input_ids[chosen] == tokenizer.mask_token_id).all()
+
+
+def test_pair_task_none_learns_no_pair_label_and_bad_values_are_refused(tmp_path):
+    res = _lab_run(tmp_path, pair_task="none")
+    assert res["eval_nsp_accuracy"] is None and res["recipe"]["pair_task"] == "none"
+    for kw, message in ((dict(mask_split=(0.5, 0.1, 0.1)), "summing to 100"), (dict(pair_task="xyz"), "pair task"),
+                        (dict(static_masking=-1), "static masking"), (dict(mask_rate=1.5), "between 0 and 1")):
+        with pytest.raises(PlaygroundError, match=message):
+            pretrain.PretrainConfig(corpus="c", out="o", **kw)

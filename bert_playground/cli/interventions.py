@@ -13,7 +13,8 @@ def add_ablate(sub):
     p.add_argument("text", help="a text with [MASK] (its guesses are compared), or sentence A with TEXT_B")
     p.add_argument("text_b", nargs="?", default=None, help="sentence B: the NSP decision is compared")
     p.add_argument("--heads", required=True, help="heads to switch off, LAYER.HEAD from 0, comma-separated: 3.7,5.0")
-    p.add_argument("--mode", choices=MODES, default=MODES[0], help="zero, or the head's mean over a reference corpus")
+    p.add_argument("--mode", dest="ablation_mode", choices=MODES, default=MODES[0],
+                   help="zero, or the head's mean over a reference corpus")
     model_arg(p)
     json_arg(p)
 
@@ -21,7 +22,7 @@ def add_ablate(sub):
 def run_ablate(args):
     from ..interpret.interventions import ablate
 
-    res = ablate(load_model(args), args.text, args.text_b, args.heads, args.mode)
+    res = ablate(load_model(args), args.text, args.text_b, args.heads, args.ablation_mode)
     print_notices(getattr(res.before, "notices", ()))
     return res.to_dict()
 

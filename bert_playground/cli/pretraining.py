@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..core.errors import PlaygroundError
 from .common import config_defaults, json_arg
 
 # ---- pretrain -----------------------------------------------------------------------------
 
 
 def add_pretrain(sub):
-    from ..pretraining.pretrain import PRECISIONS, SAVE_DTYPES, PretrainConfig
+    from ..pretraining.pretrain import PAIR_TASKS, PRECISIONS, SAVE_DTYPES, PretrainConfig
 
     d = config_defaults(PretrainConfig)
     p = sub.add_parser("pretrain", help="pre-train BertForPreTraining on MLM + NSP from WikiExtractor text")
@@ -39,6 +40,17 @@ def add_pretrain(sub):
                    help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
     p.add_argument("--group-by-length", action="store_true",
                    help="batch pairs of similar length and trim their padding (faster with short pairs)")
+    p.add_argument("--mask-split", dest="mask_split_percent", default=",".join(f"{100 * x:g}" for x in d["mask_split"]),
+                   help="of the chosen tokens, percent [MASK], random, kept (default 80,10,10)")
+    p.add_argument("--static-masking", type=int, default=d["static_masking"],
+                   help="0: dynamic masking (new masks every epoch); N: BERT's original, pairs and masks made once in "
+                        "N copies")
+    p.add_argument("--whole-word", action="store_true", help="choose all pieces of a word together")
+    p.add_argument("--pair-task", choices=PAIR_TASKS, default=d["pair_task"],
+                   help="nsp (BERT), sop (ALBERT's sentence order, on the same pair head) or none (RoBERTa)")
+    p.add_argument("--probe", dest="probe_texts", action="append", default=None, metavar="TEXT",
+                   help="a text with [MASK] whose top-3 guesses each snapshot records (repeatable)")
+    p.add_argument("--snapshot-every", type=int, default=d["snapshot_every"], help="steps between snapshots")
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, default=d["save_dtype"])
     p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")
@@ -52,5 +64,12 @@ def run_pretrain(args):
     from ..pretraining.pretrain import PretrainConfig, pretrain
 
     names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k in names})  # every option is a config field
+    values = {k: v for k, v in vars(args).items() if k in names}  # every option is a config field
+    try:
+        values["mask_split"] = tuple(float(x) / 100 for x in str(args.mask_split_percent).split(","))
+    except ValueError:
+        raise PlaygroundError(f"--mask-split takes three percentages, e.g. 80,10,10, not "
+                              f"'{str(args.mask_split_percent)[:30]}'.") from None
+    values["probes"] = tuple(args.probe_texts or ())
+    cfg = PretrainConfig(**values)
     return pretrain(cfg, resume=args.resume)

@@ -8,6 +8,8 @@ from ..core import training
 from ..core.errors import PlaygroundError
 from ..core.training import PRECISIONS
 
+PAIR_TASKS = ("nsp", "sop", "none")  # BERT's next sentence, ALBERT's sentence order, RoBERTa's none
+EVAL_RATE = 0.15  # held-out MLM accuracy is always measured at BERT's 15%, 80/10/10: recipes compare on one scale
 SAVE_DTYPES = ("float16", "float32")  # the checkpoint's weights on disk (training always runs in float32 weights)
 PRESETS = {  # --init scratch configs (vocab size comes from the tokenizer)
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256),
@@ -34,7 +36,13 @@ class PretrainConfig:
     max_seconds: float | None = None  # wall time of this run
     epochs: int = 100  # passes over the corpus, each with new pairs
     train_layers: int | None = None  # train only the top K encoder layers + heads (CPU runs); None: all
-    mask_rate: float = 0.15  # share of tokens chosen for MLM (80/10/10)
+    mask_rate: float = 0.15  # share of tokens chosen for MLM
+    mask_split: tuple[float, float, float] = (0.8, 0.1, 0.1)  # of the chosen: [MASK], a random token, kept
+    static_masking: int = 0  # 0: dynamic (new pairs and masks every epoch); N: BERT's original, made once in N copies
+    whole_word: bool = False  # choose all pieces of a word together
+    pair_task: str = "nsp"  # one of PAIR_TASKS: the two-way pair head learns IsNext, in-order, or nothing
+    probes: tuple[str, ...] = ()  # texts with [MASK] whose top-3 guesses each snapshot records
+    snapshot_every: int | None = None  # steps between snapshots (step 0 included); None: none
     short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
     sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
     group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
@@ -57,6 +65,30 @@ class PretrainConfig:
             raise PlaygroundError(f"save dtype must be one of {', '.join(SAVE_DTYPES)}, not '{self.save_dtype}'.")
         if self.batch_size < 1 or not 8 <= self.seq_len <= 512 or not self.lr > 0:
             raise PlaygroundError("--batch-size must be >= 1, --seq-len between 8 and 512, --lr > 0.")
+        split = tuple(self.mask_split)
+        if len(split) != 3 or any(not 0.0 <= x <= 1.0 for x in split) or abs(sum(split) - 1.0) > 1e-6:
+            raise PlaygroundError(f"the mask split ([MASK], random, kept) must be three shares summing to 100%, not "
+                                  f"{', '.join(f'{100 * x:g}' for x in split)}.")
+        if isinstance(self.static_masking, bool) or not isinstance(self.static_masking, int) or self.static_masking < 0:
+            raise PlaygroundError("static masking must be 0 (dynamic) or a number of copies >= 1.")
+        if self.pair_task not in PAIR_TASKS:
+            raise PlaygroundError(f"pair task must be one of {', '.join(PAIR_TASKS)}, not '{str(self.pair_task)[:20]}'.")
+        if self.snapshot_every is not None and self.snapshot_every < 1:
+            raise PlaygroundError("--snapshot-every must be a number of steps >= 1.")
+
+    def masking(self):
+        """The training draw's MaskingConfig (rate, split, whole words)."""
+        from ..objectives.masking import MaskingConfig
+
+        return MaskingConfig(rate=self.mask_rate, mask_share=self.mask_split[0], random_share=self.mask_split[1],
+                             whole_word=self.whole_word)
+
+    def recipe(self) -> dict:
+        """Every recipe knob, defaults included (the result's `recipe`)."""
+        return {"mask_rate": self.mask_rate, "mask_split": list(self.mask_split), "static_masking": self.static_masking,
+                "whole_word": self.whole_word, "pair_task": self.pair_task, "short_seq_prob": self.short_seq_prob,
+                "sentence_pair_prob": self.sentence_pair_prob, "seq_len": self.seq_len, "batch_size": self.batch_size,
+                "lr": self.lr, "init": self.init, "preset": self.preset, "seed": self.seed}
 
 
 @dataclass

@@ -45,19 +45,23 @@ def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPa
 
 
 def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
-                sentence_pair_prob: float = 0.0) -> PackedPairs:
+                sentence_pair_prob: float = 0.0, pair_task: str = "nsp") -> PackedPairs:
     """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
     `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
-    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob)
+    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob, pair_task)
     return pack_pairs(ps, tokenizer, seq_len)
 
 
 def epoch_pair_list(docs, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
-                    sentence_pair_prob: float = 0.0) -> list[pairs.Pair]:
-    """The shuffled pairs `epoch_pairs` packs (their document indices are positions in `docs`)."""
+                    sentence_pair_prob: float = 0.0, pair_task: str = "nsp") -> list[pairs.Pair]:
+    """The shuffled pairs `epoch_pairs` packs (their document indices are positions in `docs`). The pair task
+    decides the second segment: 'nsp' the next text or another document's (50/50); 'sop' always the next text, then
+    A and B swapped half the time (ALBERT; `pairs.order_pair`); 'none' always the next text (no label is learned)."""
     rng = random.Random(seed * 7919 + epoch)
     ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
-                          sentence_pair_prob=sentence_pair_prob)
+                          sentence_pair_prob=sentence_pair_prob, is_next_prob=0.5 if pair_task == "nsp" else 1.0)
+    if pair_task == "sop":
+        ps = [pairs.order_pair(p, swapped=rng.random() < 0.5) for p in ps]
     rng.shuffle(ps)
     return ps
 
@@ -96,9 +100,19 @@ def load_corpus(cfg: PretrainConfig, tokenizer, world: distributed.World | None 
     return tokenize_documents(tokenizer, train_docs), tokenize_documents(tokenizer, eval_docs)
 
 
+def unigram_token(train_ids, tokenizer) -> int:
+    """The training text's most frequent token (special tokens aside): the guess of a model that learned only
+    token frequencies, the baseline a pre-trained model must beat first."""
+    from collections import Counter
+
+    special = set(tokenizer.all_special_ids)
+    counts = Counter(t for doc in train_ids for sentence in doc for t in sentence if t not in special)
+    return counts.most_common(1)[0][0]
+
+
 def held_out_pairs(eval_ids, tokenizer, cfg: PretrainConfig) -> PackedPairs:
     """The held-out pairs every evaluation of a run scores: BERT's packed pairs (no one-sentence pairs), drawn once
     with a fixed seed, the first `cfg.eval_pairs` of them (so two runs on the same held-out text share them)."""
-    packed = epoch_pairs(eval_ids, tokenizer, cfg.seq_len, seed=999, epoch=0)
+    packed = epoch_pairs(eval_ids, tokenizer, cfg.seq_len, seed=999, epoch=0, pair_task=cfg.pair_task)
     return PackedPairs(*(t[: cfg.eval_pairs] for t in (packed.input_ids, packed.token_type_ids, packed.attention_mask,
                                                        packed.next_label)))

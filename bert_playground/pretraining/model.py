@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import AutoTokenizer, BertConfig, BertForPreTraining
@@ -88,23 +89,35 @@ class PretrainLoss(torch.nn.Module):
         return losses(self.model, batch, labels, next_label)
 
 
-def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float) -> masking.MaskedBatch:
+def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float | masking.MaskingConfig,
+            continues: torch.Tensor | None = None) -> masking.MaskedBatch:
+    """BERT's corruption of a batch with the shared `masking.mask_tokens`: `rate` (80/10/10) or a whole
+    MaskingConfig; whole-word masking reads `continues`, a (V,) bool table of the pieces that continue a word."""
     sp = torch.isin(batch["input_ids"], special) | (batch["attention_mask"] == 0)
+    config = rate if isinstance(rate, masking.MaskingConfig) else masking.MaskingConfig(rate=rate)
+    continuation = continues[batch["input_ids"]] if continues is not None and config.whole_word else None
     return masking.mask_tokens(
         batch["input_ids"], sp, mask_token_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
-        config=masking.MaskingConfig(rate=rate), generator=generator)
+        config=config, generator=generator, continuation=continuation)
+
+
+def continuation_table(tokenizer, device) -> torch.Tensor:
+    """(V,) bool: the vocabulary's pieces that continue a word ('##ing'), for whole-word masking."""
+    names = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return torch.tensor([str(n).startswith("##") for n in names], device=device)
 
 
 @torch.no_grad()
 def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, seed: int = 1234,
-             batch_size: int = 64) -> dict:
+             batch_size: int = 64, unigram_id: int | None = None) -> dict:
     """Held-out MLM accuracy (chosen positions, 80/10/10) and NSP accuracy, with a fixed draw, in float32 (as the
-    app runs the model, whatever precision trained it)."""
+    app runs the model, whatever precision trained it); with `unigram_id`, also the accuracy of always guessing
+    that one token at the same positions (`unigram_accuracy`)."""
     was_training = model.training
     model.eval()
     g = masking.make_generator(seed, device)
     special = torch.tensor(masking.special_ids(tokenizer), device=device)
-    mc = mn = nc = n = 0
+    mc = mn = nc = n = uc = 0
     mlm_sum = nsp_sum = 0.0
     for i in range(0, len(packed.input_ids), batch_size):
         batch = {k: getattr(packed, k)[i:i + batch_size].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")}
@@ -113,10 +126,49 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
         batch["input_ids"] = mb.input_ids
         mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
         mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
+        uc += int((mb.labels == unigram_id).sum()) if unigram_id is not None else 0
         mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)
     model.train(was_training)
-    return {"mlm_accuracy": mc / max(mn, 1), "nsp_accuracy": nc / max(n, 1),
-            "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
+    out = {"mlm_accuracy": mc / max(mn, 1), "nsp_accuracy": nc / max(n, 1),
+           "mlm_loss": mlm_sum / max(mn, 1), "nsp_loss": nsp_sum / max(n, 1), "eval_pairs": n, "eval_masked": mn}
+    return out if unigram_id is None else {**out, "unigram_accuracy": uc / max(mn, 1)}
+
+
+@torch.no_grad()
+def probe_guesses(model, tokenizer, texts, device, k: int = 3) -> list[dict]:
+    """Each probe text's top-k guesses at its first mask: {"text", "top": [[token, probability], ...]}."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for text in texts:
+        enc = tokenizer(text, return_tensors="pt", truncation=True, max_length=128)
+        ids = enc["input_ids"][0].tolist()
+        if tokenizer.mask_token_id not in ids:
+            out.append({"text": text, "top": []})
+            continue
+        logits = model(**{k_: v.to(device) for k_, v in enc.items()}).prediction_logits[0, ids.index(tokenizer.mask_token_id)]
+        top = logits.float().softmax(-1).topk(k)
+        out.append({"text": text, "top": [[t, round(float(p), 6)] for t, p in
+                                          zip(tokenizer.convert_ids_to_tokens(top.indices.tolist()), top.values)]})
+    model.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def attention_maps(model, tokenizer, text: str, device) -> tuple[list[str], np.ndarray]:
+    """(tokens, (L, H, T, T) attention probabilities) of `text` under the model as it is now (eager attention for
+    the one pass; the model trains with SDPA, which returns no maps)."""
+    was_training, impl = model.training, model.config._attn_implementation
+    model.eval()
+    model.set_attn_implementation("eager")
+    try:
+        enc = tokenizer(text, return_tensors="pt", truncation=True, max_length=64)
+        out = model.bert(**{k: v.to(device) for k, v in enc.items()}, output_attentions=True)
+        maps = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()  # (L, H, T, T)
+    finally:
+        model.set_attn_implementation(impl)
+        model.train(was_training)
+    return tokenizer.convert_ids_to_tokens(enc["input_ids"][0].tolist()), maps
 
 
 def save_checkpoint(model, tokenizer, out: Path, state: TrainState, cfg: PretrainConfig) -> None:

@@ -25,27 +25,51 @@ from transformers import BertForPreTraining
 
 from ..core import training
 from ..core.device import describe
+from ..core.errors import PlaygroundError
 from ..inputs.corpus import corpus_files
 from ..objectives import masking
 from . import distributed
-from .config import PRECISIONS, PRESETS, SAVE_DTYPES, PretrainConfig, TrainState, lr_factor  # noqa: F401 (re-exported)
+from .config import (EVAL_RATE, PAIR_TASKS, PRECISIONS, PRESETS, SAVE_DTYPES, PretrainConfig,  # noqa: F401
+                     TrainState, lr_factor)
 from .data import (PackedPairs, epoch_pair_list, epoch_pairs, held_out_pairs, length_grouped_batches,  # noqa: F401
-                   load_corpus, pack_pairs, tokenize_documents)
-from .model import (PretrainLoss, build_model, corrupt, evaluate, freeze_lower, load_state, losses,  # noqa: F401
-                    minilm_dir, save_checkpoint)
+                   load_corpus, pack_pairs, tokenize_documents, unigram_token)
+from .model import (PretrainLoss, attention_maps, build_model, continuation_table, corrupt, evaluate,  # noqa: F401
+                    freeze_lower, load_state, losses, minilm_dir, probe_guesses, save_checkpoint)
 from .training_log import read_training_log  # noqa: F401 (pretrain.read_training_log stays importable)
 
 
-def _log(obj: dict) -> None:
-    print(json.dumps(obj), file=sys.stderr, flush=True)
+def check_pair_head(cfg: PretrainConfig) -> None:
+    """A pair task continued from a checkpoint folder needs the folder's pair head (MiniLM and scratch start fresh)."""
+    if cfg.pair_task == "none" or cfg.init in ("minilm", "scratch") or not Path(cfg.init).is_dir():
+        return
+    from ..checkpoints.folders import _safetensors_files, weight_keys
+
+    try:
+        keys, _ = weight_keys(_safetensors_files(Path(cfg.init)))
+    except Exception:  # noqa: BLE001 (an unreadable folder: the load says why)
+        return
+    if not any(k.startswith("cls.seq_relationship.") for k in keys):
+        raise PlaygroundError(f"--init '{cfg.init}' has no sentence-pair head, so --pair-task {cfg.pair_task} would "
+                              "train one from random weights on top of it: use --pair-task none, or --init minilm.")
 
 
-def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict:
-    """Pre-train on MLM + NSP until the step, time or epoch budget is spent; returns the run's figures."""
+def _log(obj: dict, run=None) -> None:
+    if run is not None and run.on_event is not None:
+        run.on_event(obj)
+    else:
+        print(json.dumps(obj), file=sys.stderr, flush=True)
+
+
+def pretrain(cfg: PretrainConfig, resume: bool = False, stop=None, on_event=None) -> dict:
+    """Pre-train on MLM + NSP until the step, time or epoch budget is spent (or `stop`, an Event, is set); returns
+    the run's figures. `on_event` (the Pre-training lab) receives every log row and snapshot as it happens, instead
+    of their lines on stderr."""
     for pattern in (cfg.corpus, cfg.eval_corpus):  # the text is checked before any model is built or loaded
         if pattern:
             corpus_files(pattern)
+    check_pair_head(cfg)
     run = _setup(cfg, resume)
+    run.stop, run.on_event = stop, on_event
     try:
         epoch = run.state.epoch
         for epoch in range(run.state.epoch, run.state.epoch + cfg.epochs):
@@ -80,6 +104,11 @@ class _Run:
     aside: float = 0.0  # seconds spent on held-out evaluations and checkpoint saves, not training
     tokens: torch.Tensor | None = None  # (), tokens trained on in this run, on the device
     losses: training.RunningMean | None = None  # mlm, nsp since the last log line
+    continues: torch.Tensor | None = None  # (V,) bool, pieces that continue a word (whole-word masking)
+    unigram_id: int | None = None  # the training text's most frequent token: the baseline's guess
+    snapshots: list = field(default_factory=list)  # what each snapshot recorded (the result's `snapshots`)
+    stop: object = None  # a threading.Event that ends the run (the lab's Stop button)
+    on_event: object = None  # a callback for log rows and snapshots (else: lines on stderr)
 
     def elapsed(self) -> float:
         return time.time() - self.start_time
@@ -98,6 +127,7 @@ def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     t0 = time.time()
     train_ids, eval_ids = load_corpus(cfg, tokenizer, world)
     eval_packed = held_out_pairs(eval_ids, tokenizer, cfg)
+    unigram = unigram_token(train_ids, tokenizer)
     counts = distributed.sum_(torch.tensor([len(train_ids), sum(len(s) for d in train_ids for s in d)],
                                            device=device), world).tolist()  # over all ranks
     if world.main:
@@ -110,23 +140,27 @@ def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     model.train()
     loss_fn = distributed.wrap(PretrainLoss(model), world)
     return _Run(cfg, device, out, model, tokenizer, state, train_ids, eval_packed, opt, params, special, state.step,
-                world, loss_fn, tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device))
+                world, loss_fn, tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device),
+                continues=continuation_table(tokenizer, device) if cfg.whole_word else None, unigram_id=unigram)
 
 
 def _epoch(run: _Run, epoch: int) -> bool:
     """One pass over fresh pairs; True when a step or time budget ended the run."""
     cfg, world = run.cfg, run.world
     seed = distributed.rank_seed(cfg.seed, world.rank)  # this rank's own pairs and masks
-    data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, seed, epoch, cfg.short_seq_prob,
-                        cfg.sentence_pair_prob)
+    copy = epoch % cfg.static_masking if cfg.static_masking else epoch  # static: the same N copies, again and again
+    data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, seed, copy, cfg.short_seq_prob,
+                       cfg.sentence_pair_prob, cfg.pair_task)
     data = PackedPairs(*(t.to(run.device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
-    gen = masking.make_generator(masking.epoch_seed(seed, epoch, dynamic=True), run.device)
+    gen = masking.make_generator(masking.epoch_seed(seed, copy, dynamic=True), run.device)
     n_batches = distributed.min_int(len(data.next_label) // cfg.batch_size, world)  # the same on every rank
-    for rows in _batch_rows(data, cfg, n_batches, seed * 31 + epoch):
+    if run.state.step == run.start_step and cfg.snapshot_every and not run.snapshots:
+        _record_snapshot(run)  # step 0: what the model guesses before any training
+    for rows in _batch_rows(data, cfg, n_batches, seed * 31 + copy):
         step_local = run.state.step - run.start_step
         out_of_time, save_due = distributed.agree(
-            [bool(cfg.max_seconds and run.elapsed() >= cfg.max_seconds),
+            [bool(cfg.max_seconds and run.elapsed() >= cfg.max_seconds) or bool(run.stop and run.stop.is_set()),
              time.time() - run.last_save > cfg.save_every_seconds], world)
         if (cfg.max_steps and step_local >= cfg.max_steps) or out_of_time:
             return True
@@ -138,7 +172,24 @@ def _epoch(run: _Run, epoch: int) -> bool:
         _train_step(run, batch, data.next_label[rows], gen, step_local)
         if run.state.step % cfg.log_every == 0 or run.state.step % cfg.eval_every == 0:
             _log_line(run, epoch)
+        if cfg.snapshot_every and run.state.step % cfg.snapshot_every == 0 and run.world.main:
+            _record_snapshot(run)
     return False
+
+
+def _record_snapshot(run: _Run) -> None:
+    """The model as it is now: held-out accuracies, the probes' top-3 (the result's `snapshots`), and for a
+    listener the attention maps of the first probe (not kept in the result)."""
+    t0, cfg = time.time(), run.cfg
+    ev = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, EVAL_RATE)
+    snap = {"step": run.state.step, "tokens": run.state.tokens_seen + int(run.tokens), "mlm_accuracy": ev["mlm_accuracy"],
+            "pair_accuracy": ev["nsp_accuracy"] if cfg.pair_task != "none" else None,
+            "probes": probe_guesses(run.model, run.tokenizer, cfg.probes, run.device)}
+    run.snapshots.append(snap)
+    if run.on_event is not None:
+        maps = attention_maps(run.model, run.tokenizer, cfg.probes[0], run.device) if cfg.probes else None
+        run.on_event({"event": "snapshot", **snap, "attention": maps})
+    run.aside += time.time() - t0
 
 
 def _batch_rows(data: PackedPairs, cfg: PretrainConfig, n_batches: int, seed: int):
@@ -166,13 +217,13 @@ def _periodic_save(run: _Run, epoch: int) -> None:
 def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_local: int) -> None:
     """Mask the batch on the device, then one optimisation step on MLM + NSP; no device sync."""
     cfg = run.cfg
-    mb = corrupt(batch, run.tokenizer, run.special, gen, cfg.mask_rate)
+    mb = corrupt(batch, run.tokenizer, run.special, gen, cfg.masking(), run.continues)
     batch = {**batch, "input_ids": mb.input_ids}
     training.set_lr(run.opt, cfg.lr * lr_factor(step_local, run.elapsed(), cfg))
     with training.autocast(run.device, cfg.precision):
         mlm, nsp, *_ = run.loss_fn(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
                                    mb.labels, next_label)
-    training.step(run.opt, mlm + nsp, run.params, clip=1.0)
+    training.step(run.opt, mlm + nsp if cfg.pair_task != "none" else mlm + 0.0 * nsp, run.params, clip=1.0)
     run.state.step += 1
     run.tokens += batch["attention_mask"].sum()
     run.losses.add(mlm, nsp)
@@ -195,11 +246,11 @@ def _log_line(run: _Run, epoch: int) -> None:
            "tokens_per_s": (toks - run.last_log_tokens) / max(now - run.last_log_t, 1e-9),
            "world_size": run.world.size, "global_batch_size": cfg.batch_size * run.world.size}
     if state.step % cfg.eval_every == 0:
-        row.update({f"eval_{k}": v for k, v in evaluate(run.model, run.tokenizer, run.eval_packed, run.device,
-                                                          cfg.mask_rate).items()
-                    if k in ("mlm_accuracy", "nsp_accuracy")})
+        ev = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, EVAL_RATE)
+        row.update({"eval_mlm_accuracy": ev["mlm_accuracy"],
+                     "eval_nsp_accuracy": ev["nsp_accuracy"] if cfg.pair_task != "none" else ""})
     state.history.append(row)
-    _log(row)
+    _log(row, run)
     run.last_log_t, run.last_log_tokens = time.time(), toks  # the next interval's rate leaves the evaluation out
     run.aside += run.last_log_t - now
 
@@ -216,7 +267,10 @@ def _finish(run: _Run, epoch: int) -> dict | None:
     if not run.world.main:
         return None
     train_seconds = run.elapsed() - run.aside
-    final_eval = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, cfg.mask_rate)
+    final_eval = evaluate(run.model, run.tokenizer, run.eval_packed, run.device, EVAL_RATE, unigram_id=run.unigram_id)
+    unigram = final_eval.pop("unigram_accuracy")
+    if cfg.pair_task == "none":
+        final_eval["nsp_accuracy"] = None
     wall = run.elapsed()
     snap = _snapshot(run, epoch, wall, final=final_eval, tokens=toks)
     result = {"out": str(run.out), "device": describe(run.device), "precision": cfg.precision, "steps": snap.step,
@@ -224,7 +278,8 @@ def _finish(run: _Run, epoch: int) -> dict | None:
               "tokens_seen": snap.tokens_seen,
               "run_seconds": round(wall, 1), "run_tokens": toks, "tokens_per_s": toks / max(wall, 1e-9),
               "train_seconds": round(train_seconds, 1), "train_tokens_per_s": toks / max(train_seconds, 1e-9),
-              "total_seconds": round(snap.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()}}
+              "total_seconds": round(snap.elapsed, 1), **{f"eval_{k}": v for k, v in final_eval.items()},
+              "recipe": cfg.recipe(), "unigram_baseline_accuracy": unigram, "snapshots": run.snapshots}
     (run.out / "pretrain_result.json").write_text(json.dumps(result, indent=1))
     return result
 
