@@ -37,6 +37,8 @@ PAGES = (
          "the 80/10/10 masking recipe and real masked-token predictions", lesson=True),
     Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", "🔗",
          "IsNext / NotNext pairs scored by the NSP head", lesson=True),
+    Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab", "🧪",
+         "pre-train tiny BERTs from scratch, recipe against recipe (masking, NSP/SOP/none), and watch them learn"),
     Page("attention", "pages/4_Attention.py", "Attention", "👀",
          "every layer and head, the model view, rollout, bidirectional vs causal", lesson=True),
     Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", "🏋️",

@@ -13,6 +13,7 @@ CONTEXT_EXAMPLES = CONTEXT_DIR / "examples.json"  # one word, several sentences 
 CONTEXT_CORPUS = CONTEXT_DIR / "wikipedia_sentences.txt"  # Wikipedia sample, one sentence per line (CC BY-SA)
 LAB_DIR = ASSETS / "lab"
 LAB_CORPUS = LAB_DIR / "wikipedia_lab.txt.xz"  # the pre-training and tokenizer labs' corpus (CC BY-SA), WikiExtractor
+LAB_HELD_OUT = LAB_DIR / "wikipedia_lab_heldout.txt.xz"  # its held-out articles: never trained on by a lab run
 LAB_CORPUS_ATTRIBUTION = LAB_DIR / "ATTRIBUTION.md"  # its licence and articles (scripts/build_lab_corpus.py)
 CONTEXT_CORPUS_ATTRIBUTION = CONTEXT_DIR / "ATTRIBUTION.md"  # licence and source articles of that sample
 TASKS_DIR = ASSETS / "tasks"  # demo sets of the token, span and pair tasks (WNUT-17, SQuAD samples, entailment pairs)

@@ -43,3 +43,35 @@ def training_curves(rows: list[dict]) -> go.Figure:
     fig.update_layout(height=400, margin=dict(l=10, r=10, t=80, b=40),
                       legend=dict(orientation="h", yanchor="bottom", y=1.12, xanchor="left", x=0))
     return fig
+
+
+LAB_COLORS = ("#1e3a8a", "#be123c", "#0891b2", "#a16207")
+
+
+def lab_curves(runs: list[dict]) -> go.Figure:
+    """Held-out MLM accuracy at every snapshot of each run (by tokens seen), with each run's unigram baseline
+    (dashed): the accuracy of always guessing the corpus's most frequent token, which a model must beat first."""
+    fig = go.Figure()
+    for i, run in enumerate(runs):
+        color = LAB_COLORS[i % len(LAB_COLORS)]
+        snaps = run["snapshots"]
+        fig.add_trace(go.Scatter(x=[s["tokens"] for s in snaps], y=[s["mlm_accuracy"] for s in snaps], mode="lines+markers",
+                                 name=run["label"], line=dict(color=color, width=3),
+                                 hovertemplate="%{x:,} tokens: %{y:.3f}<extra></extra>"))
+        if run.get("unigram") is not None and snaps:
+            fig.add_trace(go.Scatter(x=[snaps[0]["tokens"], snaps[-1]["tokens"]], y=[run["unigram"]] * 2, mode="lines",
+                                     name=f"{run['label']}: unigram baseline", line=dict(color=color, dash="dash", width=1)))
+    fig.update_layout(title="Held-out masked-LM accuracy (15%, 80/10/10) as the model learns", height=420,
+                      xaxis_title="tokens seen", yaxis_title="MLM accuracy", margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def lab_losses(rows: list[dict]) -> go.Figure:
+    """The training losses of the run as it goes."""
+    fig = go.Figure()
+    for key, name in (("mlm_loss", "MLM loss"), ("nsp_loss", "pair-task loss")):
+        pts = [(r["tokens_seen"], r[key]) for r in rows if r.get(key) not in ("", None)]
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=name))
+    fig.update_layout(title="Training loss", height=360, xaxis_title="tokens seen", margin=dict(l=10, r=10, t=50, b=10))
+    return fig

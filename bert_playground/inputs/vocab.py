@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import PlaygroundError
-from ..core.paths import LAB_CORPUS
+from ..core.paths import LAB_CORPUS, LAB_HELD_OUT
 
 ALGORITHMS = ("wordpiece", "bpe", "unigram")
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -41,7 +41,11 @@ def lab_text(path: Path = LAB_CORPUS) -> tuple[list[str], list[str]]:
     from .. import datasets
     from .corpus import read_wikiextractor
 
-    raw, name = datasets.read_bytes(path) if Path(path) != LAB_CORPUS else (b"", "")
+    if Path(path) == LAB_CORPUS:  # the shipped corpus comes with its held-out articles in a file of their own
+        def paragraphs(p):
+            return [" ".join(d.sentences) for d in read_wikiextractor(str(p), min_sentences=1)]
+        return paragraphs(LAB_CORPUS), paragraphs(LAB_HELD_OUT)
+    raw, name = datasets.read_bytes(path)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
