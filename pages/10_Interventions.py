@@ -92,7 +92,7 @@ def importance_ui(bundle):
     n = st.slider("Sentences", 10, 264, key="iv_sentences")
     job = st.session_state.get("iv_job")
     running = job is not None and not job.done
-    if st.button("Rank the heads and prune them", key="iv_run", type="primary", disabled=running, icon="▶️"):
+    if st.button("Rank the heads and prune them", key="iv_run", type="primary", disabled=running, icon=":material/play_arrow:"):
         sentences = importance.reference_sentences()[:n]
         job = jobs.submit(Job(lambda stop, b=bundle, s=sentences: _stoppable(importance.importance(b, s), stop),
                               "importance"))
@@ -117,11 +117,11 @@ def importance_progress_ui():
         return
     waiting = jobs.queue_note(job)
     if waiting:
-        st.info(waiting, icon="⏳")
+        st.info(waiting, icon=":material/hourglass_top:")
     events = job.events()
     last = events[-1] if events else None
     st.progress(last.done / last.total if last else 0.0, text=f"{last.what}: {last.done} of {last.total}" if last else "starting…")
-    if st.button("Stop", key="iv_stop", icon="⏹️"):
+    if st.button("Stop", key="iv_stop", icon=":material/stop:"):
         jobs.stop(job)
 
 

@@ -118,9 +118,9 @@ def train_progress_ui():
     algorithm, sizes = st.session_state["tk_job_what"]
     waiting = jobs.queue_note(job)
     if waiting:
-        st.info(waiting, icon="⏳")
+        st.info(waiting, icon=":material/hourglass_top:")
     st.progress(len(job.events()) / len(sizes), text=f"Training {algorithm}: {len(job.events())} of {len(sizes)}")
-    if st.button("Stop", key="tk_stop", icon="⏹️"):
+    if st.button("Stop", key="tk_stop", icon=":material/stop:"):
         jobs.stop(job)
 
 

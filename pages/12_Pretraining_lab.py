@@ -99,11 +99,11 @@ def live_ui():
         return
     waiting = jobs.queue_note(job)
     if waiting:
-        st.info(waiting, icon="⏳")
+        st.info(waiting, icon=":material/hourglass_top:")
     events = job.events()
     rows = [e for e in events if "mlm_loss" in e]
     snaps = [e for e in events if e.get("event") == "snapshot"]
-    if st.button("Stop", key="pl_stop", icon="⏹️"):
+    if st.button("Stop", key="pl_stop", icon=":material/stop:"):
         jobs.stop(job)
     if rows:
         st.caption(f"step {rows[-1]['step']} · {rows[-1]['tokens_seen']:,} tokens · {rows[-1]['tokens_per_s']:,.0f} tokens/s")
@@ -163,7 +163,7 @@ def learn_ui(run: dict):
         st.caption("Does a previous-token head form, or one that parks on [SEP]? Slide through the snapshots.")
     if ui.served_to_others():
         st.caption("On a shared server the lab's models stay in the lab: other users' pages never open local folders.")
-    elif st.button("Explore this model on the other pages", key="pl_use", icon="🔍"):
+    elif st.button("Explore this model on the other pages", key="pl_use", icon=":material/search:"):
         st.session_state.update({"checkpoint": res["out"], "checkpoint_source": "Local folder",
                                  "checkpoint_value": res["out"]})
         st.success("The other pages (Masked LM, Attention, Fine-tuning…) now use this model for this session.")

@@ -17,7 +17,7 @@ class Page:
     key: str  # the page's name: its inputs' spec, the exercise sets that open it, its exports' file names
     file: str | None  # its script (None: the home page, drawn by app.py)
     title: str
-    icon: str  # an emoji: nothing is fetched from a font server
+    icon: str  # a Material Symbols icon (':material/home:'): Streamlit ships the font, nothing is fetched
     teaches: str  # one line for the home page's list
     lesson: bool = False  # it has lesson mode: exercise sets may name it
 
@@ -28,33 +28,33 @@ class Page:
 
 
 PAGES = (
-    Page("home", None, "Home", "🏠", "what the playground is, the model in use and how it was pre-trained"),
-    Page("input-representation", "pages/1_Input_representation.py", "Input representation", "🔤",
+    Page("home", None, "Home", ":material/home:", "what the playground is, the model in use and how it was pre-trained"),
+    Page("input-representation", "pages/1_Input_representation.py", "Input representation", ":material/text_fields:",
          "token + segment + position embeddings, summed and normalised"),
-    Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab", "✂️",
+    Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab", ":material/content_cut:",
          "WordPiece step by step, vocabularies trained live (WordPiece, BPE, Unigram) and what they cost"),
-    Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM", "🎭",
+    Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM", ":material/theater_comedy:",
          "the 80/10/10 masking recipe and real masked-token predictions", lesson=True),
-    Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", "🔗",
+    Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", ":material/link:",
          "IsNext / NotNext pairs scored by the NSP head", lesson=True),
-    Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab", "🧪",
+    Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab", ":material/science:",
          "pre-train tiny BERTs from scratch, recipe against recipe (masking, NSP/SOP/none), and watch them learn"),
-    Page("attention", "pages/4_Attention.py", "Attention", "👀",
+    Page("attention", "pages/4_Attention.py", "Attention", ":material/visibility:",
          "every layer and head, the model view, rollout, bidirectional vs causal", lesson=True),
-    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", "🏋️",
+    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", ":material/fitness_center:",
          "one backbone, many heads: classify, tag words, answer questions, live", lesson=True),
-    Page("contextual-embeddings", "pages/6_Contextual_embeddings.py", "Contextual embeddings", "🧭",
+    Page("contextual-embeddings", "pages/6_Contextual_embeddings.py", "Contextual embeddings", ":material/explore:",
          "one word in many contexts, layer by layer; its nearest uses in a corpus; which layer a linear probe reads "
          "best"),
-    Page("explanations", "pages/7_Explanations.py", "Explanations", "🔍",
+    Page("explanations", "pages/7_Explanations.py", "Explanations", ":material/search:",
          "why the model said that: attention, rollout and integrated gradients side by side, a deletion test, the "
          "neuron view"),
-    Page("interventions", "pages/10_Interventions.py", "Interventions", "🔧",
+    Page("interventions", "pages/10_Interventions.py", "Interventions", ":material/build:",
          "switch heads off, rank and prune them, patch activations between two inputs, read each layer through the "
          "MLM head"),
-    Page("bert-family", "pages/8_BERT_family.py", "The BERT family", "👪",
+    Page("bert-family", "pages/8_BERT_family.py", "The BERT family", ":material/family_restroom:",
          "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
-    Page("lessons", "pages/9_Lessons.py", "Lessons", "🎓",
+    Page("lessons", "pages/9_Lessons.py", "Lessons", ":material/school:",
          "predict, then reveal: exercise sets for a class, one exercise at a time"),
 )
 BY_KEY = {p.key: p for p in PAGES}

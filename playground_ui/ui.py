@@ -237,7 +237,7 @@ def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
             st.caption(f"**{md_escape(name)}** · loading in the background…")
         else:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
-    st.info(f"Device: {device_label(name)}", icon="🖥️")
+    st.info(f"Device: {device_label(name)}", icon=":material/computer:")
     return info
 
 
@@ -275,7 +275,7 @@ def sidebar(wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | No
             st.caption(_info_caption(bundle.info))
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
-        st.info(f"Device: {describe(dev)}", icon="🖥️")
+        st.info(f"Device: {describe(dev)}", icon=":material/computer:")
     return bundle
 
 
@@ -327,7 +327,7 @@ def view_ui(spec):
     with st.sidebar:
         st.toggle("Presentation mode", key=state.PRESENT.key, help="Larger fonts and high contrast for a projector")
         export.format_ui()
-        with st.expander("🔗 Copy link to this view"):
+        with st.expander("Copy link to this view", icon=":material/link:"):
             st.code(state.link(spec), language=None, wrap_lines=True)
             st.caption("The copy button at the right of the box copies it. Opening it reopens this page with these inputs.")
     for note in state.pop_notes():

@@ -182,3 +182,17 @@ def test_earlier_flat_module_names_still_import():
         moved = importlib.import_module(f"bert_playground.{new}")
         assert importlib.import_module(f"bert_playground.{old}") is moved
         assert getattr(bert_playground, old) is moved
+
+
+EMOJI = set("⏱⏳⏹▶⚠⛔✂✅❌➡⬅⬇⭐") | {chr(0xFE0F)}
+
+
+def test_nothing_on_screen_needs_an_emoji_font():
+    """A machine without emoji fonts (Debian's default) draws every label and icon: icons are Material Symbols,
+    which Streamlit ships, and no emoji is left in the app's text."""
+    found = {}
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "playground_ui").rglob("*.py")]:
+        bad = sorted({c for c in path.read_text() if 0x1F000 <= ord(c) <= 0x1FAFF or c in EMOJI})
+        if bad:
+            found[path.name] = bad
+    assert found == {}

@@ -169,7 +169,7 @@ def test_fine_tuning_lesson_exercise(server, browser):
     _commit_in_browser(page, choice="card_lost")
     answer = page.locator('[data-testid="stAlert"]').filter(has_text="the model says").first
     assert "Your guess card_lost" in answer.inner_text()  # the guess is marked beside the model's answer
-    assert ("✅ right" in answer.inner_text()) == ("the model says card_lost" in answer.inner_text())
+    assert ("✓ right" in answer.inner_text()) == ("the model says card_lost" in answer.inner_text())
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(" / 1", timeout=30_000)  # the score moved
     assert "0 / 0" not in _sidebar_text(page)
     assert page.locator('[data-testid="stException"]').count() == 0

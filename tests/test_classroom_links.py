@@ -149,8 +149,8 @@ def test_later_pages_route_charts_and_tables_through_the_exports(app_env):
     for page in ("pages/6_Contextual_embeddings.py", "pages/7_Explanations.py", "pages/8_BERT_family.py"):
         at = _open(page)
         labels = [b.proto.label for b in at.get("download_button")]
-        assert labels.count("⬇️ Figure as HTML") == len(at.get("plotly_chart")), page
-        assert labels.count("⬇️ Table as CSV") == len(at.dataframe) > 0, page
+        assert labels.count("Figure as HTML") == len(at.get("plotly_chart")), page
+        assert labels.count("Table as CSV") == len(at.dataframe) > 0, page
 
 
 @pytest.mark.parametrize("query,note,expect", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])

@@ -119,7 +119,7 @@ def test_masked_lm_exercise(app_env, tiny):
     assert not [c for c in at.get("plotly_chart") if "fill_bars" in str(c.proto.id)]  # hidden before the guess
     model = lessons.mlm_answer(fill(tiny, text, 1))
     at = _commit(at, model)
-    assert any("✅ right" in s.value and model in s.value.replace("\\", "") for s in at.success)
+    assert any("✓ right" in s.value and model in s.value.replace("\\", "") for s in at.success)
     assert "1 / 1" in str(at.sidebar.metric[0].value) if at.sidebar.metric else True
 
 
@@ -128,7 +128,7 @@ def test_nsp_exercise(app_env, tiny):
     model = lessons.nsp_answer(score_packed(tiny, encode_pair(tiny, "It rained.", "Roads were wet.")))
     wrong = "NotNext" if model == "IsNext" else "IsNext"
     at = _commit(at, wrong, choice=True)
-    assert any("❌" in e.value and model in e.value for e in at.error)
+    assert any("✗" in e.value and model in e.value for e in at.error)
 
 
 def test_attention_exercise(app_env, tiny):
@@ -136,7 +136,7 @@ def test_attention_exercise(app_env, tiny):
     maps = compute(tiny, "The cat sat on the mat.")
     answer, tokens = lessons.attention_answer(maps, 1, 2, 2), maps.tokens
     at = _commit(at, f"{tokens.index(answer)}: {answer}", choice=True)
-    assert any("✅ right" in s.value for s in at.success)
+    assert any("✓ right" in s.value for s in at.success)
     assert [c for c in at.get("plotly_chart")]  # the map appears after the reveal
 
 
