@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bert_playground.core import csv_cells
+from bert_playground.figures.describe import describe
 
 from playground_ui import style
 
@@ -46,8 +47,11 @@ def html(fig: go.Figure, what: str) -> str:
     return fig.to_html(include_plotlyjs=True, full_html=True, config=plotly_config(what))
 
 
-def chart(fig: go.Figure, key: str, where=None, what: str | None = None):
-    """st.plotly_chart with the export options: modebar image in the chosen format, a standalone HTML download."""
+def chart(fig: go.Figure, key: str, where=None, what: str | None = None, summary: str | None = None):
+    """st.plotly_chart with the export options (modebar image in the chosen format, a standalone HTML download) and
+    its text alternative: `summary`, or one sentence computed from the figure's data (`figures.describe`)."""
+    from playground_ui.ui import md_escape
+
     where = where if where is not None else st
     what = what or key
     if style.presenting():
@@ -57,6 +61,7 @@ def chart(fig: go.Figure, key: str, where=None, what: str | None = None):
                           mime="text/html", key=f"{key}__html", on_click="ignore", type="tertiary",
                           help="A standalone file with Plotly's JavaScript inside: opens offline, zoom and hover work. "
                                "PNG/SVG: the camera button above the figure (format in the sidebar).")
+    where.caption(md_escape(summary or describe(fig)))  # what a screen reader reads: the finding, not "a chart"
 
 
 def table(df: pd.DataFrame, key: str, where=None, what: str | None = None, **kwargs):

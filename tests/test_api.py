@@ -92,3 +92,16 @@ def test_the_example_notebook_runs_top_to_bottom():
     assert errors == []
     text = json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs])
     assert "accuracy" in text and "paris" in text.lower()
+
+
+def test_every_figure_has_a_sentence_computed_from_its_data(tiny):
+    from bert_playground.figures.describe import describe
+
+    maps = api.attention(tiny, A, B)
+    heat = figures.attention_map(maps, layer=0, head=1)
+    r, c = divmod(int(maps.attentions[0, 1].argmax()), maps.length)
+    text = describe(heat)
+    assert text.startswith("Attention, layer 1, head 2:") and f"{maps.attentions[0, 1].max():.3g}" in text
+    res = api.fill(tiny, "The cat sat on the [MASK].", 3)
+    assert f"the highest {res.masks[0].predictions[0].token}" in describe(figures.fill_bars(res))
+    assert "value" in describe(figures.nsp_gauge(api.nsp(tiny, A, B)))
