@@ -287,26 +287,31 @@ def probe_ui(bundle, checkpoint: str, device: str):
     st.caption(f"{len(train):,} training and {len(test):,} held-out examples; the shipped intents take well under a "
                "minute on a CPU.")
     if running:
-        @st.fragment(run_every=1.0)
-        def progress():
-            if job.done:
-                st.rerun()
-            waiting = jobs.queue_note(job)  # under the server's cap, as fine-tuning: it may wait for a slot
-            if waiting:
-                st.info(waiting, icon=":material/hourglass_top:")
-            events = job.events()
-            done = events[-1].done / events[-1].total if events else 0.0
-            st.progress(done, text="Features from every layer, then one probe per layer and pooling…")
-            if st.button("Stop", key="ctx_probe_stop", icon=":material/stop:"):
-                jobs.stop(job)
-        progress()
+        probe_progress_ui(job)
         return
     if job is None or st.session_state.get("ctx_probe_key") != key:
         return
     if job.error:
-        st.error(ui.md_escape(job.error))
+        (st.info if job.stopped else st.error)(ui.md_escape(job.error))
         return
-    res = job.events()[-1]
+    probe_result_ui(job.events()[-1])
+
+
+@st.fragment(run_every=1.0)
+def probe_progress_ui(job):
+    if job.done:
+        st.rerun()
+    waiting = jobs.queue_note(job)  # under the server's cap, as fine-tuning: it may wait for a slot
+    if waiting:
+        st.info(waiting, icon=":material/hourglass_top:")
+    events = job.events()
+    done = events[-1].done / events[-1].total if events else 0.0
+    st.progress(done, text="Features from every layer, then one probe per layer and pooling…")
+    if st.button("Stop", key="ctx_probe_stop", icon=":material/stop:"):
+        jobs.stop(job)
+
+
+def probe_result_ui(res):
     widgets.notices(res.notices)
     layers = [s.layer for s in res.layers]
     export.chart(charts.probe_chart(layers, [s.cls for s in res.layers], [s.mean for s in res.layers],
