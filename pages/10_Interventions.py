@@ -9,7 +9,7 @@ from bert_playground.figures import interventions as charts
 from bert_playground.figures import mlm as mlm_charts
 from bert_playground.figures import nsp as nsp_charts
 from bert_playground.interpret import importance, interventions
-from playground_ui import export, jobs, state, ui
+from playground_ui import export, jobs, state, ui, widgets
 from playground_ui.widgets import notices
 
 TABS = ("Switch heads off", "Head importance", "Activation patching", "Logit lens")
@@ -111,18 +111,11 @@ def _stoppable(events, stop):
 
 @st.fragment(run_every=1.0)
 def importance_progress_ui():
-    job = st.session_state.get("iv_job")
-    if job is None or job.done:
-        st.rerun()
-        return
-    waiting = jobs.queue_note(job)
-    if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
-    events = job.events()
-    last = events[-1] if events else None
-    st.progress(last.done / last.total if last else 0.0, text=f"{last.what}: {last.done} of {last.total}" if last else "starting…")
-    if st.button("Stop", key="iv_stop", icon=":material/stop:"):
-        jobs.stop(job)
+    job = jobs.live("iv_job", "iv_stop")
+    if job is not None:
+        last = job.events()[-1] if job.events() else None
+        st.progress(last.done / last.total if last else 0.0,
+                    text=f"{last.what}: {last.done} of {last.total}" if last else "starting…")
 
 
 def importance_result_ui(bundle, job):
@@ -177,9 +170,7 @@ def lens_ui(bundle):
 
 
 def tabs_ui(bundle):
-    views = dict(zip(TABS, (ablation_ui, importance_ui, patching_ui, lens_ui)))
-    tab = st.radio("Intervention", TABS, horizontal=True, key="iv_tab")
-    views[tab](bundle)
+    widgets.views_ui("Intervention", dict(zip(TABS, (ablation_ui, importance_ui, patching_ui, lens_ui))), "iv_tab", bundle)
 
 
 bundle = ui.setup(SPEC)

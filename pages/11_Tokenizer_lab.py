@@ -7,7 +7,7 @@ from bert_playground.checkpoints.families import tokenizer_kind
 from bert_playground.core.jobs import Job
 from bert_playground.figures import tokenizer as charts
 from bert_playground.inputs import explorer, subwords, vocab, wordpiece
-from playground_ui import export, jobs, state, ui
+from playground_ui import export, jobs, state, ui, widgets
 
 TABS = ("Step by step", "Train a vocabulary", "Vocabulary explorer", "Other languages")
 CURVE_SIZES = (2_000, 4_000, 8_000, 16_000, 30_000)
@@ -111,17 +111,10 @@ def train_ui(bundle):
 
 @st.fragment(run_every=1.0)
 def train_progress_ui():
-    job = st.session_state.get("tk_job")
-    if job is None or job.done:
-        st.rerun()
-        return
-    algorithm, sizes = st.session_state["tk_job_what"]
-    waiting = jobs.queue_note(job)
-    if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
-    st.progress(len(job.events()) / len(sizes), text=f"Training {algorithm}: {len(job.events())} of {len(sizes)}")
-    if st.button("Stop", key="tk_stop", icon=":material/stop:"):
-        jobs.stop(job)
+    job = jobs.live("tk_job", "tk_stop")
+    if job is not None:
+        algorithm, sizes = st.session_state["tk_job_what"]
+        st.progress(len(job.events()) / len(sizes), text=f"Training {algorithm}: {len(job.events())} of {len(sizes)}")
 
 
 def trained_ui(bundle, job):
@@ -175,9 +168,7 @@ def languages_ui(bundle):
 
 
 def tabs_ui(bundle):
-    views = dict(zip(TABS, (steps_ui, train_ui, explorer_ui, languages_ui)))
-    tab = st.radio("Part", TABS, horizontal=True, key="tk_tab")
-    views[tab](bundle)
+    widgets.views_ui("Part", dict(zip(TABS, (steps_ui, train_ui, explorer_ui, languages_ui))), "tk_tab", bundle)
 
 
 bundle = ui.setup(SPEC)

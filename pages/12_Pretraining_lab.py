@@ -93,18 +93,12 @@ def start_ui(recipe: lab.Recipe | None):
 
 @st.fragment(run_every=1.0)
 def live_ui():
-    job = st.session_state.get("pl_job")
-    if job is None or job.done:
-        st.rerun()
+    job = jobs.live("pl_job", "pl_stop")
+    if job is None:
         return
-    waiting = jobs.queue_note(job)
-    if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
     events = job.events()
     rows = [e for e in events if "mlm_loss" in e]
     snaps = [e for e in events if e.get("event") == "snapshot"]
-    if st.button("Stop", key="pl_stop", icon=":material/stop:"):
-        jobs.stop(job)
     if rows:
         st.caption(f"step {rows[-1]['step']} · {rows[-1]['tokens_seen']:,} tokens · {rows[-1]['tokens_per_s']:,.0f} tokens/s")
         export.chart(charts.lab_losses(rows), key="pl_live_loss", what="pretraining-loss")

@@ -287,7 +287,7 @@ def probe_ui(bundle, checkpoint: str, device: str):
     st.caption(f"{len(train):,} training and {len(test):,} held-out examples; the shipped intents take well under a "
                "minute on a CPU.")
     if running:
-        probe_progress_ui(job)
+        probe_progress_ui()
         return
     if job is None or st.session_state.get("ctx_probe_key") != key:
         return
@@ -298,17 +298,12 @@ def probe_ui(bundle, checkpoint: str, device: str):
 
 
 @st.fragment(run_every=1.0)
-def probe_progress_ui(job):
-    if job.done:
-        st.rerun()
-    waiting = jobs.queue_note(job)  # under the server's cap, as fine-tuning: it may wait for a slot
-    if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
-    events = job.events()
-    done = events[-1].done / events[-1].total if events else 0.0
-    st.progress(done, text="Features from every layer, then one probe per layer and pooling…")
-    if st.button("Stop", key="ctx_probe_stop", icon=":material/stop:"):
-        jobs.stop(job)
+def probe_progress_ui():
+    job = jobs.live("ctx_probe_job", "ctx_probe_stop")  # under the server's cap, as fine-tuning: it may wait
+    if job is not None:
+        events = job.events()
+        st.progress(events[-1].done / events[-1].total if events else 0.0,
+                    text="Features from every layer, then one probe per layer and pooling…")
 
 
 def probe_result_ui(res):

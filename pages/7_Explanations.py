@@ -203,21 +203,15 @@ def ig_job_ui(ig_key: tuple, target: attribution.Target, s: dict, cost) -> attri
             st.session_state["xp_ig_job"], st.session_state["xp_ig_key"] = jobs.submit(Job(run, "ig")), ig_key
             st.rerun()
         return None
-    ig_progress_ui(job)
+    ig_progress_ui()
     return None
 
 
 @st.fragment(run_every=1.0)
-def ig_progress_ui(job):
-    if job.done:
-        st.rerun()
-    waiting = jobs.queue_note(job)
-    if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
-    done = st.session_state.get("xp_ig_progress", [0.0])[-1]
-    st.progress(done, text=f"Integrated gradients in the background: {done:.0%}")
-    if st.button("Stop", key="xp_ig_stop", icon=":material/stop:"):
-        jobs.stop(job)
+def ig_progress_ui():
+    if jobs.live("xp_ig_job", "xp_ig_stop") is not None:
+        done = st.session_state.get("xp_ig_progress", [0.0])[-1]
+        st.progress(done, text=f"Integrated gradients in the background: {done:.0%}")
 
 
 def prediction_ui(e: attribution.Explanation):

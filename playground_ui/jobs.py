@@ -51,6 +51,23 @@ def stop(job: Job) -> None:
     REGISTRY.cancel(job)
 
 
+def live(job_key: str, stop_key: str) -> Job | None:
+    """Inside a fragment that reruns every second: this session's running job under `job_key`, with its place in
+    the queue said and its Stop button drawn; None once it has ended (the whole page then reruns for its result)."""
+    import streamlit as st
+
+    job = st.session_state.get(job_key)
+    if job is None or job.done:
+        st.rerun()
+        return None
+    waiting = queue_note(job)
+    if waiting:
+        st.info(waiting, icon=":material/hourglass_top:")
+    if st.button("Stop", key=stop_key, icon=":material/stop:"):
+        stop(job)
+    return job
+
+
 # ---- closed sessions ---------------------------------------------------------------------------
 
 def session_ttl() -> float:

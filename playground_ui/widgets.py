@@ -56,3 +56,8 @@ def upload_status(uploads, max_mb: int) -> None:
     cap = (f"Files of up to {max_mb} MB: a larger one is refused by your browser (a red chip, 'File must be … or "
            "smaller') and never reaches the server")
     st.caption(f"In use: {' and '.join(used)}. {cap}, so it leaves the file in use unchanged." if used else f"{cap}.")
+
+
+def views_ui(label: str, views: dict, key: str, *args):
+    """A row of choices (one per view) and the chosen view drawn: `views[choice](*args)`."""
+    views[st.radio(label, list(views), horizontal=True, key=key)](*args)
