@@ -19,6 +19,7 @@ class Page:
     title: str
     icon: str  # a Material Symbols icon (':material/home:'): Streamlit ships the font, nothing is fetched
     teaches: str  # one line for the home page's list
+    section: str = ""  # the navigation's group: BERT's story (text in, pre-training, reading the model, ...)
     lesson: bool = False  # it has lesson mode: exercise sets may name it
 
     @property
@@ -30,32 +31,33 @@ class Page:
 PAGES = (
     Page("home", None, "Home", ":material/home:", "what the playground is, the model in use and how it was pre-trained"),
     Page("input-representation", "pages/1_Input_representation.py", "Input representation", ":material/text_fields:",
-         "token + segment + position embeddings, summed and normalised"),
+         "token + segment + position embeddings, summed and normalised", "Text in"),
     Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab", ":material/content_cut:",
-         "WordPiece step by step, vocabularies trained live (WordPiece, BPE, Unigram) and what they cost"),
+         "WordPiece step by step, vocabularies trained live (WordPiece, BPE, Unigram) and what they cost", "Text in"),
     Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM", ":material/theater_comedy:",
-         "the 80/10/10 masking recipe and real masked-token predictions", lesson=True),
+         "the 80/10/10 masking recipe and real masked-token predictions", "Pre-training", lesson=True),
     Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", ":material/link:",
-         "IsNext / NotNext pairs scored by the NSP head", lesson=True),
+         "IsNext / NotNext pairs scored by the NSP head", "Pre-training", lesson=True),
     Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab", ":material/science:",
-         "pre-train tiny BERTs from scratch, recipe against recipe (masking, NSP/SOP/none), and watch them learn"),
+         "pre-train tiny BERTs from scratch, recipe against recipe (masking, NSP/SOP/none), and watch them learn",
+         "Pre-training"),
     Page("attention", "pages/4_Attention.py", "Attention", ":material/visibility:",
-         "every layer and head, the model view, rollout, bidirectional vs causal", lesson=True),
-    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", ":material/fitness_center:",
-         "one backbone, many heads: classify, tag words, answer questions, live", lesson=True),
+         "every layer and head, the model view, rollout, bidirectional vs causal", "Reading the model", lesson=True),
     Page("contextual-embeddings", "pages/6_Contextual_embeddings.py", "Contextual embeddings", ":material/explore:",
          "one word in many contexts, layer by layer; its nearest uses in a corpus; which layer a linear probe reads "
-         "best"),
+         "best", "Reading the model"),
     Page("explanations", "pages/7_Explanations.py", "Explanations", ":material/search:",
          "why the model said that: attention, rollout and integrated gradients side by side, a deletion test, the "
-         "neuron view"),
+         "neuron view", "Reading the model"),
     Page("interventions", "pages/10_Interventions.py", "Interventions", ":material/build:",
          "switch heads off, rank and prune them, patch activations between two inputs, read each layer through the "
-         "MLM head"),
+         "MLM head", "Reading the model"),
+    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", ":material/fitness_center:",
+         "one backbone, many heads: classify, tag words, answer questions, live", "Fine-tuning", lesson=True),
     Page("bert-family", "pages/8_BERT_family.py", "The BERT family", ":material/family_restroom:",
-         "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes"),
+         "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes", "The family and the class"),
     Page("lessons", "pages/9_Lessons.py", "Lessons", ":material/school:",
-         "predict, then reveal: exercise sets for a class, one exercise at a time"),
+         "predict, then reveal: exercise sets for a class, one exercise at a time", "The family and the class"),
 )
 BY_KEY = {p.key: p for p in PAGES}
 HOME = PAGES[0]

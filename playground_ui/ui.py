@@ -302,12 +302,13 @@ def need_model(bundle) -> models.Bundle:
 
 
 def navigation(home: Callable[[], None]):
-    """Streamlit's own navigation over the page registry, Home (the `home` function of app.py) first; a page whose
-    file is missing is left out."""
-    pages = [st.Page(home, title=HOME.title, icon=HOME.icon, default=True)]
-    pages += [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path)
-              for p in PAGES if p.file and (ROOT / p.file).is_file()]
-    return st.navigation(pages)
+    """Streamlit's own navigation over the page registry, in the registry's sections, Home (the `home` function of
+    app.py) first; a page whose file is missing is left out."""
+    groups: dict[str, list] = {"": [st.Page(home, title=HOME.title, icon=HOME.icon, default=True)]}
+    for p in PAGES:
+        if p.file and (ROOT / p.file).is_file():
+            groups.setdefault(p.section, []).append(st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path))
+    return st.navigation(groups, expanded=True)  # grouped by BERT's story; every page listed (never folded)
 
 
 def page_link(key: str, label: str, query: dict | None = None, icon: str | None = None):
