@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from bert_playground.checkpoints.families import tokenizer_kind
+from bert_playground.classroom import lessons
 from bert_playground.core.jobs import Job
 from bert_playground.figures import tokenizer as charts
 from bert_playground.inputs import explorer, subwords, vocab, wordpiece
-from playground_ui import export, jobs, state, ui, widgets
+from playground_ui import export, jobs, lesson, state, ui, widgets
 
 TABS = ("Step by step", "Train a vocabulary", "Vocabulary explorer", "Other languages")
 CURVE_SIZES = (2_000, 4_000, 8_000, 16_000, 30_000)
@@ -35,6 +36,10 @@ def intro_ui():
 
 def wordpiece_ui(bundle, text: str):
     res = wordpiece.steps(bundle.tokenizer, text)
+    guess = lesson.guess_ui("tokenizer-lab", "How many pieces will this text become?", (bundle.info.name, text))
+    if guess.hidden:
+        return
+    lesson.reveal_ui(guess, lessons.tokenizer_answer(res))
     for name, value in res.stages:
         st.caption(f"**{ui.md_escape(name)}**")
         st.code(value if isinstance(value, str) else " | ".join(value), language=None, wrap_lines=True)

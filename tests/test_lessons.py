@@ -75,6 +75,10 @@ def test_shipped_sets_load_and_cover_every_lesson_page():
 
 def _model_answer(bundle, ex):
     i = ex.inputs
+    if ex.page == "tokenizer-lab":
+        from bert_playground.inputs import wordpiece
+
+        return lessons.tokenizer_answer(wordpiece.steps(bundle.tokenizer, i["text"]))
     if ex.page == "masked-lm":  # the pages' own computations, then the answer functions the pages call
         return lessons.mlm_answer(fill(bundle, i["fill"], 1))
     if ex.page == "nsp":
@@ -278,4 +282,4 @@ def test_sets_from_a_server_folder_open_by_name(app_env, monkeypatch, tmp_path):
     at.selectbox(key="lesson_set_name").set_value("broken").run()
     assert not at.exception and any("broken.json is not valid YAML or JSON" in e.value for e in at.error)
     monkeypatch.setenv(lessons.FOLDER_ENV, str(tmp_path / "missing"))
-    assert set(lessons.shipped()) == {"attention", "fine-tuning", "masked-lm", "nsp"}
+    assert set(lessons.shipped()) == set(lessons.PAGES)

@@ -4,7 +4,7 @@ A set is a YAML or JSON file:
 
     title: Masked LM warm-up
     exercises:
-      - page: masked-lm                 # masked-lm | nsp | attention | fine-tuning
+      - page: masked-lm                 # tokenizer-lab | masked-lm | nsp | attention | fine-tuning
         inputs: {fill: "Paris is the [MASK] of France."}   # the page's link parameters (playground_ui.state)
         question: Which word does the model put at [MASK]?
         answers: [capital]              # accepted answers (case-insensitive)
@@ -31,7 +31,7 @@ from ..core.errors import PlaygroundError
 from ..core.parsing import capped, load_yaml
 from ..core.paths import LESSONS_DIR
 
-PAGES = ("masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
+PAGES = ("tokenizer-lab", "masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
 MAX_BYTES = 200_000  # an uploaded set larger than this is refused
 LINK_VERSION = "1."  # the first characters of a set carried in a link (the format's version)
 MAX_LINK_CHARS = 6_000  # a set in a link: at most this many characters (long addresses break in browsers and proxies)
@@ -180,6 +180,11 @@ def most_attended(maps, layer: int, head: int | None, position: int) -> int:
     rows = maps.attentions[layer]  # (H, T, T)
     row = rows.mean(axis=0)[position] if head is None else rows[head][position]  # (T,)
     return int(row.argmax())
+
+
+def tokenizer_answer(steps) -> str:
+    """The answer to a tokenizer exercise: how many pieces the text becomes (a `wordpiece.Steps`)."""
+    return str(len(steps.tokens))
 
 
 def mlm_answer(result) -> str:
