@@ -539,3 +539,18 @@ def test_progress_status_line_follows_the_events():
     cur = view.curves([F.Prepare(10, 10), F.Step(5, 20, 0.25, 0.6931, 2e-5, 123.4, 1.5, "CPU (1 thread)")])
     assert cur.status == "step 5/20 · epoch 0.25 · loss 0.6931 · lr 2e-05 · 123 examples/s · 1.5 s · CPU (1 thread)"
     assert cur.fraction == 0.25
+
+
+def test_stop_during_an_evaluation_ends_the_run_within_a_batch(tiny):
+    """A Stop pressed (or a page gone) while the held-out set is scored ends the run at once, with no evaluation
+    finished after it: the queue's next run starts seconds later, not after the whole evaluation."""
+    import threading
+
+    train, test = datasets.shipped()
+    stop, events = threading.Event(), []
+    for ev in F.train(tiny, train, test, fast(epochs=1, eval_rows=None), stop):
+        events.append(ev)
+        if isinstance(ev, F.Phase) and ev.text.startswith("evaluating"):
+            stop.set()
+    result = events[-1].result
+    assert result.stopped == "stopped" and not any(isinstance(e, F.Evaluation) for e in events)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from ..core.notices import Notice
 from .classifier import Classifier, Metrics
 from .config import FinetuneConfig
+from .tasks import TASKS
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class FinetuneResult:
     def summary(self) -> dict:
         """The run as plain JSON-ready values (the CLI's output and metrics.json), the same fields for every task:
         the run, the trained predictor's settings (`settings()`), the scores (`metrics.summary()`)."""
-        scores = self.metrics.summary() if self.metrics is not None else {}
+        scores = self.metrics.summary() if self.metrics is not None else dict(TASKS[self.config.task].no_scores)
         return {"task": self.config.task, "data": self.data_name, "mode": self.config.mode, "layers": self.layers,
                 "n_train": self.n_train, "n_eval": self.n_eval, **self.classifier.settings(), **scores,
                 "steps": self.steps, "epochs": round(self.epochs, 3), "seconds": round(self.seconds, 2),

@@ -5,6 +5,7 @@ trains and how a batch becomes a loss; `training.py` holds the optimiser, schedu
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import random
@@ -104,6 +105,25 @@ def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledD
     return eval_data.subset(idx, f"{eval_data.name} (sample)"), (note,)
 
 
+class _Stopped(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _abort_if_stopped(stop, model):
+    """While an evaluation runs, each forward pass of the run's own model (never the shared one) first checks the
+    stop flag: a Stop ends the run within one batch, not after the whole held-out set."""
+    def check(module, args):
+        if stop is not None and stop.is_set():
+            raise _Stopped
+    handle = model.register_forward_pre_hook(check) if isinstance(model, torch.nn.Module) else None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
 class _Clock:
     """Wall time since the start, and the training throughput with evaluations left out."""
 
@@ -183,7 +203,12 @@ def _loop(bundle, train_data: LabelledData, eval_data: LabelledData, cfg: Finetu
             if step % eval_every == 0 or step == total:
                 yield Phase(f"evaluating on {len(eval_data):,} held-out rows…")
                 te = time.perf_counter()
-                metrics, evaluated = clock.aside_from_training(task.evaluate), step
+                try:
+                    with _abort_if_stopped(stop, task.model):
+                        metrics, evaluated = clock.aside_from_training(task.evaluate), step
+                except _Stopped:  # Stop pressed (or the page gone) during an evaluation: end now, not after it
+                    stopped = "stopped"
+                    break
                 eval_s = time.perf_counter() - te
                 history.append({"step": step, "epoch": round(at, 4), "seconds": round(time.perf_counter() - t0, 3),
                                 **metrics.row()})

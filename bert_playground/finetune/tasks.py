@@ -31,6 +31,7 @@ class Task:
     upload_hint: str  # what the page's uploader asks for
     held_out_note: str  # what is held out when no held-out file is given
     page_settings: dict = field(default_factory=dict)  # config fields the page sets for this task (sequence length)
+    no_scores: dict = field(default_factory=dict)  # a run's score fields before any evaluation (the JSON keeps them)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -66,7 +67,8 @@ class Task:
 _TABLE = dict(kind="table", modes=MODES, score_names=("accuracy", "macro-F1"), history_key="eval_accuracy",
               sheet_metric="accuracy", view="classify", unit="examples",
               upload_name="CSV/TSV", upload_types=("csv", "tsv", "txt"), upload_hint="CSV or TSV with a header row",
-              held_out_note="20% of the training file is held out", page_settings={"max_length": 128})
+              held_out_note="20% of the training file is held out", page_settings={"max_length": 128},
+              no_scores={"accuracy": None, "macro_f1": None, "eval_loss": None, "confusion": [], "f1_per_class": []})
 
 TASKS: dict[str, Task] = {t.name: t for t in (
     Task(name="classify", label="Classify texts", shipped=datasets.shipped,
@@ -77,9 +79,11 @@ TASKS: dict[str, Task] = {t.name: t for t in (
          history_key="eval_entity_f1", sheet_metric="entity F1", view="tag", unit="sentences", shipped=datasets.shipped_ner, shipped_source="Shipped: WNUT-17 sample",
          upload_name="CoNLL", upload_types=("conll", "txt", "tsv"),
          upload_hint="CoNLL: 'word<TAB>BIO tag' per line, blank line between sentences",
-         held_out_note="part of the training file is held out", page_settings={"max_length": 64}),
+         held_out_note="part of the training file is held out", page_settings={"max_length": 64},
+         no_scores={"entity_f1": None, "precision": None, "recall": None, "eval_loss": None}),
     Task(name="qa", label="Answer questions (extractive QA)", kind="squad", modes=SPAN_MODES,
          score_names=("F1", "exact match"), history_key="eval_f1", sheet_metric="F1 (SQuAD)", view="qa", unit="questions", shipped=datasets.shipped_qa,
          shipped_source="Shipped: SQuAD sample", upload_name="SQuAD JSON", upload_types=("json",), upload_hint="SQuAD v1.1 JSON",
-         held_out_note="part of the training file is held out", page_settings={"max_length": 192, "stride": 64}),
+         held_out_note="part of the training file is held out", page_settings={"max_length": 192, "stride": 64},
+         no_scores={"exact_match": None, "f1": None, "eval_loss": None}),
 )}
