@@ -78,7 +78,7 @@ def steps_ui(bundle):
 
 # ---- training vocabularies ------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Reading the shipped corpus…")
+@st.cache_resource(max_entries=1, show_spinner="Reading the shipped corpus…")
 def lab_text():
     return vocab.lab_text()
 

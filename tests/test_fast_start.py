@@ -88,7 +88,7 @@ def test_models_reuses_the_checkpoint_rules_instead_of_copying_them():
     for name in ("resolve", "cache_key", "check_folder", "check_model_type", "read_config", "weight_keys",
                  "allowed_models", "default_name", "has_tokenizer", "checkpoint_root", "CheckpointInfo"):
         assert getattr(models, name) is getattr(checkpoint, name), name
-    source = (ROOT / "bert_playground" / "models.py").read_text()
+    source = (ROOT / "bert_playground" / "checkpoints" / "models.py").read_text()
     for private in ("def _below_root", "def _shared_path", "def _looks_like_path", "def _check_folder", "safe_open"):
         assert private not in source
 

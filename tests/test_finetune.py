@@ -296,7 +296,7 @@ def test_cuda_training_with_bf16_autocast(tiny_dir, data, tmp_path):
     (dict(lr=50.0), "lr"),
     (dict(max_length=2), "max length"),
     (dict(max_length=4096), "max length"),
-    (dict(max_seconds=-1.0), "max seconds"),
+    (dict(max_seconds=-1.0), "time limit"),
     (dict(eval_every=0), "eval every"),
     (dict(patience=0), "patience"),
     (dict(warmup=0.9), "warmup"),
@@ -394,7 +394,7 @@ def test_string_and_integer_labels():
     strs = datasets.to_labelled(datasets.read_table(csv_bytes([("a", "pos"), ("b", "neg")]), "s.csv"), "text", "label")
     assert strs.label_names == ("neg", "pos")
     held = datasets.read_table(csv_bytes([("a", "pos"), ("b", "meh")]), "h.csv")
-    with pytest.raises(PlaygroundError, match="labels the training data does not have: meh"):
+    with pytest.raises(PlaygroundError, match="labels the training data does not have: 'meh'"):
         datasets.to_labelled(held, "text", "label", label_names=strs.label_names)
     with pytest.raises(PlaygroundError, match="do not match"):
         F.validate(F.FinetuneConfig(mode="baseline"), None, strs, ints)
@@ -418,7 +418,7 @@ def test_train_and_holdout_uses_the_eval_table_or_splits():
     ev = datasets.read_table(csv_bytes([("other", "pos"), ("more", "neg"), ("last", "pos")]), "e.csv")
     train, held = datasets.train_and_holdout(table, "text", "label", eval_table=ev)
     assert len(train) == 20 and held.texts == ("other", "more", "last") and held.label_names == train.label_names
-    with pytest.raises(PlaygroundError, match="labels the training data does not have: meh"):
+    with pytest.raises(PlaygroundError, match="labels the training data does not have: 'meh'"):
         datasets.train_and_holdout(table, "text", "label", eval_table=datasets.read_table(csv_bytes([("x", "meh")]), "m.csv"))
 
 

@@ -156,7 +156,7 @@ def test_bad_conll_files(raw, message):
 
 def test_conll_eval_file_with_unknown_tags():
     train = datasets.read_conll(CONLL, "train.conll")
-    with pytest.raises(PlaygroundError, match="tags the training data does not have: B-product"):
+    with pytest.raises(PlaygroundError, match="tags the training data does not have: 'B-product'"):
         datasets.read_conll(b"iPhone\tB-product\n", "dev.conll", train.label_names)
 
 

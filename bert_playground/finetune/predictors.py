@@ -40,13 +40,13 @@ def encode_words(tokenizer, sentences, tags=None, max_length: int = 128) -> dict
     return {"tensors": out, "word_ids": word_ids}
 
 
-@torch.no_grad()
 def accepted(model: torch.nn.Module, tensors: dict) -> dict:
     """The tensors `model` takes (DistilBERT and ModernBERT take no token_type_ids)."""
     names = inspect.signature(model.forward).parameters
     return {k: v for k, v in tensors.items() if k in names}
 
 
+@torch.no_grad()
 def token_logits(model, tensors: dict, device, batch_size: int = 64) -> list[np.ndarray]:
     """Each row's (T_i, C) float logits (padding removed)."""
     n = len(tensors["input_ids"])
