@@ -56,9 +56,20 @@ def test_tuned_allocator_returns_freed_blocks_to_the_os():
 
 
 @pytest.mark.skipif(not GLIBC, reason="glibc's mallopt")
-def test_the_app_sets_the_policy_on_import_and_the_user_can_opt_out():
-    check = "import playground_ui, bert_playground.core.memory as m; print(m._tuned)"
+def test_the_app_sets_the_policy_at_start_up_and_the_user_can_opt_out():
+    """app.py calls `memory.tune_allocator()` at start-up (an explicit call, not an import's side effect)."""
+    import ast
+
+    from apphelp import ROOT
+
+    tree = ast.parse((ROOT / "app.py").read_text())
+    calls = [ast.unparse(n.value) for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    assert "memory.tune_allocator()" in calls
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    quiet = "import playground_ui, bert_playground.core.memory as m; print(m._tuned)"
+    assert subprocess.run([sys.executable, "-c", quiet], env=env, capture_output=True, text=True,
+                          timeout=60).stdout.strip() == "None"  # importing the app's helpers changes nothing
+    check = "import bert_playground.core.memory as m; m.tune_allocator(); print(m._tuned)"
     on = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
     off = subprocess.run([sys.executable, "-c", check], env={**env, "BERT_PLAYGROUND_MALLOC": "default"},
                          capture_output=True, text=True, timeout=60)
