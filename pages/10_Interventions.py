@@ -92,7 +92,7 @@ def importance_ui(bundle):
     n = st.slider("Sentences", 10, 264, key="iv_sentences")
     job = st.session_state.get("iv_job")
     running = job is not None and not job.done
-    if st.button("Rank the heads and prune them", key="iv_run", type="primary", disabled=running, icon=":material/play_arrow:"):
+    if st.button("Rank the heads and prune them", key="iv_run", type="primary", disabled=running):
         sentences = importance.reference_sentences()[:n]
         job = jobs.submit(Job(lambda stop, b=bundle, s=sentences: _stoppable(importance.importance(b, s), stop),
                               "importance"))

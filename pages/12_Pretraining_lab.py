@@ -157,7 +157,7 @@ def learn_ui(run: dict):
         st.caption("Does a previous-token head form, or one that parks on [SEP]? Slide through the snapshots.")
     if ui.served_to_others():
         st.caption("On a shared server the lab's models stay in the lab: other users' pages never open local folders.")
-    elif st.button("Explore this model on the other pages", key="pl_use", icon=":material/search:"):
+    elif st.button("Explore this model on the other pages", key="pl_use"):
         st.session_state.update({"checkpoint": res["out"], "checkpoint_source": "Local folder",
                                  "checkpoint_value": res["out"]})
         st.success("The other pages (Masked LM, Attention, Fine-tuning…) now use this model for this session.")

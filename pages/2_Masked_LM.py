@@ -94,7 +94,7 @@ def masking_settings_ui() -> tuple[str, float, int, bool]:
                            help="Choose all pieces of a word together")
     if not 0 <= seed <= MAX_SEED:
         st.warning(f"The seed must be a whole number from 0 to {MAX_SEED:,}; {seed:,.0f} is outside. The draw below "
-                   "uses seed 0 until you change it.", icon=":material/warning:")
+                   "uses seed 0 until you change it.")
         seed = 0
     return text, float(rate), int(seed), whole_word
 

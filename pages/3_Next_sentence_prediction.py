@@ -97,7 +97,7 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
     label = ("In order: A then B as in the document (off: swapped)" if sop
              else "IsNext: B really follows A (off: NotNext, B from another document)")
     is_next = c1.toggle(label, True, key="nsp_is_next")
-    c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",), icon=":material/casino:")
+    c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",))
     pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next, order=sop)
     st.caption(nsp.pair_origin(c.documents, pair))
     st.text("A: " + nsp.pair_text(bundle.tokenizer, pair.a))
@@ -152,7 +152,7 @@ def batch_ui(bundle, budget: int, pasted: str | None, shown: set):
                " with the same pair builder (labels 50/50), scored in a few forward passes. Pre-training pairs are "
                "about 128 tokens of Wikipedia; short everyday pairs are further from what a small model saw, so expect "
                "a lower accuracy here than on held-out Wikipedia (BERT mixed 10% shorter pairs into pre-training).")
-    st.button("Draw 100 pairs and score them", key="nsp_batch_go", icon=":material/bar_chart:",
+    st.button("Draw 100 pairs and score them", key="nsp_batch_go",
               on_click=bump, args=("nsp_batch_seed", -1))
     if "nsp_batch_seed" not in st.session_state:
         return

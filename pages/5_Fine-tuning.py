@@ -206,7 +206,7 @@ def settings_ui(task: str, bundle, data):
         train, test = data if data is not None else (None, None)
         return finetune.validate(cfg, bundle if mode != "baseline" else None, train, test, finetune.APP_LIMITS), None
     except PlaygroundError as exc:
-        st.warning(f"Start is disabled: {ui.md_escape(exc)}", icon=":material/block:")
+        st.warning(f"Start is disabled: {ui.md_escape(exc)}")
         return None, str(exc)
 
 
@@ -246,10 +246,10 @@ def live_ui():
     cur = view.curves(job.events())
     waiting = jobs.queue_note(job)
     if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
+        st.info(waiting)
     st.progress(cur.fraction, text="stopped" if done and job.stopped else "done" if done and not job.error
                 else cur.status)
-    if not done and st.button("Stop", key="ft_stop", icon=":material/stop:"):
+    if not done and st.button("Stop", key="ft_stop"):
         jobs.stop(job)
     if job.error:  # a stop the user asked for is said as a fact, a failure as an error
         (st.info if job.stopped else st.error)(ui.md_escape(job.error))

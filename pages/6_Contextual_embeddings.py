@@ -197,7 +197,7 @@ def index_ui(bundle, key: tuple, corpus: neighbours.Corpus, layer: int, pooling:
             st.error(ui.md_escape(job.error))
         st.caption(INDEX_TIME if corpus.name == neighbours.SHIPPED_NAME else
                    f"{len(corpus):,} sentences to run through the model once for this layer.")
-        if st.button("Index the corpus", key="ctx_index", type="primary", icon=":material/zoom_in:"):
+        if st.button("Index the corpus", key="ctx_index", type="primary"):
             store.start(key, bundle, corpus, layer, pooling)
             st.rerun()
         return
@@ -279,7 +279,7 @@ def probe_ui(bundle, checkpoint: str, device: str):
     key = (checkpoint, device, train.name, len(train), hash((train.texts, train.labels, test.texts, test.labels)))
     job = st.session_state.get("ctx_probe_job")
     running = job is not None and not job.done
-    if st.button("Run the probe", key="ctx_probe_run", disabled=running, icon=":material/play_arrow:"):
+    if st.button("Run the probe", key="ctx_probe_run", disabled=running):
         job = jobs.submit(Job(lambda stop, b=bundle, tr=train, te=test: probe.steps(b, tr, te, stop=stop), "probe"))
         st.session_state["ctx_probe_job"] = job
         st.session_state["ctx_probe_key"] = key

@@ -191,11 +191,11 @@ def ig_job_ui(ig_key: tuple, target: attribution.Target, s: dict, cost) -> attri
     if mine and job.done and not job.error:
         st.session_state.pop("xp_ig_job")
         return job.events()[-1]
-    st.info(f"Integrated gradients: {cost.sentence()}", icon=":material/timer:")
+    st.info(f"Integrated gradients: {cost.sentence()}")
     if not mine or job.done:
         if mine and job.error:
             (st.info if job.stopped else st.error)(ui.md_escape(job.error))
-        if st.button("Compute integrated gradients", key="xp_ig_run", type="primary", icon=":material/play_arrow:"):
+        if st.button("Compute integrated gradients", key="xp_ig_run", type="primary"):
             progress = st.session_state["xp_ig_progress"] = [0.0]  # the worker appends, the fragment reads
 
             def run(stop, t=target, b=s["baseline"], n=s["steps"]):

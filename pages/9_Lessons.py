@@ -79,7 +79,7 @@ def share_ui(lset: lessons.LessonSet):
     except PlaygroundError as why:
         st.info(ui.md_escape(why))
         return
-    st.button("Share this set", key="lesson_share", icon=":material/link:", on_click=_share, args=(code,),
+    st.button("Share this set", key="lesson_share", on_click=_share, args=(code,),
               help="Puts the whole set into this page's link (compressed): copy the link and give it to the class.")
 
 
@@ -94,12 +94,12 @@ def walk_ui(lset: lessons.LessonSet):
     st.progress((state_index + 1) / n, text=f"Exercise {state_index + 1} of {n} · page: {ex.page}")
     st.markdown("**" + ui.md_escape(ex.question) + "**")
     c = st.columns(3)
-    c[0].button("Previous", key="lesson_prev", icon=":material/arrow_back:", disabled=state_index == 0, on_click=_step, args=(-1,))
-    if c[1].button("Open this exercise", key="lesson_open", type="primary", icon=":material/play_arrow:"):
+    c[0].button("Previous", key="lesson_prev", disabled=state_index == 0, on_click=_step, args=(-1,))
+    if c[1].button("Open this exercise", key="lesson_open", type="primary"):
         st.session_state[lesson.SET] = lset
         st.session_state[lesson.ON] = True
         st.switch_page(registry.BY_KEY[ex.page].file, query_params={**ex.inputs, "lesson": "1"})
-    c[2].button("Next", key="lesson_next", icon=":material/arrow_forward:", disabled=state_index == n - 1, on_click=_step, args=(1,))
+    c[2].button("Next", key="lesson_next", disabled=state_index == n - 1, on_click=_step, args=(1,))
     lesson.score_ui()
 
 
@@ -111,7 +111,7 @@ def template_ui():
     with st.expander("The file format (download a shipped set as a template)"):
         st.code(lessons.__doc__.split("A set is a YAML or JSON file:", 1)[-1].strip("\n"), language="yaml")
         for name, path in lessons.shipped().items():
-            st.download_button(f"{name}{path.suffix}", data=path.read_bytes(), file_name=path.name, icon=":material/download:",
+            st.download_button(f"{name}{path.suffix}", data=path.read_bytes(), file_name=path.name,
                                key=f"lesson_tpl_{name}", on_click="ignore", type="tertiary")
 
 

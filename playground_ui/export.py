@@ -57,7 +57,7 @@ def chart(fig: go.Figure, key: str, where=None, what: str | None = None, summary
     if style.presenting():
         fig = style.for_projector(fig)
     where.plotly_chart(fig, key=key, config=plotly_config(what), theme=None if style.presenting() else "streamlit")
-    where.download_button("Figure as HTML", icon=":material/download:", data=lambda f=fig, w=what: html(f, w), file_name=file_name(what, "html"),
+    where.download_button("Figure as HTML", data=lambda f=fig, w=what: html(f, w), file_name=file_name(what, "html"),
                           mime="text/html", key=f"{key}__html", on_click="ignore", type="tertiary",
                           help="A standalone file with Plotly's JavaScript inside: opens offline, zoom and hover work. "
                                "PNG/SVG: the camera button above the figure (format in the sidebar).")
@@ -72,7 +72,7 @@ def table(df: pd.DataFrame, key: str, where=None, what: str | None = None, **kwa
 
     data = df.data if hasattr(df, "data") and not isinstance(df, pd.DataFrame) else df  # a Styler: its frame
     where.dataframe(df, key=key, **kwargs)
-    where.download_button("Table as CSV", icon=":material/download:", data=lambda d=data: csv_cells.frame(d).to_csv(index=False), file_name=file_name(what, "csv"),
+    where.download_button("Table as CSV", data=lambda d=data: csv_cells.frame(d).to_csv(index=False), file_name=file_name(what, "csv"),
                           mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
 
 
@@ -80,9 +80,9 @@ def records(rows, key: str, what: str, where=None):
     """Downloads of a list of records (an experiment, fine-tuning runs) as CSV and JSON."""
     where = where if where is not None else st
     c1, c2 = where.columns(2)
-    c1.download_button("CSV", icon=":material/download:", data=lambda: csv_cells.write(list(rows)), file_name=file_name(what, "csv"),
+    c1.download_button("CSV", data=lambda: csv_cells.write(list(rows)), file_name=file_name(what, "csv"),
                        mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
-    c2.download_button("JSON", icon=":material/download:", data=lambda: json.dumps(rows, indent=1, default=str), file_name=file_name(what, "json"),
+    c2.download_button("JSON", data=lambda: json.dumps(rows, indent=1, default=str), file_name=file_name(what, "json"),
                        mime="application/json", key=f"{key}__json", on_click="ignore", type="tertiary")
 
 

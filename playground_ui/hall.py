@@ -60,9 +60,9 @@ def moved_session_notice() -> None:
             headers = None
         st.session_state[_KEY] = {"moved": resumed_session_id(headers) is not None, "at": time.strftime("%H:%M")}
         if st.session_state[_KEY]["moved"]:
-            st.toast(MESSAGE, icon=":material/refresh:")
+            st.toast(MESSAGE)
     if st.session_state[_KEY]["moved"]:
-        st.sidebar.warning(f"Reconnected at {st.session_state[_KEY]['at']}: {SHORT}", icon=":material/refresh:")
+        st.sidebar.warning(f"Reconnected at {st.session_state[_KEY]['at']}: {SHORT}")
     if in_hall():
         with st.sidebar:
             _rerun_after_reconnect()

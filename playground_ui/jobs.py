@@ -62,8 +62,8 @@ def live(job_key: str, stop_key: str) -> Job | None:
         return None
     waiting = queue_note(job)
     if waiting:
-        st.info(waiting, icon=":material/hourglass_top:")
-    if st.button("Stop", key=stop_key, icon=":material/stop:"):
+        st.info(waiting)
+    if st.button("Stop", key=stop_key):
         stop(job)
     return job
 

@@ -45,7 +45,7 @@ def score_ui(update: bool = False):
 
 
 def toggle_ui() -> bool:
-    return st.toggle(":material/school: Lesson mode: predict, then reveal", key=ON, help="Commit a guess first; then the model answers")
+    return st.toggle("Lesson mode: predict, then reveal", key=ON, help="Commit a guess first; then the model answers")
 
 
 def guess_ui(page: str, question: str, signature, choices: list[str] | None = None, toggle: bool = True) -> Guess:
@@ -57,7 +57,7 @@ def guess_ui(page: str, question: str, signature, choices: list[str] | None = No
     committed = st.session_state.setdefault("lesson_guesses", {})
     score_ui()
     with st.container(border=True):
-        st.markdown(":material/school: **" + md_escape(ex.question if ex else question) + "**")
+        st.markdown("**" + md_escape(ex.question if ex else question) + "**")
         if key in committed:
             st.caption(f"Your guess: **{md_escape(committed[key])}**")
             if st.button("Guess again", key=f"lesson_again_{page}"):

@@ -1,7 +1,7 @@
 """The one page registry: every page of the app in navigation order, with what it teaches.
 
 `app.py` builds Streamlit's own navigation (`st.navigation`) from it, the home page lists it, `ui.setup` reads a
-page's title and icon from it, and the Lessons page opens an exercise's page through it. A page's `key` is also the
+page's title from it, and the Lessons page opens an exercise's page through it. A page's `key` is also the
 name of its remembered inputs (`state.spec`) and the `page` an exercise set names (`lessons.PAGES`).
 """
 from __future__ import annotations
@@ -17,7 +17,6 @@ class Page:
     key: str  # the page's name: its inputs' spec, the exercise sets that open it, its exports' file names
     file: str | None  # its script (None: the home page, drawn by app.py)
     title: str
-    icon: str  # a Material Symbols icon (':material/home:'): Streamlit ships the font, nothing is fetched
     teaches: str  # one line for the home page's list
     section: str = ""  # the navigation's group: BERT's story (text in, pre-training, reading the model, ...)
     lesson: bool = False  # it has lesson mode: exercise sets may name it
@@ -29,35 +28,35 @@ class Page:
 
 
 PAGES = (
-    Page("home", None, "Home", ":material/home:", "what the playground is, the model in use and how it was pre-trained"),
-    Page("input-representation", "pages/1_Input_representation.py", "Input representation", ":material/text_fields:",
+    Page("home", None, "Home", "what the playground is, the model in use and how it was pre-trained"),
+    Page("input-representation", "pages/1_Input_representation.py", "Input representation",
          "token + segment + position embeddings, summed and normalised", "Text in"),
-    Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab", ":material/content_cut:",
+    Page("tokenizer-lab", "pages/11_Tokenizer_lab.py", "Tokenizer lab",
          "WordPiece step by step, vocabularies trained live (WordPiece, BPE, Unigram) and what they cost", "Text in",
          lesson=True),
-    Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM", ":material/theater_comedy:",
+    Page("masked-lm", "pages/2_Masked_LM.py", "Masked LM",
          "the 80/10/10 masking recipe and real masked-token predictions", "Pre-training", lesson=True),
-    Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction", ":material/link:",
+    Page("nsp", "pages/3_Next_sentence_prediction.py", "Next sentence prediction",
          "IsNext / NotNext pairs scored by the NSP head", "Pre-training", lesson=True),
-    Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab", ":material/science:",
+    Page("pretraining-lab", "pages/12_Pretraining_lab.py", "Pre-training lab",
          "pre-train tiny BERTs from scratch, recipe against recipe (masking, NSP/SOP/none), and watch them learn",
          "Pre-training"),
-    Page("attention", "pages/4_Attention.py", "Attention", ":material/visibility:",
+    Page("attention", "pages/4_Attention.py", "Attention",
          "every layer and head, the model view, rollout, bidirectional vs causal", "Reading the model", lesson=True),
-    Page("contextual-embeddings", "pages/6_Contextual_embeddings.py", "Contextual embeddings", ":material/explore:",
+    Page("contextual-embeddings", "pages/6_Contextual_embeddings.py", "Contextual embeddings",
          "one word in many contexts, layer by layer; its nearest uses in a corpus; which layer a linear probe reads "
          "best", "Reading the model"),
-    Page("explanations", "pages/7_Explanations.py", "Explanations", ":material/search:",
+    Page("explanations", "pages/7_Explanations.py", "Explanations",
          "why the model said that: attention, rollout and integrated gradients side by side, a deletion test, the "
          "neuron view", "Reading the model"),
-    Page("interventions", "pages/10_Interventions.py", "Interventions", ":material/build:",
+    Page("interventions", "pages/10_Interventions.py", "Interventions",
          "switch heads off, rank and prune them, patch activations between two inputs, read each layer through the "
          "MLM head", "Reading the model"),
-    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning", ":material/fitness_center:",
+    Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning",
          "one backbone, many heads: classify, tag words, answer questions, live", "Fine-tuning", lesson=True),
-    Page("bert-family", "pages/8_BERT_family.py", "The BERT family", ":material/family_restroom:",
+    Page("bert-family", "pages/8_BERT_family.py", "The BERT family",
          "RoBERTa, DistilBERT, ALBERT, ELECTRA, ModernBERT: what each has, beside the recipes", "The family and the class"),
-    Page("lessons", "pages/9_Lessons.py", "Lessons", ":material/school:",
+    Page("lessons", "pages/9_Lessons.py", "Lessons",
          "predict, then reveal: exercise sets for a class, one exercise at a time", "The family and the class"),
 )
 BY_KEY = {p.key: p for p in PAGES}

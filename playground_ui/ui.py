@@ -237,7 +237,7 @@ def _sidebar_now(name: str) -> checkpoint.CheckpointInfo | None:
             st.caption(f"**{md_escape(name)}** · loading in the background…")
         else:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
-    st.info(f"Device: {device_label(name)}", icon=":material/computer:")
+    st.info(f"Device: {device_label(name)}")
     return info
 
 
@@ -275,7 +275,7 @@ def sidebar(wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | No
             st.caption(_info_caption(bundle.info))
         elif not name:
             st.warning("Type a folder or a Hub id, then press 'Use this checkpoint'.")
-        st.info(f"Device: {describe(dev)}", icon=":material/computer:")
+        st.info(f"Device: {describe(dev)}")
     return bundle
 
 
@@ -304,19 +304,19 @@ def need_model(bundle) -> models.Bundle:
 def navigation(home: Callable[[], None]):
     """Streamlit's own navigation over the page registry, in the registry's sections, Home (the `home` function of
     app.py) first; a page whose file is missing is left out."""
-    groups: dict[str, list] = {"": [st.Page(home, title=HOME.title, icon=HOME.icon, default=True)]}
+    groups: dict[str, list] = {"": [st.Page(home, title=HOME.title, default=True)]}
     for p in PAGES:
         if p.file and (ROOT / p.file).is_file():
-            groups.setdefault(p.section, []).append(st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path))
+            groups.setdefault(p.section, []).append(st.Page(p.file, title=p.title, url_path=p.url_path))
     return st.navigation(groups, expanded=True)  # grouped by BERT's story; every page listed (never folded)
 
 
-def page_link(key: str, label: str, query: dict | None = None, icon: str | None = None):
+def page_link(key: str, label: str, query: dict | None = None):
     """A link to another page of the registry, keeping this session (st.page_link). A page run on its own (AppTest's
     `from_file`, no navigation) gets the same link as a plain address."""
     page = BY_KEY[key]
     try:
-        st.page_link(page.file, label=label, query_params=query, icon=icon or page.icon)
+        st.page_link(page.file, label=label, query_params=query)
     except StreamlitAPIException:
         from urllib.parse import urlencode
 
@@ -328,7 +328,7 @@ def view_ui(spec):
     with st.sidebar:
         st.toggle("Presentation mode", key=state.PRESENT.key, help="Larger fonts and high contrast for a projector")
         export.format_ui()
-        with st.expander("Copy link to this view", icon=":material/link:"):
+        with st.expander("Copy link to this view"):
             st.code(state.link(spec), language=None, wrap_lines=True)
             st.caption("The copy button at the right of the box copies it. Opening it reopens this page with these inputs.")
     for note in state.pop_notes():
@@ -336,7 +336,7 @@ def view_ui(spec):
 
 
 def setup(spec: state.Spec | None = None, wait: bool = True) -> models.Bundle | checkpoint.CheckpointInfo | None:
-    """Page config (title and icon from the page registry), the page's remembered inputs (session and link),
+    """Page config (the title from the page registry), the page's remembered inputs (session and link),
     presentation mode, sidebar. `spec=None`: the home page. `wait=False` (the home page): the checkpoint's
     CheckpointInfo at once, the model loading behind (`sidebar`)."""
     page = BY_KEY[spec.page if spec else HOME.key]
@@ -344,7 +344,7 @@ def setup(spec: state.Spec | None = None, wait: bool = True) -> models.Bundle | 
     checkpoint_name()
     state.sync(spec, allowed())
     present = bool(st.session_state.get(state.PRESENT.key))
-    st.set_page_config(page_title=f"{page.title} · BERT Playground", page_icon=page.icon, layout="wide",
+    st.set_page_config(page_title=f"{page.title} · BERT Playground", layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     moved_session_notice()  # a browser that came over from a stopped replica is told what it lost
     st.session_state["_page"], st.session_state["_page_spec"] = page.key, spec

@@ -82,7 +82,7 @@ def sheet_ui(bundle):
         items = [compare.ClozeItem(r["sentence"], r["answer"] if isinstance(r["answer"], str) else "")
                  for r in edited.to_dict("records") if isinstance(r["sentence"], str) and r["sentence"].strip()]
         names = st.text_area("Checkpoints (one a line)", bundle.info.name, key="sheet_models", persist_state="page", height=80)
-        if not st.button("Run the sheet", key="sheet_go", icon=":material/content_paste:"):
+        if not st.button("Run the sheet", key="sheet_go"):
             return
         bundles = [_bundle(n) for n in names.splitlines() if n.strip()]
         res = compare.run_sheet(bundles, items)
