@@ -15,7 +15,9 @@ def test_the_runtime_calls_the_adapter_makes_still_exist():
     for name in ("list_sessions", "get_session_info", "is_active_session"):
         assert hasattr(SessionManager, name), f"SessionManager.{name} is gone: adapt playground_ui/runtime.py"
     assert "_session_mgr" in inspect.getsource(Runtime.__init__), "Runtime._session_mgr is gone"
-    assert "eventloop" in inspect.getsource(Runtime._get_async_objs), "Runtime's event loop moved"
+    from streamlit.runtime.runtime import AsyncObjects
+
+    assert "eventloop" in AsyncObjects.__annotations__, "Runtime's event loop moved"
     assert "suppress_warning" in inspect.signature(get_script_run_ctx).parameters
 
 
