@@ -24,6 +24,7 @@ from .config import FinetuneConfig, validate
 from .events import Done, Evaluation, FinetuneResult, Phase, Start, Step
 from .heads import head_class
 from .snapshots import Snapshots
+from .tasks import TASKS
 
 
 def lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
@@ -97,7 +98,7 @@ class _Deadline:
 def eval_sample(eval_data: LabelledData, cfg: FinetuneConfig) -> tuple[LabelledData, tuple[Notice, ...]]:
     """At most `cfg.eval_rows` held-out rows (a fixed random sample), with a notice when it is a sample."""
     n = len(eval_data)
-    if cfg.eval_rows is None or n <= cfg.eval_rows or not hasattr(eval_data, "subset"):  # tagging/QA: all rows
+    if cfg.eval_rows is None or n <= cfg.eval_rows or TASKS[cfg.task].kind == "squad":  # QA: every question
         return eval_data, ()
     idx = sorted(random.Random(cfg.seed).sample(range(n), cfg.eval_rows))
     note = Notice(f"Evaluated on a random sample of {cfg.eval_rows:,} of the {n:,} held-out rows (seed {cfg.seed}), "
