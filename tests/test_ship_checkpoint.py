@@ -1,5 +1,7 @@
 """scripts/ship_checkpoint.py --chunk on temporary copies: the log appended with offsets, chunks.json, the card,
-the refusals, and the home page's curves across chunks (tiny checkpoints; the real assets/model is only read)."""
+the refusals, and the home page's curves across chunks (tiny checkpoints; the real assets/model is only read).
+Two chunks are shipped on top of whatever history assets/model holds now (one chunk or several), so the expected
+figures are its totals plus the fake runs'."""
 from __future__ import annotations
 
 import copy
@@ -18,7 +20,10 @@ from conftest import ROOT, build_checkpoint
 ship = load_script("ship_checkpoint")
 ev = load_script("eval_checkpoint")
 MODEL = ROOT / "assets" / "model"
-SHIPPED_FILES = ("README.md", "pretrain_result.json", "training_log.csv", "trainer_state.json")
+SHIPPED_FILES = ("README.md", "pretrain_result.json", "training_log.csv", "trainer_state.json", "chunks.json")
+BASE = ship.read_chunks(MODEL, None)  # the shipped history: chunks.json, or the one chunk shipped before it
+N0, T0, S0, E0 = (len(BASE), BASE[-1]["cumulative_tokens"], BASE[-1]["cumulative_steps"],
+                  BASE[-1]["cumulative_seconds"])
 LOG_HEADER = ["step", "epoch", "elapsed_s", "tokens_seen", "lr", "mlm_loss", "nsp_loss", "tokens_per_s", "world_size",
               "global_batch_size", "eval_mlm_accuracy", "eval_nsp_accuracy"]
 
@@ -54,7 +59,8 @@ def shipped(tmp_path_factory):
     base = tmp_path_factory.mktemp("ship")
     dest = build_checkpoint(base / "model")
     for name in SHIPPED_FILES:
-        shutil.copy(MODEL / name, dest / name)
+        if (MODEL / name).is_file():
+            shutil.copy(MODEL / name, dest / name)
     run2 = fake_run(base / "run2", seed=2, steps=1000, tokens=2_000_000, seconds=9000.0)
     report2 = evaluated(run2, dest)
     ship.ship_chunk(run2, dest, "python -m bert_playground pretrain --init runs/start2 ...", "", report2)
@@ -72,31 +78,50 @@ def test_log_is_appended_with_the_previous_totals_as_offsets(shipped):
     assert fields[:len(old_fields)] == old_fields and fields[-1] == "chunk" and "world_size" in fields
     assert len(rows) == len(old_rows) + 3 + 3
     assert all(r[k] == o[k] for r, o in zip(rows, old_rows) for k in old_fields)  # chunk 1 rows unchanged
-    assert [r["chunk"] for r in rows] == ["1"] * len(old_rows) + ["2"] * 3 + ["3"] * 3
+    assert [r["chunk"] for r in rows] == [o.get("chunk") or "1" for o in old_rows] + [str(N0 + 1)] * 3 + [str(N0 + 2)] * 3
     first2, last2, first3 = rows[len(old_rows)], rows[len(old_rows) + 2], rows[len(old_rows) + 3]
-    assert (first2["step"], first2["tokens_seen"], first2["elapsed_s"]) == ("3269", "5946218", "7216.6")
-    assert (last2["step"], last2["tokens_seen"], last2["elapsed_s"]) == ("3769", "6946218", "11716.6")
-    assert (first3["step"], first3["tokens_seen"], first3["elapsed_s"]) == ("4019", "7446218", "13716.6")
+    assert (first2["step"], first2["tokens_seen"], first2["elapsed_s"]) == (
+        str(S0 + 500), str(T0 + 1_000_000), str(round(E0 + 4500, 1)))
+    assert (last2["step"], last2["tokens_seen"], last2["elapsed_s"]) == (
+        str(S0 + 1000), str(T0 + 2_000_000), str(round(E0 + 9000, 1)))
+    assert (first3["step"], first3["tokens_seen"], first3["elapsed_s"]) == (
+        str(S0 + 1250), str(T0 + 2_500_000), str(round(E0 + 11000, 1)))
     assert first2["mlm_loss"] == "4.1" and last2["lr"] == ""  # other columns as the run wrote them
     tokens = [int(r["tokens_seen"]) for r in rows]
     assert tokens == sorted(tokens)
     assert (MODEL / "training_log.csv").read_text().count("step,") == 1  # the real log untouched (read only)
 
 
-def test_chunks_json_starts_with_the_shipped_run_and_adds_up(shipped):
+def test_chunks_json_keeps_the_shipped_history_and_adds_up(shipped):
     chunks = json.loads((shipped["dest"] / "chunks.json").read_text())
-    first, second, third = chunks
-    result = json.loads((MODEL / "pretrain_result.json").read_text())
-    assert (first["steps"], first["tokens"], first["held_out_mlm_accuracy"]) == (
-        result["steps"], result["tokens_seen"], result["eval_mlm_accuracy"])
-    assert first["command"].startswith("BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain --corpus")
-    assert first["recipe"].startswith("Initialised from all-MiniLM-L6-v2")
-    base = shipped["report2"]["checkpoints"]["baseline"]
-    assert first["everyday_accuracy"] == base["everyday"]["accuracy"] and first["cloze_n"] == base["cloze"]["n"]
+    second, third = chunks[N0:]
+    assert [c["chunk"] for c in chunks] == list(range(1, N0 + 3))
+    assert chunks[0]["command"].startswith("BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain --corpus")
+    assert chunks[0]["recipe"].startswith("Initialised from all-MiniLM-L6-v2")
+    if (MODEL / "chunks.json").is_file():  # the history is kept as it was
+        assert chunks[:N0] == json.loads((MODEL / "chunks.json").read_text())
+    else:  # chunk 1 is read from the shipped result, its evaluation from the report's baseline
+        base = shipped["report2"]["checkpoints"]["baseline"]
+        assert chunks[0]["everyday_accuracy"] == base["everyday"]["accuracy"]
     assert second["init"] == "runs/start2" and second["tokens_per_s"] == pytest.approx(2_000_000 / 9000 * 1.1)
-    assert [c["cumulative_tokens"] for c in chunks] == [4946218, 6946218, 7946218]
-    assert third["cumulative_steps"] == 2769 + 1000 + 500 and third["recipe"] == "Chunk three's recipe."
-    assert third["cumulative_seconds"] == pytest.approx(2716.6 + 9000 + 4000)
+    assert [c["cumulative_tokens"] for c in chunks[N0 - 1:]] == [T0, T0 + 2_000_000, T0 + 3_000_000]
+    assert third["cumulative_steps"] == S0 + 1000 + 500 and third["recipe"] == "Chunk three's recipe."
+    assert third["cumulative_seconds"] == pytest.approx(E0 + 9000 + 4000)
+    totals = [sum(c["tokens"] for c in chunks[:i + 1]) for i in range(len(chunks))]
+    assert [c["cumulative_tokens"] for c in chunks] == totals
+
+
+def test_the_first_chunk_of_a_checkpoint_shipped_before_chunks_is_read_from_its_card_and_result(tmp_path):
+    """A checkpoint shipped the plain way (no chunks.json): chunk 1 is its command, recipe and measured figures."""
+    run = fake_run(tmp_path / "run1", seed=1, steps=2769, tokens=4_946_218, seconds=2716.6, mlm=0.356)
+    dest = tmp_path / "model"
+    ship.ship(run, dest, "CMD1 --corpus part0", "Recipe one, from scratch.", interim=True)
+    first = ship.read_chunks(dest, None)
+    assert len(first) == 1 and not (dest / "chunks.json").exists()
+    c = first[0]
+    assert (c["chunk"], c["command"], c["recipe"]) == (1, "CMD1 --corpus part0", "Recipe one, from scratch.")
+    assert (c["steps"], c["tokens"], c["held_out_mlm_accuracy"], c["cumulative_seconds"]) == (
+        2769, 4_946_218, 0.356, 2716.6)
 
 
 def test_card_keeps_the_card_and_adds_the_chunk_table(shipped):
@@ -107,14 +132,17 @@ def test_card_keeps_the_card_and_adds_the_chunk_table(shipped):
         assert kept in card and (kept in old or kept == ship.GPU_RECIPE.strip())
     assert ship.GPU_RECIPE.strip() in old  # the GPU paragraph is the shipped card's own
     table = [line for line in card.splitlines() if line.startswith("| ") and line.count("|") == 12]
-    assert table[0].startswith("| chunk | device |") and [r.split("|")[1].strip() for r in table[1:]] == ["1", "2", "3"]
-    assert "| 4,946,218 |" in table[1] and "| 7,946,218 |" in table[3] and "| 0.390 / 0.963 |" in table[3]
-    assert "pre-trained in 3 chunks on CPU (2 threads)" in card and "7.9M tokens" in card
+    assert table[0].startswith("| chunk | device |")
+    assert [r.split("|")[1].strip() for r in table[1:]] == [str(i) for i in range(1, N0 + 3)]
+    assert f"| {T0:,} |" in table[N0] and f"| {T0 + 3_000_000:,} |" in table[-1] and "| 0.390 / 0.963 |" in table[-1]
+    assert f"pre-trained in {N0 + 2} chunks on CPU (2 threads)" in card
+    assert f"{(T0 + 3_000_000) / 1e6:.1f}M tokens" in card
     assert "BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain" in card and "```bash\nCMD3\n```" in card
     assert "*The capital of France is [MASK].* → top 5 of these weights:" in card
     assert "| held-out MLM accuracy / loss | – | – |" in card  # no held-out corpus in this evaluation
     assert "| 500 pairs (8462 predicted tokens)" in card  # the last chunk's own figures
-    assert "Pre-trained in 2 chunks," in shipped["after2"]["card"] and "| 3 |" not in shipped["after2"]["card"]
+    assert f"Pre-trained in {N0 + 1} chunks," in shipped["after2"]["card"]
+    assert f"| {N0 + 2} |" not in shipped["after2"]["card"]
 
 
 def test_card_drops_interim_once_the_targets_are_met(shipped):
@@ -148,17 +176,24 @@ def test_ship_refuses_an_evaluation_of_other_weights_or_a_chunk_not_better(shipp
 
 def test_home_page_curves_run_across_chunks_with_a_line_per_chunk_start(shipped):
     rows = read_training_log(shipped["dest"])
-    assert chunk_starts(rows) == [(2, 4946218.0), (3, 6946218.0)]
+    starts = [(c["chunk"], float(p["cumulative_tokens"])) for p, c in zip(BASE, BASE[1:])]
+    starts += [(N0 + 1, float(T0)), (N0 + 2, float(T0 + 2_000_000))]
+    assert chunk_starts(rows) == starts
     fig = training_curves(rows)
     mlm = next(t for t in fig.data if t.name == "MLM loss")
-    assert list(mlm.x) == sorted(mlm.x) and max(mlm.x) > 6946218  # one trace, every chunk on it
-    assert sorted(s.x0 for s in fig.layout.shapes) == [4946218.0] * 2 + [6946218.0] * 2
-    assert [a.text for a in fig.layout.annotations if a.text.startswith("chunk")] == ["chunk 2", "chunk 3"]
+    assert list(mlm.x) == sorted(mlm.x) and max(mlm.x) > T0 + 2_000_000  # one trace, every chunk on it
+    assert sorted(s.x0 for s in fig.layout.shapes) == sorted([x for _, x in starts] * 2)
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("chunk")] == [f"chunk {c}" for c, _ in starts]
 
 
-def test_curves_of_a_log_without_chunks_have_no_chunk_lines():
-    rows = read_training_log(MODEL)
-    assert chunk_starts(rows) == [] and not training_curves(rows).layout.shapes
+def test_the_shipped_log_marks_each_chunk_where_its_history_says_it_started():
+    starts = chunk_starts(read_training_log(MODEL))
+    assert starts == [(c["chunk"], float(p["cumulative_tokens"])) for p, c in zip(BASE, BASE[1:])]
+
+
+def test_curves_of_a_log_without_chunks_have_no_chunk_lines(shipped):
+    rows = read_training_log(shipped["run2"])  # a run's own log: no chunk column
+    assert rows and chunk_starts(rows) == [] and not training_curves(rows).layout.shapes
 
 
 def test_a_chunk_is_not_shipped_without_its_evaluation(shipped, capsys):
