@@ -24,32 +24,32 @@ TEXTS = ["The capital of France is [MASK].", "I had [MASK] for breakfast.", "The
          "She opened the [MASK] slowly.", "Rain fell [MASK] night.", "Dogs [MASK] loudly."]
 
 
-def start_server(*args: str):
-    """A `serve` process on a free loopback port: (process, port) once it says it serves."""
-    proc = subprocess.Popen([sys.executable, "-m", "bert_playground", "serve", "--port", "0", *args], cwd=ROOT,
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_server(log: Path, *args: str):
+    """A `serve` process on a free loopback port, its log in `log`: (process, port) once it says it serves."""
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bert_playground", "serve", "--port", "0", *args], cwd=ROOT,
+                                env=ENV, stdout=subprocess.PIPE, stderr=err, text=True)
     line = proc.stdout.readline()  # "serving '...' (...) at http://127.0.0.1:PORT ..."
     if "serving" not in line:
         proc.kill()
-        raise AssertionError(f"the server did not start: {line}{proc.stderr.read()}")
+        raise AssertionError(f"the server did not start: {line}{log.read_text()}")
     return proc, int(line.split("http://127.0.0.1:")[1].split()[0])
 
 
-def stop_server(proc) -> str:
-    """SIGTERM: the server must end cleanly (exit 0, no traceback). Its stderr."""
+def stop_server(proc, log: Path) -> None:
+    """SIGTERM: the server must end cleanly (exit 0, no traceback in its log)."""
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err, err
-    return err
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in log.read_text(), log.read_text()
 
 
 @pytest.fixture(scope="module")
-def server(tiny_dir):
-    proc, port = start_server("--model", str(tiny_dir), "--workers", "2", "--queue", "2", "--max-body", "4096",
+def server(tiny_dir, tmp_path_factory):
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    proc, port = start_server(log, "--model", str(tiny_dir), "--workers", "2", "--queue", "2", "--max-body", "4096",
                               "--max-text", "300")
     yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
+    stop_server(proc, log)
 
 
 def request(url: str, path: str, body=None, method: str = "POST", raw: bytes | None = None):
@@ -144,20 +144,24 @@ def test_commands_answer_exactly_the_cli_json(server, tiny_dir, capsys, argv, bo
     assert status == 0
     code, headers, answer = request(server, f"/v1/{argv[0]}", body)
     assert code == 200 and json.dumps(answer, ensure_ascii=False) == out.strip()
-    notes = json.loads(headers.get("X-Notices") or "[]")
-    assert [f"note: {n}" for n in notes] == err.strip().splitlines() and (argv[0] != "fill" or notes)
+    sent = json.loads(headers.get("X-Notices") or "[]")
+    assert [f"note: {n}" for n in sent] == notes(err) and (argv[0] != "fill" or sent)
+
+
+def notes(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("note: ")]
 
 
 # ---- the CLI against a server --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv", [["fill", "The [mask] sat on the mat.", "--top-k", "3"],
+@pytest.mark.parametrize("argv", [["fill", "The [mask] sat on the mat.", "--top-k", "3"],  # with a notice
                                   ["nsp", "It rained.", "The streets were wet."], ["attention", "The cat sat."]])
 def test_cli_server_mode_prints_like_the_local_cli(server, tiny_dir, capsys, argv):
     for extra in ([], ["--json"]):
         status, out, err = local(capsys, *argv, "--model", str(tiny_dir), *extra)
         r = remote(*argv, *extra, "--server", server)
         assert status == 0 and r.returncode == 0, r.stderr
-        assert (r.stdout, r.stderr) == (out, err)
+        assert r.stdout == out and notes(r.stderr) == notes(err) and "Traceback" not in r.stderr
     by_env = remote(*argv, "--json", env={"BERT_PLAYGROUND_SERVER": server})
     assert by_env.returncode == 0 and by_env.stdout == out
 
@@ -169,6 +173,17 @@ def test_cli_server_errors_are_one_line(server):
     assert r.returncode == 2 and "does not run on a server" in r.stderr
     r = remote("fill", "A [MASK].", "--server", "http://127.0.0.1:9")  # nothing listens on port 9
     assert r.returncode == 1 and "no server answers" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_which_commands_go_to_the_server(monkeypatch):
+    from bert_playground.cli.client import route, split_server
+
+    assert split_server(["fill", "A [MASK].", "--server=http://h:1", "--json"]) == (
+        "http://h:1", True, ["fill", "A [MASK].", "--json"])
+    monkeypatch.setenv("BERT_PLAYGROUND_SERVER", "http://127.0.0.1:9")
+    assert route(["pretrain", "--corpus", "c", "--out", "o"]) == (None, ["pretrain", "--corpus", "c", "--out", "o"])
+    assert route(["fill", "--help"]) == (None, ["fill", "--help"])  # help is local
+    assert route(["fill", "A [MASK]."])[0] == 1  # sent to the server from the environment (none listens on port 9)
 
 
 def test_client_path_imports_neither_torch_nor_transformers(server):

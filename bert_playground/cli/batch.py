@@ -25,11 +25,11 @@ def split_line(line: str, fields: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(fields, values))
 
 
-def each_line(command: str, query: Callable[[dict], dict], lines=None) -> None:
-    """Answer every non-blank line of `lines` (default: standard input) with `query({field: value})`, printing one
-    JSON line each; raise PlaygroundError at the end when some lines were refused (their lines say why)."""
+def each_line(command: str, query: Callable[[dict], dict]) -> None:
+    """Answer every non-blank line of standard input with `query({field: value})`, printing one JSON line each;
+    raise PlaygroundError at the end when some lines were refused (their lines say why)."""
     fields, total, failed = FIELDS[command], 0, 0
-    for line in sys.stdin if lines is None else lines:
+    for line in sys.stdin:
         line = line.rstrip("\r\n")
         if not line.strip():
             continue

@@ -86,15 +86,9 @@ class Client:
                 each_line(command, lambda values: self.ask(command, {"argv": words, "json": True, **values}))
                 return 0
             result = self.ask(command, {"argv": words, "json": as_json})
-        except PlaygroundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        except ServerFault as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
-            return 130
+        except (PlaygroundError, ServerFault, KeyboardInterrupt) as exc:  # exit 2: the query; 1: the server
+            print(f"error: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}", file=sys.stderr)
+            return 2 if isinstance(exc, PlaygroundError) else 1 if isinstance(exc, ServerFault) else 130
         print(json.dumps(result, ensure_ascii=False) if as_json else self.text(command, result))
         return 0
 
