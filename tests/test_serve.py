@@ -138,6 +138,7 @@ def test_several_masks_give_a_list_per_mask(server):
     (["mask", "The cat sat on the mat.", "--seed", "3"], {"text": "The cat sat on the mat.", "seed": 3}),
     (["attention", "The cat sat."], {"sent_a": "The cat sat."}),
     (["fill", "The [mask] sat.", "--top-k", "2"], {"text": "The [mask] sat.", "top_k": 2}),
+    (["lens", "The cat sat on the [MASK].", "--top-k", "2"], {"text": "The cat sat on the [MASK].", "top_k": 2}),
 ])
 def test_commands_answer_exactly_the_cli_json(server, tiny_dir, capsys, argv, body):
     status, out, err = local(capsys, *argv, "--model", str(tiny_dir), "--json")
@@ -260,6 +261,7 @@ def test_a_full_queue_answers_503_with_retry_after_then_serves_again(server):
     ("/fill-mask", {"inputs": "x [MASK] " * 100}, None, "POST", 413, "at most 300"),
     ("/fill-mask", {"inputs": "no mask"}, None, "POST", 422, "There is no [MASK]"),
     ("/fill-mask", {"inputs": 5}, None, "POST", 422, "must be a string"),
+    ("/fill-mask", None, b'{"inputs": "A [MASK] \\ud800"}', "POST", 422, "not valid Unicode"),
     ("/fill-mask", {"inputs": "A [MASK].", "parameters": {"targets": ["a"]}}, None, "POST", 422, "targets"),
     ("/fill-mask", {"inputs": "A [MASK].", "parameters": {"top_k": "5"}}, None, "POST", 422, "whole number"),
     ("/fill-mask", {"inputs": "A [MASK].", "parameters": {"top_k": 10_000}}, None, "POST", 413, "at most 100"),

@@ -6,7 +6,7 @@ The body is a JSON object that names the command's arguments by their argparse n
 read by the command's own parser; named values win over argv. `"json": false` asks for the fuller result the
 CLI formats as text. The model is always the server's (`model` may only name it). Refused: options that read a
 file or pick a device on the server, `-` (standard input), and the commands that train or read files (pretrain,
-finetune, probe). Notices come back in the X-Notices header (a JSON list), not in the body.
+finetune, probe, importance). Notices come back in the X-Notices header (a JSON list), not in the body.
 """
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ import math
 from ..core.errors import PlaygroundError
 from .limits import Limits, RequestError, check_text
 
-HTTP_COMMANDS = ("represent", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context",
-                 "neighbours", "classify", "predict")  # the rest train or read server files
+PRETRAINED = ("represent", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context", "neighbours",
+              "ablate", "patch", "lens")  # a pre-trained checkpoint's commands
+FINETUNED = ("classify", "predict")  # a fine-tuned folder's
+HTTP_COMMANDS = PRETRAINED + FINETUNED  # the rest (pretrain, finetune, probe, importance) train or read server files
 SERVER_OPTIONS = {"corpus": "--corpus", "input": "--input", "context_file": "--context-file", "device": "--device"}
 STDIN = "-"
 
@@ -142,6 +144,8 @@ def _check_given(command, dest, action, value, limits: Limits) -> None:
     if len(items) > limits.max_items:
         raise RequestError(413, f"'{dest}' has {len(items)} items; this server takes at most {limits.max_items}.")
     for item in items:
+        if isinstance(item, str) and any("\ud800" <= c <= "\udfff" for c in item):  # JSON's lone surrogates
+            raise RequestError(422, f"'{dest}' is not valid Unicode text.")
         if isinstance(item, str) and dest != "model":
             if item == STDIN and not action.option_strings:
                 raise RequestError(422, "'-' reads standard input: only on the command line (`fill -`, `nsp -`).")

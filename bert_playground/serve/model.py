@@ -15,11 +15,10 @@ from pathlib import Path
 
 from ..checkpoints.folders import allowed_models, cache_key, default_name, read_config, resolve
 from ..core.errors import PlaygroundError
+from .commands import PRETRAINED
 from .limits import RequestError
 
-MLM_COMMANDS = ("represent", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context",
-                "neighbours")
-COMMANDS = {"bundle": MLM_COMMANDS, "classifier": ("classify",), "tagger": ("predict",), "reader": ("predict",)}
+COMMANDS = {"bundle": PRETRAINED, "classifier": ("classify",), "tagger": ("predict",), "reader": ("predict",)}
 TASK = {"bundle": "fill-mask", "classifier": "text-classification", "tagger": "token-classification",
         "reader": "question-answering"}
 HELD_AS = {"bundle": "bundle", "classifier": "classifier", "tagger": "predictor", "reader": "predictor"}

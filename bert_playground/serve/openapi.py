@@ -50,7 +50,7 @@ def argument_schema(action: argparse.Action) -> dict:
     if action.default is not None and action.default is not argparse.SUPPRESS:
         out["default"] = action.default
     if action.help:
-        out["description"] = action.help % {"default": action.default} if "%(" in action.help else action.help
+        out["description"] = action.help.replace("%(default)s", str(action.default)).replace("%%", "%")
     return out
 
 
