@@ -38,7 +38,7 @@ def split_server(argv: list[str]) -> tuple[str | None, bool, list[str]]:
             rest += argv[i:]
             break
         if word == "--server" or word.startswith("--server="):
-            if word == "--server" and i + 1 >= len(argv):
+            if word == "--server" and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
                 raise PlaygroundError("--server needs a URL, e.g. --server http://127.0.0.1:8000")
             url, explicit = (argv[i + 1], True) if word == "--server" else (word.partition("=")[2], True)
             i += 2 if word == "--server" else 1

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import commands, openapi
+from ..core.errors import shown
 from .limits import Limits, RequestError
 from .pool import Busy, Pool
 from .tasks import TASKS, split_body
@@ -94,7 +95,7 @@ class Server:
 
     async def _command(self, name: str, request: Request) -> Response:
         if name not in commands.HTTP_COMMANDS:
-            raise RequestError(404, f"No command '{name}' over HTTP; here: {', '.join(self.served.commands)}.")
+            raise RequestError(404, f"No command {shown(name)} over HTTP; here: {', '.join(self.served.commands)}.")
         self._check_served(name in self.served.commands, f"/v1/{name}")
         args = commands.namespace(name, self.parsers[name], await read_json(request, self.limits.max_body),
                                   self.limits, self.served)
@@ -102,7 +103,7 @@ class Server:
 
     async def _task(self, name: str | None, request: Request) -> Response:
         if name not in TASKS:
-            raise RequestError(404, f"No route '{request.url.path}'. {self._routes()}")
+            raise RequestError(404, f"No route {shown(request.url.path)}. {self._routes()}")
         self._check_served(name == self.served.task, f"/{name}")
         task = TASKS[name]
         inputs, params = split_body(name, await read_json(request, self.limits.max_body))

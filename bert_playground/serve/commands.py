@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..core.errors import PlaygroundError
+from ..core.errors import PlaygroundError, shown
 from .limits import Limits, RequestError, check_text
 
 PRETRAINED = ("represent", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context", "neighbours",
@@ -72,7 +72,7 @@ def namespace(command: str, parser: argparse.ArgumentParser, body, limits: Limit
         if key == "argv":
             continue
         if key not in actions:
-            raise RequestError(422, f"'{command}' has no argument '{key}'; it takes: {', '.join(actions)}.")
+            raise RequestError(422, f"'{command}' has no argument {shown(key)}; it takes: {', '.join(actions)}.")
         setattr(args, key, _value(actions[key], key, value))
     args.json = body.get("json", True)
     for dest, action in actions.items():

@@ -11,12 +11,12 @@ from ..core.errors import PlaygroundError
 
 class RequestError(Exception):
     """A request the server refuses: `status` (400 malformed, 404 not here, 413 too large, 422 invalid) and a
-    one-line message for the client."""
+    one-line message for the client (the package's rule: control characters escaped, at most 300 characters)."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
+        self.message = str(PlaygroundError(message)) or "bad request"
+        super().__init__(self.message)
         self.status = status
-        self.message = " ".join(str(message).split()) or "bad request"
 
 
 def default_workers() -> int:

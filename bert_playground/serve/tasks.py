@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from ..core.errors import shown
 from .limits import RequestError
 
 GROUPED = (None, "simple", "first", "average", "max")  # token-classification: the word-level grouping we compute
@@ -35,7 +36,7 @@ def split_body(task: str, body) -> tuple[object, dict]:
         raise RequestError(422, f"{task} takes a JSON object {{\"inputs\": ..., \"parameters\": {{...}}}}.")
     extra = set(body) - {"inputs", "parameters", "options"}
     if extra:
-        raise RequestError(422, f"{task}: unknown field(s) {', '.join(sorted(extra))}.")
+        raise RequestError(422, f"{task}: unknown field(s) {', '.join(map(shown, sorted(extra)))}.")
     params = body.get("parameters") or {}
     if not isinstance(params, dict):
         raise RequestError(422, "'parameters' must be a JSON object.")
@@ -43,7 +44,7 @@ def split_body(task: str, body) -> tuple[object, dict]:
     unknown = sorted(set(params) - set(TASKS[task].parameters))
     if unknown:
         raise RequestError(422, f"{task} here takes the parameters {', '.join(TASKS[task].parameters) or 'none'}; "
-                                f"not supported: {', '.join(unknown)}.")
+                                f"not supported: {', '.join(map(shown, unknown))}.")
     return body["inputs"], params
 
 
