@@ -28,7 +28,7 @@ def default_workers() -> int:
 class Limits:
     workers: int = 0  # computations at once (0: default_workers())
     queue: int = 16  # requests waiting for a worker; more get 503 with Retry-After
-    max_body: int = 64 * 1024  # bytes of a request body (413 beyond)
+    max_body: int = 256 * 1024  # bytes of a request body (413 beyond): a 20,000-character passage, escaped
     max_text: int = 2_000  # characters of one text (the app's cap); 413 beyond
     max_context: int = 20_000  # characters of a QA passage (the app's cap on pasted documents)
     max_attention_text: int = 600  # `attention` answers every weight (layers x heads x T x T): shorter texts
