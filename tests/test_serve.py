@@ -139,6 +139,7 @@ def test_several_masks_give_a_list_per_mask(server):
     (["attention", "The cat sat."], {"sent_a": "The cat sat."}),
     (["fill", "The [mask] sat.", "--top-k", "2"], {"text": "The [mask] sat.", "top_k": 2}),
     (["lens", "The cat sat on the [MASK].", "--top-k", "2"], {"text": "The cat sat on the [MASK].", "top_k": 2}),
+    (["tokenize", "unaffable friend", "--steps"], {"text": "unaffable friend", "steps": True}),
 ])
 def test_commands_answer_exactly_the_cli_json(server, tiny_dir, capsys, argv, body):
     status, out, err = local(capsys, *argv, "--model", str(tiny_dir), "--json")

@@ -86,6 +86,13 @@ def load_named(name):
     return held("bundle", name, lambda: load(name))
 
 
+def load_tokenizer(args):
+    """The checkpoint's tokenizer alone (no weights), or the one of the model held under that name."""
+    from ..objectives.mlm import load_tokenizer as read
+
+    return held("tokenizer", args.model, lambda: read(args.model))
+
+
 def load_model(args):
     bundle = load_named(args.model)
     print_notices(bundle.info.notices)

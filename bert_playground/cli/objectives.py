@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .batch import STDIN, each_line
-from .common import config_defaults, held, holding_models, json_arg, load_model, load_named, model_arg, print_notices
+from .common import (config_defaults, holding_models, json_arg, load_model, load_named, load_tokenizer, model_arg,
+                     print_notices)
 
 # ---- mask / fill (Masked-LM page) ---------------------------------------------------------
 
@@ -25,10 +26,8 @@ def add_mask(sub):
 
 def run_mask(args):
     from ..objectives.masking import MaskingConfig, mask_text
-    from ..objectives.mlm import load_tokenizer
 
-    tokenizer = held("tokenizer", args.model, lambda: load_tokenizer(args.model))
-    masked = mask_text(tokenizer, args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
+    masked = mask_text(load_tokenizer(args), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
                        seed=args.seed)
     print_notices(masked.notices)
     return masked.to_dict()

@@ -6,7 +6,7 @@ The body is a JSON object that names the command's arguments by their argparse n
 read by the command's own parser; named values win over argv. `"json": false` asks for the fuller result the
 CLI formats as text. The model is always the server's (`model` may only name it). Refused: options that read a
 file or pick a device on the server, `-` (standard input), and the commands that train or read files (pretrain,
-finetune, probe, importance). Notices come back in the X-Notices header (a JSON list), not in the body.
+finetune, probe, importance, vocab). Notices come back in the X-Notices header (a JSON list), not in the body.
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import math
 from ..core.errors import PlaygroundError, shown
 from .limits import Limits, RequestError, check_text
 
-PRETRAINED = ("represent", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context", "neighbours",
-              "ablate", "patch", "lens")  # a pre-trained checkpoint's commands
+PRETRAINED = ("represent", "tokenize", "mask", "fill", "sides", "nsp", "attention", "attribute", "neuron", "context",
+              "neighbours", "ablate", "patch", "lens")  # a pre-trained checkpoint's commands
 FINETUNED = ("classify", "predict")  # a fine-tuned folder's
-HTTP_COMMANDS = PRETRAINED + FINETUNED  # the rest (pretrain, finetune, probe, importance) train or read server files
+HTTP_COMMANDS = PRETRAINED + FINETUNED  # the rest (pretrain, finetune, probe, importance, vocab) train or read files
 SERVER_OPTIONS = {"corpus": "--corpus", "input": "--input", "context_file": "--context-file", "device": "--device"}
 STDIN = "-"
 
