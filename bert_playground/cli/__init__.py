@@ -8,6 +8,7 @@ prints it for a reader (None: indented JSON); --json prints the dict as JSON. De
 choices come from the package (config dataclasses, `pretrain.PRECISIONS`, `pretrain.SAVE_DTYPES`,
 `finetune.MODES`). Results carry their `notices`; the CLI prints them on stderr as `note: ...`.
 Errors become one line on stderr and a non-zero exit: 2 for bad input, 1 for anything unexpected.
+`--server URL` (or $BERT_PLAYGROUND_SERVER) sends a command to a running `serve` (`client.py`, without torch).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import sys
 from typing import Callable, NamedTuple
 
 from ..core.errors import PlaygroundError
-from . import finetune, inputs, interpret, interventions, objectives, pretraining
+from . import client, finetune, inputs, interpret, interventions, objectives, pretraining, serve
 from .common import Parser, not_utf8
 
 
@@ -50,11 +51,13 @@ COMMANDS = {
     "importance": Command(interventions.add_importance, interventions.run_importance, interventions.text_importance),
     "patch": Command(interventions.add_patch, interventions.run_patch, interventions.text_patch),
     "lens": Command(interventions.add_lens, interventions.run_lens, interventions.text_lens),
+    "serve": Command(serve.add_serve, serve.run_serve, None),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m bert_playground", description="Look inside BERT from the command line.")
+    parser = Parser(prog="python -m bert_playground", description="Look inside BERT from the command line.",
+                    epilog="Add --server URL (or set BERT_PLAYGROUND_SERVER) to ask a running `serve` instead.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS.values():
         command.add(sub)
@@ -62,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    status, argv = client.route(sys.argv[1:] if argv is None else list(argv))
+    if status is not None:  # a server answered (the client path imports neither torch nor transformers)
+        return status
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     bad = not_utf8(args)

@@ -1,10 +1,14 @@
 """What every command shares: the one-line argument errors, the --model and --json options, defaults read from a
-config dataclass, notices on stderr, and loading the model."""
+config dataclass, notices on stderr (or collected, for a server's answer), and loading the model (held once per
+process while `holding_models()` is on: `serve` and the stdin batch mode)."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import sys
+import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,15 +31,70 @@ def config_defaults(config_class) -> dict:
     return {f.name: f.default for f in dataclasses.fields(config_class) if f.default is not dataclasses.MISSING}
 
 
+_NOTICES: ContextVar[list | None] = ContextVar("notices", default=None)
+
+
 def print_notices(notices) -> None:
+    sink = _NOTICES.get()
     for notice in notices:
-        print(f"note: {notice}", file=sys.stderr)
+        if sink is not None:
+            sink.append(str(notice))
+        else:
+            print(f"note: {notice}", file=sys.stderr)
+
+
+@contextmanager
+def collecting_notices():
+    """Within it, this thread's notices go into the yielded list instead of stderr (a server answers with them)."""
+    token = _NOTICES.set([])
+    try:
+        yield _NOTICES.get()
+    finally:
+        _NOTICES.reset(token)
+
+
+_HELD: dict | None = None  # while holding_models() is on: (kind, name) -> the loaded model
+_HELD_LOCK = threading.Lock()
+
+
+@contextmanager
+def holding_models():
+    """Within it, each model is loaded once per (kind, name) and then shared: many queries (`fill -`) or requests
+    (`serve`) read one copy. Models are read-only, so sharing them between threads is safe."""
+    global _HELD
+    outer = _HELD
+    _HELD = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _HELD = outer
+
+
+def held(kind: str, name, load):
+    """`load()`, or the model already held under (kind, name) when holding_models() is on."""
+    if _HELD is None:
+        return load()
+    with _HELD_LOCK:
+        if (kind, name) not in _HELD:
+            _HELD[(kind, name)] = load()
+        return _HELD[(kind, name)]
+
+
+def load_named(name):
+    from ..checkpoints.models import load
+
+    return held("bundle", name, lambda: load(name))
+
+
+def load_tokenizer(args):
+    """The checkpoint's tokenizer alone (no weights), or the one of the model held under that name."""
+    from ..objectives.mlm import load_tokenizer as read
+
+    return held("tokenizer", args.model, lambda: read(args.model))
 
 
 def load_model(args):
-    from ..checkpoints.models import load
-
-    bundle = load(args.model)
+    bundle = load_named(args.model)
     print_notices(bundle.info.notices)
     return bundle
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ..core.errors import PlaygroundError
-from .common import config_defaults, json_arg, model_arg, print_notices
+from .common import config_defaults, held, json_arg, model_arg, print_notices
 
 # ---- finetune / classify (Fine-tuning page) -----------------------------------------------
 
@@ -173,7 +173,7 @@ def run_classify(args):
 
     from ..finetune.classifier import METRICS_FILE, load_classifier
 
-    clf = load_classifier(args.model, args.device)
+    clf = held("classifier", args.model, lambda: load_classifier(args.model, args.device))
     meta_file = Path(args.model) / METRICS_FILE
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
     from ..datasets import classify_inputs
@@ -206,7 +206,7 @@ def run_predict(args):
 
     from ..finetune import Tagger, load_predictor
 
-    model = load_predictor(args.model, args.device)
+    model = held("predictor", args.model, lambda: load_predictor(args.model, args.device))
     if isinstance(model, Tagger):
         if not args.text:
             raise PlaygroundError("This is a tagger: give the sentence to tag as TEXT.")

@@ -1,7 +1,7 @@
 """`represent`, `tokenize`, `vocab`: the Input representation page and the Tokenizer lab from the shell."""
 from __future__ import annotations
 
-from .common import json_arg, load_model, model_arg, print_notices
+from .common import json_arg, load_model, load_tokenizer, model_arg, print_notices
 
 # ---- represent ----------------------------------------------------------------------------
 
@@ -38,9 +38,8 @@ def add_tokenize(sub):
 
 def run_tokenize(args):
     from ..inputs import wordpiece
-    from ..objectives.mlm import load_tokenizer
 
-    tok = load_tokenizer(args.model)
+    tok = load_tokenizer(args)
     res = wordpiece.steps(tok, args.text).to_dict()
     if not args.steps:
         for w in res["words"]:

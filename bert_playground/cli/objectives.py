@@ -1,7 +1,12 @@
-"""`mask`, `fill` (with `--joint`, `--candidates`), `sides`, `nsp`: the Masked-LM and NSP pages."""
+"""`mask`, `fill` (with `--joint`, `--candidates`), `sides`, `nsp`: the Masked-LM and NSP pages. `fill -` and
+`nsp -` read many queries from standard input (`batch.py`)."""
 from __future__ import annotations
 
-from .common import config_defaults, json_arg, load_model, model_arg, print_notices
+import argparse
+
+from .batch import STDIN, each_line
+from .common import (config_defaults, holding_models, json_arg, load_model, load_named, load_tokenizer, model_arg,
+                     print_notices)
 
 # ---- mask / fill (Masked-LM page) ---------------------------------------------------------
 
@@ -21,9 +26,8 @@ def add_mask(sub):
 
 def run_mask(args):
     from ..objectives.masking import MaskingConfig, mask_text
-    from ..objectives.mlm import load_tokenizer
 
-    masked = mask_text(load_tokenizer(args.model), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
+    masked = mask_text(load_tokenizer(args), args.text, MaskingConfig(rate=args.rate, whole_word=args.whole_word),
                        seed=args.seed)
     print_notices(masked.notices)
     return masked.to_dict()
@@ -38,7 +42,8 @@ def text_mask(res):
 
 def add_fill(sub):
     p = sub.add_parser("fill", help="the MLM head's top-k guesses at every [MASK] of a text (several --model: side by side)")
-    p.add_argument("text")
+    p.add_argument("text", help="the text, with [MASK] where the model should guess; '-': one text per line of "
+                                "standard input, one JSON line out each")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--model", action="append", default=None,
                    help="'embedded' (default, or $BERT_PLAYGROUND_MODEL), a local folder, or a Hub id; "
@@ -54,13 +59,14 @@ def add_fill(sub):
 
 
 def run_fill(args):
-    from ..checkpoints.models import load
     from ..objectives.mlm import fill
 
+    if args.text == STDIN:
+        return from_stdin("fill", args, run_fill)
     names = args.model or [None]
     results = []
     for name in names:
-        bundle = load(name)
+        bundle = load_named(name)
         res = fill(bundle, args.text, args.top_k)
         print_notices(res.notices)
         out = res.to_dict()  # exactly the documented fields with --json
@@ -127,15 +133,22 @@ def text_sides(res):
 
 def add_nsp(sub):
     p = sub.add_parser("nsp", help="the pair head's probability for two sentences: BERT's NSP (IsNext), ALBERT's SOP (in order)")
-    p.add_argument("sent_a")
-    p.add_argument("sent_b")
+    p.add_argument("sent_a", help="sentence A; '-': one tab-separated pair per line of standard input, one JSON line "
+                                  "out each")
+    p.add_argument("sent_b", nargs="?", default=None)
     model_arg(p)
     json_arg(p)
 
 
 def run_nsp(args):
+    from ..core.errors import PlaygroundError
     from ..objectives.nsp import score_text
 
+    if args.sent_a == STDIN:
+        return from_stdin("nsp", args, run_nsp)
+    if args.sent_b is None:
+        raise PlaygroundError("nsp needs two sentences: SENT_A SENT_B (or '-' to read tab-separated pairs from "
+                              "standard input).")
     s = score_text(load_model(args), args.sent_a, args.sent_b)
     print_notices(s.packed.notices)
     return s.to_dict()  # ALBERT: sentence-order prediction (A then B in the original order?)
@@ -148,3 +161,9 @@ def text_nsp(res):
         p, what = res["is_next_probability"], ("P(IsNext)", "IsNext", "NotNext")
     return (f"model: {res['model']}\n{what[0]} = {p:.4f}  ->  {what[1] if p >= 0.5 else what[2]}\n"
             + " ".join(f"{t}/{s}" for t, s in zip(res["tokens"], res["segments"])))
+
+
+def from_stdin(command, args, run):
+    """`command -`: every line of standard input through `run`, with --json's output, the model loaded once."""
+    with holding_models():
+        each_line(command, lambda values: run(argparse.Namespace(**{**vars(args), **values, "json": True})))
