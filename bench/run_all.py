@@ -11,11 +11,13 @@ Rows (figures are printed, never asserted; timings are medians over repeated run
     (bench/bench_fill_mask.py, the same queries interleaved);
   - one rerun of each page for a typical interaction, under Streamlit's AppTest (model already cached);
   - fine-tuning throughput (training examples/s) on the available device, on the shipped intents data;
-  - memory growth over 500 mixed package queries (bench/memory_growth.py, in its own process).
+  - memory growth over 500 mixed package queries (bench/memory_growth.py, in its own process);
+  - quick queries (bench/bench_serve.py, in its own process): one CLI fill-mask cold vs --server, the server's
+    fill-mask latency at 1, 4 and 16 clients, 1,000 queries through `fill -`.
 
 Usage:
     .venv/bin/python bench/run_all.py [--model embedded] [--quick] [--skip-browser] [--skip-finetune]
-                                      [--skip-memory] [--json FILE]
+                                      [--skip-memory] [--skip-serve] [--json FILE]
 --quick: one cold start, fewer repetitions (about a minute or two on a laptop): a smoke run, not figures.
 """
 from __future__ import annotations
@@ -224,6 +226,20 @@ def bench_memory(model: str, queries: int) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def bench_serve(model: str, quick: bool) -> dict:
+    """bench/bench_serve.py's figures (its own processes: a cold CLI, a server, stdin batches)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "serve.json"
+        sizes = ["--cold-runs", "1", "--requests", "60", "--batch", "200"] if quick else []
+        r = subprocess.run([sys.executable, str(BENCH / "bench_serve.py"), "--model", model, "--json", str(out), *sizes],
+                           capture_output=True, text=True, cwd=ROOT, timeout=3600)
+        if r.returncode or not out.is_file():
+            return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+        return {**json.loads(out.read_text()), "batch": 200 if quick else 1000}
+
+
 # ---- the table ------------------------------------------------------------------------------
 
 def table(res: dict) -> str:
@@ -287,6 +303,19 @@ def table(res: dict) -> str:
             "(goal <= 50 MB)")
     elif m:
         row("memory growth", "n/a", m["error"])
+    sv = res.get("serve")
+    if sv and "error" not in sv:
+        row("CLI fill-mask, cold / --server", f"{sv['cli_cold_s']:.2f} s / {sv['cli_server_s']:.3f} s",
+            f"server {sv['cli_ratio']:.3f} of cold (goal <= 0.1)")
+        for c in sv["server"]:
+            row(f"serve POST /fill-mask, {c['clients']} client(s)", f"{c['p50_ms']} ms",
+                f"p95 {c['p95_ms']} ms; {c['per_s']} answers/s; {c['busy_503']} x 503")
+        for where in ("local", "server"):
+            t = sv[f"batch_{where}_s"]
+            row(f"fill - ({where}), {sv['batch']:,} queries", f"{t:.1f} s", f"{sv['batch'] / t:.0f} queries/s"
+                + (", model load included" if where == "local" else ""))
+    elif sv:
+        row("quick queries (serve)", "n/a", sv["error"])
     w1 = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
     lines = [f"{'what':<{w1}}  {'median':>{w2}}  notes", "-" * (w1 + w2 + 60)]
@@ -301,6 +330,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-browser", action="store_true", help="no Chromium: skip cold start and server memory")
     ap.add_argument("--skip-finetune", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-serve", action="store_true", help="no server / --server / `fill -` figures")
     ap.add_argument("--json", default=None, help="also write every figure to this JSON file")
     args = ap.parse_args(argv)
 
@@ -330,6 +360,8 @@ def main(argv=None) -> int:
         step("finetune", lambda: bench_finetune(args.model, args.quick))
     if not args.skip_memory:
         step("memory", lambda: bench_memory(args.model, 100 if args.quick else 500))
+    if not args.skip_serve:
+        step("serve", lambda: bench_serve(args.model, args.quick))
 
     from bert_playground.core.device import cpu_threads
 

@@ -140,6 +140,10 @@ def test_several_masks_give_a_list_per_mask(server):
     (["fill", "The [mask] sat.", "--top-k", "2"], {"text": "The [mask] sat.", "top_k": 2}),
     (["lens", "The cat sat on the [MASK].", "--top-k", "2"], {"text": "The cat sat on the [MASK].", "top_k": 2}),
     (["tokenize", "unaffable friend", "--steps"], {"text": "unaffable friend", "steps": True}),
+    (["ablate", "The cat sat on the [MASK].", "--heads", "1.0,0.3", "--mode", "mean"],  # hooks, then none left
+     {"text": "The cat sat on the [MASK].", "heads": "1.0,0.3", "ablation_mode": "mean"}),
+    (["patch", "The cat sat on the [MASK].", "The dog sat on the [MASK]."],
+     {"clean": "The cat sat on the [MASK].", "corrupted": "The dog sat on the [MASK]."}),
 ])
 def test_commands_answer_exactly_the_cli_json(server, tiny_dir, capsys, argv, body):
     status, out, err = local(capsys, *argv, "--model", str(tiny_dir), "--json")
