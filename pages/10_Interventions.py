@@ -3,13 +3,14 @@ answer forming layer by layer (the logit lens)."""
 import pandas as pd
 import streamlit as st
 
+from bert_playground.classroom import lessons
 from bert_playground.core.jobs import Job
 from bert_playground.figures import attention as att_charts
 from bert_playground.figures import interventions as charts
 from bert_playground.figures import mlm as mlm_charts
 from bert_playground.figures import nsp as nsp_charts
 from bert_playground.interpret import importance, interventions
-from playground_ui import export, jobs, state, ui, widgets
+from playground_ui import export, jobs, lesson, state, ui, widgets
 from playground_ui.widgets import notices
 
 TABS = ("Switch heads off", "Head importance", "Activation patching", "Logit lens")
@@ -73,6 +74,11 @@ def ablation_ui(bundle):
         return
     with ui.user_errors():
         res = interventions.ablate(bundle, text, text_b or None, picked, mode)
+        guess = lesson.guess_ui("interventions", "With these heads switched off, does the top guess stay or change?",
+                                (bundle.info.name, text, text_b, tuple(picked), mode), list(lessons.ABLATION_CHOICES))
+        if guess.hidden:
+            return
+        lesson.reveal_ui(guess, lessons.ablation_answer(res))
         notices(getattr(res.before, "notices", ()))
         c1, c2 = st.columns(2)
         prediction_ui(res.before, "Before: every head on", "iv_before", c1)
@@ -160,6 +166,12 @@ def lens_ui(bundle):
                "(the 'logit lens'), yet it shows when the final answer becomes the top guess.")
     with ui.user_errors():
         lens = interventions.logit_lens(bundle, text, 5)
+        guess = lesson.guess_ui("interventions", "From which layer on (0: the embeddings) is the model's final answer "
+                                "the top reading?", (bundle.info.name, text),
+                                [str(i) for i in range(len(lens.masks[0]["layers"]))])
+        if guess.hidden:
+            return
+        lesson.reveal_ui(guess, lessons.lens_answer(lens))
         for m in lens.masks:
             layers = m["layers"]
             answer = layers[-1]["top"][0][0]

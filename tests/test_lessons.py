@@ -83,6 +83,12 @@ def _model_answer(bundle, ex):
         return lessons.mlm_answer(fill(bundle, i["fill"], 1))
     if ex.page == "nsp":
         return lessons.nsp_answer(score_packed(bundle, encode_pair(bundle, i["a"], i["b"])))
+    if ex.page == "interventions":
+        from bert_playground.interpret import interventions as iv
+        if i["tab"] == "Logit lens":
+            return lessons.lens_answer(iv.logit_lens(bundle, i["lens"], 5))
+        return lessons.ablation_answer(iv.ablate(bundle, i["text"], i.get("b") or None, i["heads"].split(","),
+                                                 i.get("mode", "zero")))
     if ex.page == "attention":
         maps = compute(bundle, i["a"], i.get("b") or None)
         return lessons.attention_answer(maps, int(i["layer"]) - 1, int(i["head"]) - 1, int(i["from"]))
@@ -142,6 +148,36 @@ def test_attention_exercise(app_env, tiny):
     at = _commit(at, f"{tokens.index(answer)}: {answer}", choice=True)
     assert any("✓ right" in s.value for s in at.success)
     assert [c for c in at.get("plotly_chart")]  # the map appears after the reveal
+
+
+def test_interventions_exercises(app_env, tiny):
+    from bert_playground.interpret import interventions as iv
+    text = "The cat sat on the [MASK]."
+    at = _page("pages/10_Interventions.py", {"tab": "Logit lens", "lens": text, "lesson": "1"})
+    assert "From which layer on" in " ".join(m.value for m in at.markdown)
+    assert not at.get("plotly_chart")  # the lens is hidden before the guess
+    answer = lessons.lens_answer(iv.logit_lens(tiny, text, 5))
+    at = _commit(at, answer, choice=True)
+    assert any("✓ right" in s.value for s in at.success) and at.get("plotly_chart")
+    at = _page("pages/10_Interventions.py", {"tab": "Switch heads off", "text": text, "heads": "0.0,1.1", "lesson": "1"})
+    model = lessons.ablation_answer(iv.ablate(tiny, text, None, ["0.0", "1.1"], "zero"))
+    at = _commit(at, "stays" if model == "changes" else "changes", choice=True)
+    assert any("✗" in e.value and model in e.value for e in at.error)
+
+
+def test_lesson_answers_of_interventions():
+    from types import SimpleNamespace as NS
+
+    def fill_result(token):
+        return NS(masks=[NS(predictions=[NS(token=token)])])
+    assert lessons.ablation_answer(NS(before=fill_result("paris"), after=fill_result("paris"))) == "stays"
+    assert lessons.ablation_answer(NS(before=fill_result("paris"), after=fill_result("lyon"))) == "changes"
+    assert lessons.ablation_answer(NS(before=NS(prediction="IsNext"), after=NS(prediction="NotNext"))) == "changes"
+
+    def lens(ranks):
+        return NS(masks=[{"layers": [{"answer_rank": r} for r in ranks]}])
+    assert lessons.lens_answer(lens([9, 4, 1, 3, 1, 1, 1])) == "4"  # top from layer 4 on, not at 2 (it fell back)
+    assert lessons.lens_answer(lens([5, 2, 1])) == "2" and lessons.lens_answer(lens([1, 1, 1])) == "0"
 
 
 def test_lessons_page_walks_a_set_and_rejects_a_bad_upload(app_env):

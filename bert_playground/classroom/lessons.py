@@ -4,7 +4,7 @@ A set is a YAML or JSON file:
 
     title: Masked LM warm-up
     exercises:
-      - page: masked-lm                 # tokenizer-lab | masked-lm | nsp | attention | fine-tuning
+      - page: masked-lm                 # tokenizer-lab | masked-lm | nsp | attention | interventions | fine-tuning
         inputs: {fill: "Paris is the [MASK] of France."}   # the page's link parameters (playground_ui.state)
         question: Which word does the model put at [MASK]?
         answers: [capital]              # accepted answers (case-insensitive)
@@ -31,7 +31,8 @@ from ..core.errors import PlaygroundError
 from ..core.parsing import capped, load_yaml
 from ..core.paths import LESSONS_DIR
 
-PAGES = ("tokenizer-lab", "masked-lm", "nsp", "attention", "fine-tuning")  # pages with lesson mode
+PAGES = ("tokenizer-lab", "masked-lm", "nsp", "attention", "interventions", "fine-tuning")  # pages with lesson mode
+ABLATION_CHOICES = ("stays", "changes")  # the answers of an ablation exercise
 MAX_BYTES = 200_000  # an uploaded set larger than this is refused
 LINK_VERSION = "1."  # the first characters of a set carried in a link (the format's version)
 MAX_LINK_CHARS = 6_000  # a set in a link: at most this many characters (long addresses break in browsers and proxies)
@@ -200,3 +201,22 @@ def nsp_answer(score) -> str:
 def attention_answer(maps, layer: int, head: int | None, position: int) -> str:
     """The model's answer to an attention exercise: the token `position` attends to most in that head."""
     return maps.tokens[most_attended(maps, layer, head, position)]
+
+
+def ablation_answer(result) -> str:
+    """The model's answer to an ablation exercise (an `interventions.Ablation`): 'changes' when switching the heads
+    off changes the top guess at the first mask (or the NSP decision), else 'stays'."""
+    def top(r):
+        return r.masks[0].predictions[0].token if hasattr(r, "masks") else r.prediction
+    return ABLATION_CHOICES[top(result.before) != top(result.after)]
+
+
+def lens_answer(lens) -> str:
+    """The model's answer to a logit-lens exercise (an `interventions.Lens`): the first layer (0: the embeddings)
+    from which the final answer at the first mask is the top reading of every layer up to the last."""
+    ranks = [row["answer_rank"] for row in lens.masks[0]["layers"]]  # (L + 1,)
+    first = len(ranks) - 1
+    while first > 0 and ranks[first - 1] == 1:
+        first -= 1
+    return str(first)
+
