@@ -93,7 +93,7 @@ def ablation_ui(bundle):
 def importance_ui(bundle):
     st.markdown("Every head's context is multiplied by a gate ξ = 1; its **importance** is the mean |∂L/∂ξ| of the "
                 "masked-LM loss (15% masking, 80/10/10) over the sentences of the shipped NSP demo corpus, which the "
-                "embedded checkpoint never trained on. Then heads are switched off in importance order and in three "
+                "embedded checkpoint never trained on. Then heads are switched off, least important first (as in the paper) and in three "
                 "random orders, and the held-out MLM accuracy is measured each time.")
     n = st.slider("Sentences", 10, 264, key="iv_sentences")
     job = st.session_state.get("iv_job")

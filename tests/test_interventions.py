@@ -151,6 +151,18 @@ def test_importance_and_the_pruning_curve(tiny):
     assert len(set(none_off)) == 1  # with no head off every order scores the same masks the same
 
 
+def test_pruning_switches_off_the_least_important_heads_first(tiny, monkeypatch):
+    """Michel et al.'s order: the heads off at each point of the 'importance' curve are the k least important."""
+    seen = []
+    real = importance.mlm_accuracy
+    monkeypatch.setattr(importance, "mlm_accuracy", lambda b, batches, off=(): seen.append(list(off)) or real(b, batches, off))
+    res = list(importance.importance(tiny, importance.reference_sentences()[:10], steps=3))[-1]
+    ranked = res.ranked()
+    counts = sorted({r["pruned"] for r in res.pruning})
+    assert [set(off) for off in seen[:len(counts)]] == [set(ranked[::-1][:k]) for k in counts]
+    assert ranked[0] not in seen[len(counts) - 1]  # the most important head is the one left on
+
+
 def test_logit_lens_ends_with_the_models_own_answer(tiny):
     lens = interventions.logit_lens(tiny, TEXT, 3)
     last = lens.masks[0]["layers"][-1]

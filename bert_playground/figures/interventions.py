@@ -14,12 +14,12 @@ SCALE = "Viridis"  # magnitudes: perceptually uniform, readable with colour-visi
 
 
 def pruning_curves(rows: list[dict], n_heads: int) -> go.Figure:
-    """Held-out MLM accuracy as heads are switched off: in importance order, and in random orders (grey)."""
+    """Held-out MLM accuracy as heads are switched off: least important first, and in random orders (grey)."""
     fig = go.Figure()
     keys = sorted({(r["order"], r.get("seed")) for r in rows}, key=lambda k: (k[0] != "importance", k[1] or 0))
     for order, seed in keys:
         pts = sorted((r["pruned"], r["mlm_accuracy"]) for r in rows if r["order"] == order and r.get("seed") == seed)
-        name = "importance order" if order == "importance" else f"random order (seed {seed})"
+        name = "least important first" if order == "importance" else f"random order (seed {seed})"
         fig.add_trace(go.Scatter(x=[100 * p / n_heads for p, _ in pts], y=[a for _, a in pts], mode="lines+markers",
                                  name=name, line=dict(color=ORDER_COLORS[order], width=3 if order == "importance" else 1.5,
                                                       dash="solid" if order == "importance" else "dot"),

@@ -1,7 +1,8 @@
 """Which heads matter (Michel, Levy & Neubig 2019, "Are Sixteen Heads Really Better than One?"): every head's
 context is multiplied by a gate xi = 1, and a head's importance is the expected |dL/dxi| of the masked-LM loss on a
 small corpus (BERT's 15% masking, 80/10/10, the shared `masking.mask_tokens`); then the held-out MLM accuracy as heads
-are switched off in importance order, against random orders: the paper's pruning figure, for the loaded model."""
+are switched off least important first (the paper's order: its Figure 3 prunes by increasing importance), against
+random orders: the paper's pruning figure, for the loaded model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def mlm_accuracy(bundle, batches, heads_off: list[tuple[int, int]] = ()) -> tupl
 
 
 def importance(bundle, sentences: list[str], steps: int = 8, seed: int = 0) -> Iterator[Progress | Importance]:
-    """Progress events, then the `Importance`: the scores, and the pruning curves (importance order and
+    """Progress events, then the `Importance`: the scores, and the pruning curves (least important head first, and
     RANDOM_SEEDS random orders) at `steps` + 1 points from no head to all but one switched off."""
     batches = masked_batches(bundle, sentences, seed)
     scores = None
@@ -126,7 +127,7 @@ def importance(bundle, sentences: list[str], steps: int = 8, seed: int = 0) -> I
     n_layers, n_heads = scores.shape
     ranked = [tuple(int(v) for v in np.unravel_index(i, scores.shape)) for i in np.argsort(-scores, axis=None, kind="stable")]
     counts = sorted({round(k * (n_layers * n_heads - 1) / steps) for k in range(steps + 1)})
-    orders = [("importance", None, ranked)] + [
+    orders = [("importance", None, ranked[::-1])] + [  # least important first
         ("random", s, [ranked[i] for i in np.random.default_rng(s).permutation(len(ranked))]) for s in range(RANDOM_SEEDS)]
     curve, done, n = [], 0, 0
     for name, s, order in orders:
