@@ -63,6 +63,23 @@ def test_inputs_survive_navigation_and_reload_and_links_reopen_a_view(server, br
     link.close()
 
 
+def test_attention_text_survives_a_reload(server, browser):
+    """Issue 26, item 7: the hostile tester's Attention text ([SEP] typed in, a zero-width space) came back as the
+    default after a reload. The text is written to the address as it is typed in, so a reload restores it."""
+    typed = "The cat [SEP] sat\u200b on the mat."
+    page = _open(browser, server + "/Attention", "View")
+    box = page.get_by_label("Sentence A")
+    box.fill(typed)
+    box.press("Control+Enter")
+    _settle(page)
+    assert "a=The+cat" in page.url or "a=The%20cat" in page.url
+    page.reload()
+    page.get_by_text("View").first.wait_for(timeout=90_000)
+    expect(page.get_by_label("Sentence A")).to_have_value(typed, timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
 def test_masked_lm_tabs_draw_when_opened_and_keep_their_inputs(server, browser):
     """Only the open tab of the Masked-LM page runs: a tab's content appears when it is clicked (Playwright waits
     for it), and what was typed in a tab is still there after reruns in another tab."""
