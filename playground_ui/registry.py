@@ -51,7 +51,7 @@ PAGES = (
          "neuron view", "Reading the model"),
     Page("interventions", "pages/10_Interventions.py", "Interventions",
          "switch heads off, rank and prune them, patch activations between two inputs, read each layer through the "
-         "MLM head", "Reading the model"),
+         "MLM head", "Reading the model", lesson=True),
     Page("fine-tuning", "pages/5_Fine-tuning.py", "Fine-tuning",
          "one backbone, many heads: classify, tag words, answer questions, live", "Fine-tuning", lesson=True),
     Page("bert-family", "pages/8_BERT_family.py", "The BERT family",
