@@ -10,7 +10,14 @@ and after they closed (at once, then after `--settle` seconds), plus whether tra
 A closed session's state is released once it has been disconnected for `server.disconnectedSessionTTL` seconds
 (30 in .streamlit/config.toml; `session_ttl_s` below), so a `--settle` above that shows memory after the release.
 
-    .venv/bin/python bench/hostile_session.py [--sessions 3] [--settle 20] [--model embedded] [--json]
+What is shared on purpose is measured apart from what sessions leave: one warm-up session makes the same moves first
+and is closed and released; the server's RSS then (`rss_shared_baseline_mb`) holds everything kept for all sessions
+(the cached models and tokenizers, the allocator's working set), and `shared_mb` is its growth over the cold server.
+`leftover_mb` is what the measured sessions leave above that baseline after `--settle` seconds, and
+`seconds_to_within_100mb` when the RSS, sampled every second after the last session closed, first came back to within
+100 MB of it (null if it never did).
+
+    .venv/bin/python bench/hostile_session.py [--sessions 3] [--settle 60] [--model embedded] [--json]
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+RELEASE_MARGIN_S = 8  # the reaper's tick (2 s) and a garbage collection after the session TTL
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 from memory_growth import proc_mb  # noqa: E402
@@ -78,7 +86,7 @@ def _use_checkpoint(page, spelling: str):
     _ready(page)
 
 
-def attack(browser, url: str, n: int, log: list):
+def attack(browser, url: str, n, log: list):
     """One mischievous session; every step is bounded by Playwright's timeouts."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -120,7 +128,7 @@ def attack(browser, url: str, n: int, log: list):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=3)
-    ap.add_argument("--settle", type=float, default=20.0, help="seconds to wait after the sessions closed")
+    ap.add_argument("--settle", type=float, default=60.0, help="seconds to wait after the sessions closed")
     ap.add_argument("--model", default="embedded")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -149,18 +157,28 @@ def main(argv=None) -> int:
             warm.close()
             time.sleep(2)
             out["rss_before_mb"] = round(proc_mb("VmRSS", server.pid), 1)
+            attack(browser, url, "warm-up", log)  # what every later session shares: loaded once, kept on purpose
+            time.sleep(ttl + RELEASE_MARGIN_S)  # closed, then released by the server's reaper
+            out["rss_shared_baseline_mb"] = round(proc_mb("VmRSS", server.pid), 1)
+            out["shared_mb"] = round(out["rss_shared_baseline_mb"] - out["rss_before_mb"], 1)
             peak = Peak(server.pid)
             peak.start()
             for i in range(args.sessions):  # Playwright's sync API is not thread-safe: one session after another
                 attack(browser, url, i, log)
             browser.close()
         out["rss_closed_mb"] = round(proc_mb("VmRSS", server.pid), 1)
-        c0 = cpu_seconds(server.pid)
-        time.sleep(args.settle)
+        c0, closed, series = cpu_seconds(server.pid), time.monotonic(), []
+        while (waited := time.monotonic() - closed) < args.settle:
+            time.sleep(min(1.0, args.settle - waited))
+            series.append((round(time.monotonic() - closed, 1), round(proc_mb("VmRSS", server.pid), 1)))
         peak.running = False
         out["server_cpu_s_during_settle"] = round(cpu_seconds(server.pid) - c0, 2)
         out["rss_peak_mb"] = round(max(peak.peak, out["rss_closed_mb"]), 1)
         out["rss_after_settle_mb"] = round(proc_mb("VmRSS", server.pid), 1)
+        out["leftover_mb"] = round(out["rss_after_settle_mb"] - out["rss_shared_baseline_mb"], 1)
+        back = [t for t, mb in series if mb - out["rss_shared_baseline_mb"] <= 100]
+        out["seconds_to_within_100mb"] = back[0] if back else None
+        out["rss_after_close_series"] = series[::5]
         out["log"] = log
     finally:
         server.terminate()

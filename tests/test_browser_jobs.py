@@ -88,3 +88,42 @@ def test_an_upload_over_the_cap_leaves_the_file_in_use_named(server, browser, tm
     assert "good.csv" in text and "refused by your browser" in text and "leaves the file in use unchanged" in text
     assert page.get_by_text("32 training and 8 held-out").count() == 1
     page.close()
+
+
+def _plotted_points(page) -> list[int]:
+    """How many points each Plotly chart on the page draws (Plotly keeps its traces on the chart's div)."""
+    return page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map("
+                         "d => (d.data || []).reduce((n, t) => n + ((t.y || []).length), 0))")
+
+
+def test_the_lab_starts_a_run_draws_its_curves_and_stops(server, browser):  # noqa: F811
+    """Issue 28: the Pre-training lab in a real browser. Start a run, see its live curves (the loss and the
+    held-out accuracy from the step-0 snapshot on) with points in them, press Stop: the run ends, the server's CPU
+    falls quiet and the page offers Pre-train again with the run's result."""
+    pid = _server_pid(server)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server + "/Pretraining_lab")
+    start = page.get_by_role("button", name="Pre-train", exact=True)
+    start.wait_for(timeout=90_000)
+    box = page.get_by_role("spinbutton", name="Time limit (s, at most 600)")
+    box.fill("300")
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+    start.click()
+    page.get_by_text("tokens/s").first.wait_for(timeout=120_000)  # the live caption: step, tokens, tokens/s
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120 and len([n for n in _plotted_points(page) if n > 0]) < 2:
+        page.wait_for_timeout(1000)
+    points = _plotted_points(page)
+    assert len([n for n in points if n > 0]) >= 2, f"the live loss and accuracy curves should have points: {points}"
+    assert _cpu_over(pid, 3.0) > 0.5, "the run should keep a core busy"
+    page.get_by_role("button", name="Stop", exact=True).click()
+    start.wait_for(timeout=60_000)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60 and not start.is_enabled():
+        page.wait_for_timeout(500)
+    assert start.is_enabled(), "Pre-train should be offered again once the run has stopped"
+    assert page.get_by_role("button", name="Stop", exact=True).count() == 0
+    idle = _cpu_over(pid, 3.0)
+    page.close()
+    assert idle < 0.6, f"CPU time still grows after Stop ({idle:.2f} s in 3 s)"
