@@ -72,7 +72,7 @@ def table(df: pd.DataFrame, key: str, where=None, what: str | None = None, **kwa
 
     data = df.data if hasattr(df, "data") and not isinstance(df, pd.DataFrame) else df  # a Styler: its frame
     where.dataframe(df, key=key, **kwargs)
-    where.download_button("Table as CSV", data=lambda d=data: csv_cells.frame(d).to_csv(index=False), file_name=file_name(what, "csv"),
+    where.download_button("Table as CSV", data=lambda d=data: csv_cells.frame_csv(d), file_name=file_name(what, "csv"),
                           mime="text/csv", key=f"{key}__csv", on_click="ignore", type="tertiary")
 
 

@@ -81,9 +81,12 @@ def held(kind: str, name, load):
 
 
 def load_named(name):
+    """The checkpoint `name` (held under `serve`), with what a user should know about how it was read said."""
     from ..checkpoints.models import load
 
-    return held("bundle", name, lambda: load(name))
+    bundle = held("bundle", name, lambda: load(name))
+    print_notices(bundle.info.notices)
+    return bundle
 
 
 def load_tokenizer(args):
@@ -94,9 +97,7 @@ def load_tokenizer(args):
 
 
 def load_model(args):
-    bundle = load_named(args.model)
-    print_notices(bundle.info.notices)
-    return bundle
+    return load_named(args.model)
 
 
 def not_utf8(args) -> str | None:
