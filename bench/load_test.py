@@ -124,7 +124,11 @@ class Session:
         if exc:
             self.stats.exceptions += exc
             self.stats.notes.append(f"session {self.n}: stException after '{action}'")
-        self.stats.error_messages += await page.locator('[data-testid="stAlertContentError"]').count()
+        errs = page.locator('[data-testid="stAlertContentError"]')
+        n = await errs.count()
+        self.stats.error_messages += n
+        for i in range(n):  # say what the page said, so a failing test names it
+            self.stats.notes.append(f"session {self.n}: error shown after '{action}': {(await errs.nth(i).inner_text())[:200]}")
 
     async def act(self, page, action: str, do):
         """Run one user action and time the rerun it triggers."""

@@ -86,7 +86,7 @@ def heatmap_ui(maps: att.AttentionMaps, source: tuple, span):
     block = "all"
     if maps.sentence_b_start is not None:
         block = st.segmented_control("Block (from → to)", list(BLOCK_NAMES), format_func=BLOCK_NAMES.get,
-                                     key="att_block", required=True)
+                                     key="att_block", required=True) or "all"  # None for a moment under load
     big_map(att.view(maps, layer, head, block, span), maps.tokens, f"Attention, {what}", "att_heatmap")
     st.caption("Row = the token that attends (query); column = the token it reads from (key). "
                "Hover over a cell for the weight.")
