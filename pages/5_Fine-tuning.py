@@ -5,13 +5,13 @@ import streamlit as st
 from bert_playground import PlaygroundError, datasets, finetune
 from bert_playground.core.device import describe
 from bert_playground.core.jobs import Job
-from bert_playground.finetune import changes
 from bert_playground.finetune.sheet import Sheet
-from playground_ui import export, hall, jobs, lesson, state, ui, widgets
+from playground_ui import export, hall, jobs, state, ui, widgets
 from playground_ui.views import finetune as view
+from playground_ui.views.finetune_changes import changes_ui
+from playground_ui.views.finetune_results import results_ui
 from bert_playground.figures import finetune as charts
 from bert_playground.figures import heads as hcharts
-from playground_ui.widgets import pick
 
 TASKS = finetune.TASKS  # one description per task: sources, files, scores, result view
 DEFAULTS = finetune.FinetuneConfig()  # every default setting
@@ -266,91 +266,6 @@ def live_ui():
         st.rerun()
 
 
-# ---- results and try-it boxes ----------------------------------------------------------------------
-
-def classify_result_ui(result) -> None:
-    m = result.metrics
-    c = st.columns(4)
-    c[0].metric("Accuracy", f"{m.accuracy:.1%}")
-    c[1].metric("Macro-F1", f"{m.macro_f1:.3f}")
-    c[2].metric("Time", f"{result.seconds:.1f} s")
-    c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
-    export.chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm",
-                 what="confusion")
-    st.subheader("Try the fine-tuned model")
-    text_a = st.text_input("Text", key="ft_try_a")
-    text_b = st.text_input("Second sentence", key="ft_try_b") if result.classifier.pair else None
-    with ui.user_errors():
-        pred = result.classifier.predict([text_a], [text_b] if text_b is not None else None)[0]
-        guess = lesson.guess_ui("fine-tuning", "Which label will the fine-tuned model give this text?",
-                                (id(result), text_a, text_b), list(result.classifier.label_names))
-        if not guess.hidden:
-            lesson.reveal_ui(guess, pred.label)
-            export.chart(charts.probabilities(pred.probabilities), key="ft_probs", what="prediction")
-
-
-def tag_result_ui(result) -> None:
-    m = result.metrics
-    c = st.columns(4)
-    c[0].metric("Entity F1", f"{m.f1:.3f}")
-    c[1].metric("Precision", f"{m.precision:.3f}")
-    c[2].metric("Recall", f"{m.recall:.3f}")
-    c[3].metric("Time", f"{result.seconds:.1f} s")
-    st.caption("Entity-level scores (seqeval/conlleval rules): an entity counts only when its type and both "
-               "boundaries are right.")
-    types = list(m.per_type)
-    export.chart(hcharts.metric_bars(types, [m.per_type[t][2] for t in types], "Entity F1 per type"), key="ft_types")
-    st.subheader("Try the tagger")
-    text = st.text_input("Sentence", "Just watched Stranger Things with Millie Bobby Brown in Atlanta", key="ft_try_tag")
-    with ui.user_errors():
-        pred = result.classifier.predict(text)
-        kinds = [n[2:] for n in pred.label_names if n.startswith("B-")]
-        spans = [(e.start, e.end, e.label, e.probability) for e in pred.entities]
-        st.markdown(view.highlight(text, spans, kinds))
-        if not spans:
-            st.caption("No entities found in this sentence.")
-        export.chart(hcharts.tag_probabilities(list(pred.tokens), list(pred.label_names), pred.probabilities),
-                        key="ft_tag_probs")
-
-
-def qa_result_ui(result) -> None:
-    m = result.metrics
-    c = st.columns(3)
-    c[0].metric("Exact match", f"{m.exact_match:.1%}")
-    c[1].metric("F1 (SQuAD)", f"{m.f1:.1%}")
-    c[2].metric("Time", f"{result.seconds:.1f} s")
-    st.caption("SQuAD's official scoring: answers lower-cased, punctuation and articles removed; the best of the "
-               "reference answers counts.")
-    st.subheader("Try the reader")
-    question = st.text_input("Question", "Who led the Normans?", key="ft_try_q")
-    passage = st.text_area("Passage", "The Normans were led by Rollo, a Viking who settled in northern France in the "
-                           "10th century.", key="ft_try_ctx")
-    with ui.user_errors():
-        pred = result.classifier.predict(question, passage)
-        s = pred.span
-        st.markdown(view.highlight(passage, [(s.start, s.end, "answer", s.probability)] if s.text else [], ["answer"]))
-        st.caption(f"Best valid span (end ≥ start, at most {result.classifier.max_answer} tokens) over "
-                   f"{pred.n_windows} window(s) of {result.classifier.max_length} tokens; from window {s.window + 1}.")
-        export.chart(hcharts.span_probabilities(list(pred.tokens), pred.start_probabilities, pred.end_probabilities,
-                                                   s.tokens), key="ft_span_probs")
-
-
-def results_ui() -> None:
-    result = st.session_state.get("ft_result")
-    if result is None:
-        return
-    st.subheader("Result of the last run")
-    if result.stopped:
-        st.caption(f"Ended early ({result.stopped}) after {result.epochs:.2f} epochs.")
-    widgets.notices(result.notices)
-    if result.metrics is None:  # stopped before its first evaluation: the notice above says so
-        return
-    VIEWS[TASKS[result.config.task].view](result)
-
-
-VIEWS = {"classify": classify_result_ui, "tag": tag_result_ui, "qa": qa_result_ui}  # `Task.view` -> its result view
-
-
 def sheet_ui() -> None:
     records = sheet().records
     if not records:
@@ -362,70 +277,6 @@ def sheet_ui() -> None:
     export.chart(hcharts.sheet_curves(records), key="ft_sheet_curves", what="runs")
     export.records(view.sheet_rows(records), "ft_runs_export", "runs")
     st.download_button("Download the sheet (CSV)", sheet().to_csv(), "finetune_runs.csv", "text/csv", key="ft_csv")
-
-
-# ---- what fine-tuning changed -------------------------------------------------------------------
-
-def attention_change_ui(result, k: int) -> None:
-    text = st.text_input("Input", "The movie was not good at all.", key="ft_chg_text")
-    with ui.user_errors():
-        ch = changes.attention_change(result, 0, k, text)
-        n_layers, n_heads = ch.before.shape[:2]
-        c1, c2 = st.columns(2)
-        with c1:
-            layer = pick("Layer", n_layers, "ft_chg_layer", last=True)
-        with c2:
-            head = pick("Head", n_heads, "ft_chg_head")
-        export.chart(hcharts.attention_change(ch.before[layer, head], ch.after[layer, head], ch.tokens,
-                                                 ("before", f"after epoch {changes.epochs(result)[k]:g}",
-                                                  "after − before")), key="ft_chg_att")
-        st.caption(f"Largest change of any attention weight in this head: {ch.largest_change(layer, head):.3f}.")
-
-
-def cls_change_ui(result, k: int, test) -> None:
-    if TASKS[result.config.task].kind != "table" or test is None or not hasattr(test, "labels"):
-        st.caption("The [CLS] projection is drawn for sequence tasks with their held-out data on this page.")
-        return
-    with ui.user_errors(), st.spinner("Projecting the held-out [CLS] vectors…"):
-        names = [test.label_names[y] for y in test.labels][:changes.MAX_POINTS]
-        c1, c2 = st.columns(2)
-        for col, j, title in ((c1, 0, "before"), (c2, k, f"after epoch {changes.epochs(result)[k]:g}")):
-            pts = changes.project_2d(changes.cls_vectors(result, j, test.texts, test.text_pairs))
-            export.chart(hcharts.cls_scatter(pts, names, f"[CLS] of held-out examples, {title} (PCA)"),
-                         key=f"ft_chg_cls_{j}", where=col)
-
-
-def cloze_change_ui(result, k: int, bundle) -> None:
-    if bundle is None or not bundle.info.has_mlm:
-        st.caption("This checkpoint has no masked-LM head: no cloze guesses to compare.")
-        return
-    sentence = st.text_input("Cloze sentence", changes.CLOZE, key="ft_chg_cloze")
-    with ui.user_errors():
-        rows = [changes.cloze(result, j, bundle, sentence) for j in (0, k)]
-        export.table(pd.DataFrame({"before": [f"{t} {p:.2f}" for t, p in zip(rows[0].tokens, rows[0].probabilities)],
-                                   "after": [f"{t} {p:.2f}" for t, p in zip(rows[1].tokens, rows[1].probabilities)]}),
-                     key="ft_chg_cloze_table", what="cloze before and after", hide_index=True)
-        st.caption("The checkpoint's own MLM head, unchanged, reading the fine-tuned encoder: as the encoder "
-                   "specialises, its guesses drift (catastrophic forgetting). With fewer layers kept than the "
-                   "checkpoint has, the head reads the last kept layer, so even 'before' differs from the Masked-LM "
-                   "page.")
-
-
-def changes_ui(bundle, data) -> None:
-    result = st.session_state.get("ft_result")
-    if result is None or not result.snapshots or len(result.snapshots) < 2:
-        return
-    st.subheader("What fine-tuning changed")
-    marks = changes.epochs(result)
-    k = st.select_slider("After epoch", list(range(1, len(marks))), value=len(marks) - 1,
-                         format_func=lambda i: f"{marks[i]:g}", key="ft_chg_epoch")
-    tabs = st.tabs(["Attention", "[CLS] vectors", "MLM guesses"])
-    with tabs[0]:
-        attention_change_ui(result, k)
-    with tabs[1]:
-        cls_change_ui(result, k, data[1] if data is not None else None)
-    with tabs[2]:
-        cloze_change_ui(result, k, bundle)
 
 
 bundle = ui.setup(SPEC)

@@ -72,6 +72,16 @@ class JointFill:
     def to_dict(self) -> dict:
         return {"order": list(self.order), "tokens": list(self.tokens), "filled": self.filled}
 
+    def table(self, answer: tuple[str, ...] | None = None) -> dict[str, list]:
+        """The page's table, column by column: each mask's own guess beside the joint one, the step that filled it
+        and its probability then, and (given) the original piece."""
+        cols = {"Position": list(self.positions), "Each mask on its own": list(self.independent),
+                "Jointly": list(self.tokens), "Filled as step": [self.order.index(p) + 1 for p in self.positions],
+                "p when filled": list(self.probabilities), "Differs": list(self.differs)}
+        if answer is not None:
+            cols["Original piece"] = list(answer)
+        return cols
+
 
 def _ids(bundle, res) -> list[int]:
     return bundle.tokenizer.convert_tokens_to_ids(list(res.tokens))
@@ -113,6 +123,11 @@ class Candidate:
     @property
     def per_piece(self) -> float:
         return self.pll / len(self.pieces)
+
+    def row(self) -> dict:
+        """The page's table row: the word, its pieces, each piece's log-probability and the PLL."""
+        return {"Word": self.word, "Pieces": " ".join(self.pieces),
+                "log p per piece": ", ".join(f"{v:.2f}" for v in self.piece_log_probs), "PLL": self.pll}
 
     def to_dict(self) -> dict:
         return {"word": self.word, "pieces": list(self.pieces), "pll": self.pll}
