@@ -10,13 +10,16 @@ from bert_playground.finetune import TASKS
 from playground_ui import export, lesson, ui, widgets
 from playground_ui.views import finetune as view
 
+def metrics_ui(*shown: tuple[str, str]) -> None:
+    """The run's scores in a row of metric boxes: (label, value) each."""
+    for col, (label, value) in zip(st.columns(len(shown)), shown):
+        col.metric(label, value)
+
+
 def classify_result_ui(result) -> None:
     m = result.metrics
-    c = st.columns(4)
-    c[0].metric("Accuracy", f"{m.accuracy:.1%}")
-    c[1].metric("Macro-F1", f"{m.macro_f1:.3f}")
-    c[2].metric("Time", f"{result.seconds:.1f} s")
-    c[3].metric("Examples/s", f"{result.examples_per_s:,.0f}")
+    metrics_ui(("Accuracy", f"{m.accuracy:.1%}"), ("Macro-F1", f"{m.macro_f1:.3f}"),
+               ("Time", f"{result.seconds:.1f} s"), ("Examples/s", f"{result.examples_per_s:,.0f}"))
     export.chart(charts.confusion([list(r) for r in m.confusion], list(result.classifier.label_names)), key="ft_cm",
                  what="confusion")
     st.subheader("Try the fine-tuned model")
@@ -33,11 +36,8 @@ def classify_result_ui(result) -> None:
 
 def tag_result_ui(result) -> None:
     m = result.metrics
-    c = st.columns(4)
-    c[0].metric("Entity F1", f"{m.f1:.3f}")
-    c[1].metric("Precision", f"{m.precision:.3f}")
-    c[2].metric("Recall", f"{m.recall:.3f}")
-    c[3].metric("Time", f"{result.seconds:.1f} s")
+    metrics_ui(("Entity F1", f"{m.f1:.3f}"), ("Precision", f"{m.precision:.3f}"), ("Recall", f"{m.recall:.3f}"),
+               ("Time", f"{result.seconds:.1f} s"))
     st.caption("Entity-level scores (seqeval/conlleval rules): an entity counts only when its type and both "
                "boundaries are right.")
     types = list(m.per_type)
@@ -57,10 +57,7 @@ def tag_result_ui(result) -> None:
 
 def qa_result_ui(result) -> None:
     m = result.metrics
-    c = st.columns(3)
-    c[0].metric("Exact match", f"{m.exact_match:.1%}")
-    c[1].metric("F1 (SQuAD)", f"{m.f1:.1%}")
-    c[2].metric("Time", f"{result.seconds:.1f} s")
+    metrics_ui(("Exact match", f"{m.exact_match:.1%}"), ("F1 (SQuAD)", f"{m.f1:.1%}"), ("Time", f"{result.seconds:.1f} s"))
     st.caption("SQuAD's official scoring: answers lower-cased, punctuation and articles removed; the best of the "
                "reference answers counts.")
     st.subheader("Try the reader")
