@@ -1,0 +1,125 @@
+"""Accessibility helpers for the browser tests (issue 31): the views to audit, an axe-core audit of one view
+against WCAG 2.1 A and AA, and the known violations inside Streamlit's own components (README: Accessibility).
+
+axe-core comes bundled in axe-playwright-python (requirements-dev.txt)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from playground_ui.registry import PAGES
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 1000}
+
+
+def out_dir(name: str) -> Path:
+    """Where a browser test writes what a person looks at (screenshots, audit reports): never into the
+    repository. $BERT_PLAYGROUND_A11Y_OUT, or a folder under the system's temporary folder."""
+    base = Path(os.environ.get("BERT_PLAYGROUND_A11Y_OUT") or Path(tempfile.gettempdir()) / "bert-playground-a11y")
+    d = base / name
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _page_paths() -> dict[str, str]:
+    return {p.key: "/" + p.url_path for p in PAGES}
+
+
+PATHS = _page_paths()
+
+# The tabs (or view choices) of a page beyond its first, opened by a link parameter: {page: (parameter, labels)}.
+TAB_LINKS = {
+    "masked-lm": ("tab", ("Fill in the blanks", "Replaced-token detection (ELECTRA)", "Experiment sheet")),
+    "interventions": ("tab", ("Head importance", "Activation patching", "Logit lens")),
+    "tokenizer-lab": ("tab", ("Train a vocabulary", "Vocabulary explorer", "Other languages")),
+    "attention": ("view", ("Model view", "Head statistics", "Rollout", "Bidirectional vs causal")),
+}
+
+
+def views() -> list[tuple[str, str, str]]:
+    """(name, address, colour scheme) of every view the audit opens: each page at its default state in the light
+    and the dark theme, each tab (or view choice) of a page, lesson mode on each page that has it, presentation
+    mode on every page."""
+    from urllib.parse import quote_plus
+
+    out = [(key, path, "light") for key, path in PATHS.items()]
+    out += [(f"{key}:dark", path, "dark") for key, path in PATHS.items()]
+    for key, (param, labels) in TAB_LINKS.items():
+        out += [(f"{key}:{label}", f"{PATHS[key]}?{param}={quote_plus(label)}", "light") for label in labels]
+    out += [(f"{p.key}:lesson", f"/{p.url_path}?lesson=1", "light") for p in PAGES if p.lesson]
+    out += [(f"{key}:present", f"{path}?present=1", "light") for key, path in PATHS.items()]
+    return out
+
+
+def settle(page, timeout: float = 120_000) -> None:
+    """Wait until the page's script has run: its title drawn, no 'running' indicator, its charts drawn."""
+    page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=timeout)
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    if page.locator('[data-testid="stPlotlyChart"]').count():
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(800)
+
+
+def audit(page) -> list[dict]:
+    """axe-core over the whole page against WCAG 2.1 A and AA: one record per violated rule (id, impact, help,
+    nodes: [(target selector, html snippet, the STREAMLIT_OWN container it lies in or None)])."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    res = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]})
+    out = []
+    for v in res.response["violations"]:
+        containers = [c for rule, c, _ in STREAMLIT_OWN if rule == v["id"]]
+        nodes = []
+        for n in v["nodes"]:
+            target = n["target"][-1] if n["target"] else ""
+            inside = page.evaluate(_INSIDE, [str(target), containers]) if containers and isinstance(target, str) else None
+            nodes.append((" ".join(map(str, n["target"])), n["html"][:300], inside))
+        out.append(dict(id=v["id"], impact=v["impact"], help=v["help"], nodes=nodes))
+    return out
+
+
+_INSIDE = """([target, containers]) => {
+  const el = document.querySelector(target);
+  if (!el) return null;
+  return containers.find(c => el.matches(c) || el.closest(c)) || null;
+}"""
+
+# Violations inside Streamlit's own components (streamlit==1.67.0) that the app's code cannot change: the rule and
+# the CSS selector of the Streamlit component the offending element lies in (or is). Each is listed, with why, in the
+# README's accessibility statement; any other violation fails the audit. Keep this list short and specific.
+STREAMLIT_OWN: list[tuple[str, str, str]] = [
+    ("list", '[data-testid="stSidebarNavItems"]',
+     "the sidebar navigation's list holds its section headings (div) beside the list items"),
+    ("listitem", '[data-testid="stSidebarNav"]',
+     "the pages of a navigation section are list items (li) whose parent is a div, not a list"),
+]
+
+
+def ours(violation: dict) -> list[tuple]:
+    """The nodes of a violation that are our content (not inside one of Streamlit's known components)."""
+    return [n for n in violation["nodes"] if not n[2]]
+
+
+def counts(results: dict[str, list[dict]], impacts=SERIOUS, ours_only: bool = False) -> dict[str, int]:
+    """{rule: number of offending elements over all views}, for the given impacts (our content only, or all)."""
+    c: Counter = Counter()
+    for vs in results.values():
+        for v in vs:
+            if v["impact"] in impacts:
+                c[v["id"]] += len(ours(v) if ours_only else v["nodes"])
+    return {k: n for k, n in sorted(c.items()) if n}
+
+
+def save(results: dict, path: Path) -> None:
+    every = ("minor", "moderate", "serious", "critical")
+    path.write_text(json.dumps({"serious_or_critical_by_rule": counts(results),
+                                "serious_or_critical_ours_by_rule": counts(results, ours_only=True),
+                                "all_by_rule": counts(results, every),
+                                "views": results}, indent=1))
