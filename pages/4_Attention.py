@@ -96,8 +96,8 @@ def heatmap_ui(maps: att.AttentionMaps, source: tuple, span):
 
 
 def model_view_ui(maps: att.AttentionMaps, source: tuple, span):
-    st.caption("Every head of every layer (rows = layers, columns = heads), each on its own scale (white = 0, "
-               "darkest = that head's largest weight). "
+    st.caption("Every head of every layer (rows = layers, columns = heads), each on its own scale (dark purple = 0, "
+               "yellow = that head's largest weight). "
                "Pick one below to open it large; the framed thumbnail is the one open.")
     c = st.columns(2)
     fit("att_grid_layer", maps.layers - 1, 0)

@@ -123,3 +123,55 @@ def save(results: dict, path: Path) -> None:
                                 "serious_or_critical_ours_by_rule": counts(results, ours_only=True),
                                 "all_by_rule": counts(results, every),
                                 "views": results}, indent=1))
+
+
+# ---- phones (390 x 844) -------------------------------------------------------------------------------------------
+
+_FIT = """() => {
+  const vw = document.documentElement.clientWidth;
+  const main = document.querySelector('[data-testid="stMain"]');
+  const shown = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+                       return r.width > 2 && r.height > 2 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const scrolls = e => { for (let x = e.parentElement; x && x !== main; x = x.parentElement) {
+                           const o = getComputedStyle(x).overflowX;
+                           if ((o === 'auto' || o === 'scroll') && x.scrollWidth > x.clientWidth) return true; }
+                         return false; };
+  const name = e => (e.getAttribute('aria-label') || e.innerText || e.getAttribute('data-testid') || e.tagName)
+                    .trim().slice(0, 60);
+  const out = {page: document.documentElement.scrollWidth - vw, main: main.scrollWidth - main.clientWidth,
+               charts: [], controls: [], labels: []};
+  for (const c of main.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg')) {
+    const r = c.getBoundingClientRect();
+    if (shown(c) && (r.left < -1 || r.right > vw + 1)) out.charts.push([Math.round(r.left), Math.round(r.right)]);
+  }
+  const controls = 'button, input, textarea, select, a[href], [role="slider"], [role="tab"], [role="radio"], ' +
+                   '[role="checkbox"], [role="switch"], [role="combobox"], [role="spinbutton"]';
+  for (const e of main.querySelectorAll(controls)) {
+    const r = e.getBoundingClientRect();
+    if (shown(e) && (r.left < -1 || r.right > vw + 1) && !scrolls(e)) out.controls.push([name(e), Math.round(r.right)]);
+  }
+  for (const e of main.querySelectorAll('[data-testid="stWidgetLabel"] p, label p')) {
+    if (shown(e) && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
+      out.labels.push(e.innerText.slice(0, 80));
+  }
+  return out;
+}"""
+
+
+def fit(page) -> dict:
+    """How a page fits the viewport's width: page and main (px of horizontal scrolling, 0 = none), charts and
+    controls that stick out of the screen (not inside a box of their own that scrolls, such as a tab bar or a wide
+    table), labels cut short with an ellipsis."""
+    return page.evaluate(_FIT)
+
+
+def full_screenshot(page, path: Path, max_height: int = 12_000) -> Path:
+    """The whole page at the viewport's width: Streamlit scrolls its main block, not the document, so the viewport
+    is made as tall as the content for the picture, then put back."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), max_height)})
+    page.wait_for_timeout(700)  # the charts re-lay out
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path
