@@ -94,9 +94,9 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
     notices(c.notices)
     c1, c2 = st.columns([3, 1])
     sop = bundle.info.has_sop
-    label = ("In order: A then B as in the document (off: swapped)" if sop
-             else "IsNext: B really follows A (off: NotNext, B from another document)")
-    is_next = c1.toggle(label, True, key="nsp_is_next")
+    label, off = (("In order: A then B", "Off: swapped (B then A)") if sop
+                  else ("IsNext: B follows A", "Off: NotNext, B comes from another document"))
+    is_next = c1.toggle(label, True, key="nsp_is_next", help=off)  # short: a phone shows the whole label
     c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",))
     pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next, order=sop)
     st.caption(nsp.pair_origin(c.documents, pair))

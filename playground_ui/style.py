@@ -16,6 +16,8 @@ button[data-testid="stBaseButton-primary"], button[data-testid="stBaseButton-pri
 button[data-testid="stBaseButton-primary"]:hover, button[data-testid="stBaseButton-primaryFormSubmit"]:hover {
   background-color: #8a1c2f !important; border-color: #8a1c2f !important; }
 button[data-testid^="stBaseButton-primary"] p { color: #ffffff !important; }
+:focus-visible { outline: 3px solid #0072b2 !important; outline-offset: 2px; }
+label:has(input:focus-visible) { outline: 3px solid #0072b2; outline-offset: 2px; border-radius: 4px; }
 </style>"""
 
 CSS = """<style>

@@ -130,8 +130,14 @@ def save(results: dict, path: Path) -> None:
 _FIT = """() => {
   const vw = document.documentElement.clientWidth;
   const main = document.querySelector('[data-testid="stMain"]');
+  const hidden = e => { for (let x = e; x; x = x.parentElement) {  // invisible, or visually hidden for screen readers
+                          const s = getComputedStyle(x);
+                          if (s.opacity === '0' || s.clipPath === 'inset(50%)' || s.clip === 'rect(0px, 0px, 0px, 0px)')
+                            return true; }
+                        return false; };
   const shown = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
-                       return r.width > 2 && r.height > 2 && s.visibility !== 'hidden' && s.display !== 'none'; };
+                       return r.width > 2 && r.height > 2 && s.visibility !== 'hidden' && s.display !== 'none'
+                              && !hidden(e); };
   const scrolls = e => { for (let x = e.parentElement; x && x !== main; x = x.parentElement) {
                            const o = getComputedStyle(x).overflowX;
                            if ((o === 'auto' || o === 'scroll') && x.scrollWidth > x.clientWidth) return true; }
@@ -150,8 +156,8 @@ _FIT = """() => {
     const r = e.getBoundingClientRect();
     if (shown(e) && (r.left < -1 || r.right > vw + 1) && !scrolls(e)) out.controls.push([name(e), Math.round(r.right)]);
   }
-  for (const e of main.querySelectorAll('[data-testid="stWidgetLabel"] p, label p')) {
-    if (shown(e) && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
+  for (const e of main.querySelectorAll('*')) {  // a label or button text cut short with an ellipsis
+    if (getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1 && shown(e))
       out.labels.push(e.innerText.slice(0, 80));
   }
   return out;
@@ -175,3 +181,75 @@ def full_screenshot(page, path: Path, max_height: int = 12_000) -> Path:
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
     return path
+
+
+# ---- keyboard ----------------------------------------------------------------------------------------------------
+
+_FOCUS = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const ring = x => { const s = getComputedStyle(x);
+                      return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1) || s.boxShadow !== 'none'; };
+  let visible = false;  // the element or the box drawn for it (a styled radio, a slider's track) shows a ring
+  for (let x = e, i = 0; x && i < 5 && !visible; x = x.parentElement, i++) visible = ring(x);
+  const label = e.getAttribute('aria-label') || (e.labels && e.labels[0] && e.labels[0].innerText) ||
+                e.innerText || e.value || '';
+  return {tag: e.tagName, role: e.getAttribute('role') || e.type || '', label: label.trim().slice(0, 120),
+          visible: visible, inSidebar: !!e.closest('[data-testid="stSidebar"]')};
+}"""
+
+
+def focused(page) -> dict | None:
+    """What has the keyboard focus: tag, role, label, whether a focus ring shows, and whether it is in the sidebar."""
+    return page.evaluate(_FOCUS)
+
+
+def tab_to(page, label: str, max_presses: int = 120) -> list[dict]:
+    """Press Tab (only Tab) until the focused control's label starts with `label`; every stop on the way is returned
+    (the order a keyboard user meets them in). Fails if `label` is never reached or a stop has no visible focus."""
+    stops = []
+    for _ in range(max_presses):
+        page.keyboard.press("Tab")
+        f = focused(page)
+        if f is None:
+            continue
+        for _ in range(5):  # a rerun may be replacing the page's style sheet at this moment
+            if f is None or f["visible"]:
+                break
+            page.wait_for_timeout(400)
+            f = focused(page)
+        if f is None:
+            continue
+        stops.append(f)
+        assert f["visible"], f"no visible focus on {f}"
+        if f["label"].lower().startswith(label.lower()):
+            return stops
+    raise AssertionError(f"Tab never reached {label!r}; stops: {[s['label'][:30] for s in stops]}")
+
+
+# One exercise a page, by keyboard alone: (page key, label to Tab to, keys pressed or text typed there, what the
+# address then says, or the page it opens). "type:" types text after selecting what the box holds.
+KEYBOARD = [
+    ("home", "Masked LM: the 80/10/10", ["Enter"], "/Masked_LM"),
+    ("input-representation", "Sentence A", ["Control+a", "type:Dogs bark at night.", "Control+Enter"], "a=Dogs+bark"),
+    ("tokenizer-lab", "Step by step", ["ArrowRight"], "tab=Train"),
+    ("masked-lm", "Text", ["Control+a", "type:Cats sleep all day long.", "Control+Enter"], "text=Cats+sleep"),
+    ("nsp", "IsNext: B follows A", ["Space"], "is_next=0"),
+    ("pretraining-lab", "Corpus used (%)", ["ArrowLeft"], "share=99"),
+    ("attention", "Heatmap", ["ArrowRight"], "view=Model"),
+    ("contextual-embeddings", "all its WordPiece pieces", ["ArrowDown"], "pooling=first"),
+    ("explanations", "A masked token's guess", ["ArrowRight"], "kind=nsp"),
+    ("interventions", "Switch heads off", ["ArrowRight"], "tab=Head"),
+    ("fine-tuning", "Classify texts", ["ArrowRight"], "task=pair"),
+    ("bert-family", "More checkpoints to describe", ["type:embedded", "Control+Enter"], "more=embedded"),
+    ("lessons", "Open this exercise", ["Enter"], "/Masked_LM"),
+]
+
+
+def press(page, keys: list[str]) -> None:
+    for k in keys:
+        if k.startswith("type:"):
+            page.keyboard.type(k[5:], delay=20)
+        else:
+            page.keyboard.press(k)
+        page.wait_for_timeout(300)

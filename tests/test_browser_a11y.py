@@ -27,3 +27,42 @@ def test_every_view_has_no_serious_accessibility_violation_in_our_content(server
     print(f"\naxe report: {report}\nserious/critical, all: {a11y.counts(results)}; "
           f"ours: {a11y.counts(results, ours_only=True)}")
     assert not failed, failed
+
+
+@pytest.mark.slow
+def test_every_page_fits_a_phone(server, browser):
+    """At 390 x 844 (a phone held upright) no page scrolls sideways, every chart fits the width, no control sticks
+    out of the screen (a wide table or a tab bar scrolls inside its own box) and no label is cut short. A picture of
+    every whole page is written under the printed folder."""
+    shots = a11y.out_dir("phone")
+    ctx = browser.new_context(viewport=a11y.PHONE, is_mobile=True, has_touch=True)
+    problems = {}
+    for key, path in a11y.PATHS.items():
+        page = ctx.new_page()
+        page.goto(server + path)
+        a11y.settle(page)
+        f = a11y.fit(page)
+        if f["page"] > 0 or f["main"] > 0 or f["charts"] or f["controls"] or f["labels"]:
+            problems[key] = f
+        a11y.full_screenshot(page, shots / f"{key}.png")
+        page.close()
+    ctx.close()
+    print(f"\nphone screenshots (390 px wide): {shots}")
+    assert not problems, problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key, label, keys, expect", a11y.KEYBOARD, ids=[k[0] for k in a11y.KEYBOARD])
+def test_one_exercise_per_page_by_keyboard_alone(server, browser, key, label, keys, expect):
+    """Tab (only Tab) from the top of the page to a control, every stop with a visible focus ring, the skip link
+    first; then Enter, Space, arrows or typing change the view, as the address (or the page opened) shows."""
+    page = browser.new_page(viewport=a11y.DESKTOP)
+    page.goto(server + a11y.PATHS[key])
+    a11y.settle(page)
+    stops = a11y.tab_to(page, label)
+    assert stops[0]["label"] == "Skip to main content"  # Streamlit's skip link: past the sidebar in one key
+    a11y.press(page, keys)
+    page.wait_for_url(lambda url: expect in url, timeout=90_000)
+    a11y.settle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
