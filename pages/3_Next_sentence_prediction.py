@@ -4,6 +4,7 @@ import streamlit as st
 from bert_playground.classroom import lessons
 from bert_playground.inputs.corpus import parse_pasted
 from bert_playground.objectives import nsp
+from bert_playground.figures import describe
 from playground_ui import export, lesson, state, ui
 from bert_playground.figures import nsp as charts
 from playground_ui.widgets import bump, notices
@@ -116,7 +117,8 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
         st.info("A and B are identical. The model scores the pair all the same, but no real document repeats a "
                 "sentence, so this is outside what NSP was trained on.")
     st.subheader(f"Packed input: {len(packed)} tokens")
-    export.chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed", what="packed")
+    export.chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed", what="packed",
+                 summary="The packed pair: " + describe.segments(packed.tokens, packed.segments))
     if len(packed) > 192:
         st.caption("The figure shows the first 192 tokens.")
     if score is not None:

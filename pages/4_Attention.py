@@ -4,6 +4,7 @@ import streamlit as st
 from bert_playground.classroom import lessons
 from bert_playground.classroom.lessons import most_attended
 from bert_playground.interpret import attention as att
+from bert_playground.figures import describe
 from playground_ui import export, lesson, state, ui
 from bert_playground.figures import attention as charts
 from playground_ui.widgets import fit, notices, pick, sentence_pair
@@ -69,7 +70,8 @@ def layer_head(maps: att.AttentionMaps) -> tuple[int, int | None, str]:
 
 
 def big_map(v: att.View, tokens, title: str, key: str):
-    export.chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key)
+    export.chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key,
+                 summary=describe.attention(v.matrix, tokens, v.rows, v.cols, title))
 
 
 def span_ui(maps: att.AttentionMaps) -> tuple[int, int] | None:
