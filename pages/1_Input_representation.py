@@ -4,6 +4,7 @@ import streamlit as st
 
 from bert_playground.checkpoints.families import word_start_marker
 from bert_playground.inputs.representation import embedding_parts, family_notices, represent
+from bert_playground.figures import describe
 from playground_ui import export, state, ui
 from bert_playground.figures import representation as charts
 from playground_ui.widgets import fit, notices, sentence_pair
@@ -35,7 +36,8 @@ def tokens_ui(bundle, rep):
     table["Piece"] = ["special" if w is None else ("starts a word" if starts(t) or i in first else "continues a word")
                       for i, (t, w) in enumerate(zip(enc.tokens, enc.word_ids))]
     st.subheader(f"{len(enc)} tokens")
-    export.chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram", what="tokens")
+    export.chart(charts.input_diagram(enc.tokens[:32], enc.token_type_ids[:32]), key="diagram", what="tokens",
+                 summary="The packed input: " + describe.segments(enc.tokens, enc.token_type_ids))
     if len(enc) > 32:
         st.caption("The diagram shows the first 32 tokens; the table below has them all.")
     export.table(table, "rep_table", what="tokens", hide_index=True, height=min(38 + 35 * len(table), 420))

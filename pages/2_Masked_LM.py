@@ -165,7 +165,7 @@ def statistics_ui(stats, figures):
     export.table(pd.DataFrame(stats.rows()), "mlm_stats_table", what="statistics", hide_index=True)
     st.caption(f"The same {DRAWS:,} draws (seeds {STATS_SEED} on) whatever the seed above. "
                "Band: expected ± 3 binomial standard deviations (with whole-word masking, the pieces of a word count "
-               "as one trial, which widens the band for the chosen share). A dot outside it is red.")
+               "as one trial, which widens the band for the chosen share). A dot inside it is a green circle, one outside it an orange cross.")
 
 
 def masking_ui(bundle, ckpt: str, dev: str):

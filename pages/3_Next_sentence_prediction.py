@@ -4,6 +4,7 @@ import streamlit as st
 from bert_playground.classroom import lessons
 from bert_playground.inputs.corpus import parse_pasted
 from bert_playground.objectives import nsp
+from bert_playground.figures import describe
 from playground_ui import export, lesson, state, ui
 from bert_playground.figures import nsp as charts
 from playground_ui.widgets import bump, notices
@@ -94,9 +95,9 @@ def drawn_pair_ui(bundle, ckpt: str, dev: str, pasted: str | None, budget: int):
     notices(c.notices)
     c1, c2 = st.columns([3, 1])
     sop = bundle.info.has_sop
-    label = ("In order: A then B as in the document (off: swapped)" if sop
-             else "IsNext: B really follows A (off: NotNext, B from another document)")
-    is_next = c1.toggle(label, True, key="nsp_is_next")
+    label, off = (("In order: A then B", "Off: swapped (B then A)") if sop
+                  else ("IsNext: B follows A", "Off: NotNext, B comes from another document"))
+    is_next = c1.toggle(label, True, key="nsp_is_next", help=off)  # short: a phone shows the whole label
     c2.button("Resample", key="nsp_resample", on_click=bump, args=("nsp_seed",))
     pair = nsp.sample_pair(c.token_docs, st.session_state.get("nsp_seed", 0), budget, is_next, order=sop)
     st.caption(nsp.pair_origin(c.documents, pair))
@@ -116,7 +117,8 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
         st.info("A and B are identical. The model scores the pair all the same, but no real document repeats a "
                 "sentence, so this is outside what NSP was trained on.")
     st.subheader(f"Packed input: {len(packed)} tokens")
-    export.chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed", what="packed")
+    export.chart(charts.packed_input(packed.tokens, packed.segments), key="nsp_packed", what="packed",
+                 summary="The packed pair: " + describe.segments(packed.tokens, packed.segments))
     if len(packed) > 192:
         st.caption("The figure shows the first 192 tokens.")
     if score is not None:

@@ -4,6 +4,7 @@ import streamlit as st
 from bert_playground.classroom import lessons
 from bert_playground.classroom.lessons import most_attended
 from bert_playground.interpret import attention as att
+from bert_playground.figures import describe
 from playground_ui import export, lesson, state, ui
 from bert_playground.figures import attention as charts
 from playground_ui.widgets import fit, notices, pick, sentence_pair
@@ -69,7 +70,8 @@ def layer_head(maps: att.AttentionMaps) -> tuple[int, int | None, str]:
 
 
 def big_map(v: att.View, tokens, title: str, key: str):
-    export.chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key)
+    export.chart(charts.heatmap(v.matrix, tokens, v.rows, v.cols, title), key=key,
+                 summary=describe.attention(v.matrix, tokens, v.rows, v.cols, title))
 
 
 def span_ui(maps: att.AttentionMaps) -> tuple[int, int] | None:
@@ -96,8 +98,8 @@ def heatmap_ui(maps: att.AttentionMaps, source: tuple, span):
 
 
 def model_view_ui(maps: att.AttentionMaps, source: tuple, span):
-    st.caption("Every head of every layer (rows = layers, columns = heads), each on its own scale (white = 0, "
-               "darkest = that head's largest weight). "
+    st.caption("Every head of every layer (rows = layers, columns = heads), each on its own scale (dark purple = 0, "
+               "yellow = that head's largest weight). "
                "Pick one below to open it large; the framed thumbnail is the one open.")
     c = st.columns(2)
     fit("att_grid_layer", maps.layers - 1, 0)

@@ -348,6 +348,7 @@ def setup(spec: state.Spec | None = None, wait: bool = True) -> models.Bundle | 
                        initial_sidebar_state="collapsed" if present else "auto")
     moved_session_notice()  # a browser that came over from a stopped replica is told what it lost
     st.session_state["_page"], st.session_state["_page_spec"] = page.key, spec
+    style.base_css()
     if present:
         style.presentation_css()
     bundle = sidebar(wait)

@@ -1,4 +1,4 @@
-"""Figures for the attention page: large fonts and a white-to-navy scale that survive a projector.
+"""Figures for the attention page: large fonts and a viridis scale that survive a projector and colour-blindness.
 
 Tokens are user text: every token that reaches a label, tick or hover is html.escape'd (Plotly reads
 some HTML). Positions are kept in the labels ("cat #2") so repeated tokens stay separate categories.
@@ -14,8 +14,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-SCALE = "Blues"  # attention: 0 = white, strong = dark navy
-STAT_SCALE = "Viridis"
+from . import palette
+
+SCALE = palette.MAGNITUDE  # attention: 0 = dark purple, strong = yellow (viridis)
+STAT_SCALE = palette.MAGNITUDE
 FONT = dict(size=16)
 MAX_LABELS = 40  # more tokens than this: label every k-th one
 

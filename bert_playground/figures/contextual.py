@@ -5,7 +5,9 @@ import html
 
 import plotly.graph_objects as go
 
-PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#65a30d", "#4b5563", "#ca8a04"]
+from . import palette
+
+PALETTE = palette.CATEGORICAL
 
 
 def _esc(labels) -> list[str]:
@@ -15,7 +17,7 @@ def _esc(labels) -> list[str]:
 def similarity_heatmap(sim, labels, layer: int, zmin: float = 0.0) -> go.Figure:
     """Cosine similarity between occurrences at one layer; one colour scale for every layer (zmin..1)."""
     lab = _esc(labels)
-    fig = go.Figure(go.Heatmap(z=[[float(v) for v in row] for row in sim], x=lab, y=lab, zmin=zmin, zmax=1.0, colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=[[float(v) for v in row] for row in sim], x=lab, y=lab, zmin=zmin, zmax=1.0, colorscale=palette.MAGNITUDE,
                                colorbar=dict(title="cosine"),
                                hovertemplate="%{y} vs %{x}<br>cosine %{z:.3f}<extra></extra>"))
     what = "embedding output" if layer == 0 else f"after layer {layer}"
@@ -42,7 +44,7 @@ def sense_curves(within, across) -> go.Figure:
 
 
 def projection(points, labels, groups, layer: int, ratio, fit_label: str) -> go.Figure:
-    """The occurrences in 2-D (PCA), one colour per group (sense or sentence)."""
+    """The occurrences in 2-D (PCA), one colour and one marker symbol per group (sense or sentence)."""
     fig = go.Figure()
     order = list(dict.fromkeys(groups))
     for g_i, g in enumerate(order):
@@ -50,7 +52,8 @@ def projection(points, labels, groups, layer: int, ratio, fit_label: str) -> go.
         fig.add_trace(go.Scatter(x=[float(points[i][0]) for i in idx], y=[float(points[i][1]) for i in idx], mode="markers+text",
                                  name=html.escape(str(g)), text=[html.escape(labels[i].split(" ")[0]) for i in idx],
                                  textposition="top center", hovertext=[html.escape(labels[i]) for i in idx],
-                                 hoverinfo="text", marker=dict(size=12, color=PALETTE[g_i % len(PALETTE)])))
+                                 hoverinfo="text", marker=dict(size=12, color=PALETTE[g_i % len(PALETTE)],
+                                                                 symbol=palette.SYMBOLS[g_i % len(palette.SYMBOLS)])))
     fig.update_layout(title=f"2-D projection, hidden state {layer} ({fit_label}; the two axes explain "
                             f"{ratio[0]:.0%} and {ratio[1]:.0%} of the variance)",
                       xaxis_title="PC 1", yaxis_title="PC 2", height=440, margin=dict(l=10, r=10, t=50, b=40))

@@ -69,8 +69,9 @@ def describe(fig) -> str:
         elif trace.type == "bar":
             found = _bars(trace)
         elif trace.type == "scatter" and trace.y is not None and len(trace.y):
-            y = _floats(trace.y)
-            found = f"{_label(trace.name) + ' ' if trace.name else ''}from {y[0]:.3g} to {y[-1]:.3g} over {len(y)} points"
+            y = [v for v in _floats(trace.y) if not math.isnan(v)]  # a legend-only trace has no point
+            if y:
+                found = f"{_label(trace.name) + ' ' if trace.name else ''}from {y[0]:.3g} to {y[-1]:.3g} over {len(y)} points"
         elif trace.type == "indicator" and trace.value is not None:
             found = f"value {float(trace.value):.3g}"
         if found:
@@ -78,3 +79,36 @@ def describe(fig) -> str:
         if len(parts) >= 3:
             break
     return f"{_title(fig)}: " + ("; ".join(parts) if parts else "no data to show") + "."
+
+
+def attention(matrix, tokens, rows, cols, what: str) -> str:
+    """The finding of one attention map (rows attend to columns), e.g. 'Layer 3, head 7: 12 of 23 tokens attend
+    mostly to [SEP]; the strongest weight, 0.91, is from 'it' (position 9) to 'animal' (position 2).'"""
+    rows, cols = list(rows), list(cols)
+    best = {}  # column -> how many rows put their largest weight there
+    top = (-1.0, 0, 0)
+    for r, row in enumerate(matrix):
+        vals = _floats(row)
+        c = _argmax(vals)
+        if c is None:
+            continue
+        best[c] = best.get(c, 0) + 1
+        if vals[c] > top[0]:
+            top = (vals[c], r, c)
+    if not best:
+        return f"{what}: no weights to show."
+    c, n = max(best.items(), key=lambda kv: (kv[1], -kv[0]))
+    w, r, tc = top
+    name = lambda pos: f"'{tokens[pos]}' (position {pos})"
+    return (f"{what}: {n} of {len(rows)} tokens attend mostly to {name(cols[c])}; the strongest weight, {w:.2f}, is "
+            f"from {name(rows[r])} to {name(cols[tc])}.")
+
+
+def segments(tokens, segment_ids) -> str:
+    """The packed input in words: how many tokens, and how many in each segment."""
+    ids = list(segment_ids)
+    a, b = ids.count(0), len(ids) - ids.count(0)
+    out = f"{len(ids)} tokens, {a} in segment A"
+    out += f" and {b} in segment B (from position {ids.index(1)})" if b else " (no sentence B)"
+    specials = sum(1 for t in tokens if str(t).startswith("[") and str(t).endswith("]"))
+    return out + f"; {specials} of them special tokens such as [CLS] and [SEP]."

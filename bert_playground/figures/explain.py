@@ -12,13 +12,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .attention import labels
+from . import palette
 
 FONT = dict(size=15)
 METHOD_NAMES = {"attention": "Raw attention", "rollout": "Attention rollout", "grad_x_input": "Gradient × input",
                 "integrated_gradients": "Integrated gradients", "random": "Random orderings"}
-COLORS = {"attention": "#1e3a8a", "rollout": "#0891b2", "grad_x_input": "#a16207", "integrated_gradients": "#be123c",
-          "random": "#6b7280"}
-POS, NEG = "#be123c", "#2563eb"  # signed attributions: for the prediction (red), against it (blue)
+COLORS = {"attention": palette.categorical(0), "rollout": palette.categorical(2), "grad_x_input": palette.categorical(3),
+          "integrated_gradients": palette.categorical(4), "random": palette.NEUTRAL}
+DASHES = {"attention": "solid", "rollout": "dash", "grad_x_input": "dot", "integrated_gradients": "dashdot"}
+SYMBOLS = {"attention": "circle", "rollout": "square", "grad_x_input": "diamond", "integrated_gradients": "triangle-up"}
+POS, NEG = palette.POSITIVE, palette.NEGATIVE  # signed attributions: for the prediction (red), against it (blue)
 
 
 def _ticks(cats: list[str], tokens) -> dict:
@@ -62,7 +65,8 @@ def deletion_curves(k: list[int], curves: dict[str, list[float]], probability: f
                              line=dict(color=COLORS["random"], dash="dash"), mode="lines+markers"))
     for m, ys in curves.items():
         fig.add_trace(go.Scatter(x=xs, y=[probability] + list(ys), name=METHOD_NAMES.get(m, m), mode="lines+markers",
-                                 line=dict(color=COLORS.get(m, "#111"), width=3)))
+                                 line=dict(color=COLORS.get(m, "#111"), width=3, dash=DASHES.get(m, "solid")),
+                                 marker=dict(symbol=SYMBOLS.get(m, "circle"), size=8)))
     fig.update_layout(title="Deletion test: probability of the prediction as its top-k tokens become [MASK]",
                       xaxis_title="k tokens replaced by [MASK]", yaxis_title="probability", font=FONT, height=440,
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), margin=dict(l=10, r=10, t=90, b=10))
@@ -85,11 +89,11 @@ def neuron(tokens, query_index: int, query: np.ndarray, keys: np.ndarray, produc
     query, keys, products = np.asarray(query).tolist(), np.asarray(keys).tolist(), np.asarray(products).tolist()
     scores, probabilities = np.asarray(scores).tolist(), np.asarray(probabilities).tolist()
     dims = list(range(d))
-    fig.add_trace(go.Heatmap(z=[query], x=dims, y=["q"], zmin=-lim, zmax=lim, colorscale="RdBu", showscale=False,
+    fig.add_trace(go.Heatmap(z=[query], x=dims, y=["q"], zmin=-lim, zmax=lim, colorscale=palette.SIGNED, showscale=False,
                              hovertemplate="dim %{x}: %{z:.3f}<extra>q</extra>"), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=keys, x=dims, y=cats, zmin=-lim, zmax=lim, colorscale="RdBu", showscale=False,
+    fig.add_trace(go.Heatmap(z=keys, x=dims, y=cats, zmin=-lim, zmax=lim, colorscale=palette.SIGNED, showscale=False,
                              hovertemplate="%{y}, dim %{x}: %{z:.3f}<extra>k</extra>"), row=2, col=1)
-    fig.add_trace(go.Heatmap(z=products, x=dims, y=cats, zmin=-plim, zmax=plim, colorscale="RdBu", showscale=False,
+    fig.add_trace(go.Heatmap(z=products, x=dims, y=cats, zmin=-plim, zmax=plim, colorscale=palette.SIGNED, showscale=False,
                              hovertemplate="%{y}, dim %{x}: %{z:.3f}<extra>q×k</extra>"), row=2, col=2)
     fig.add_trace(go.Bar(x=scores, y=cats, orientation="h", marker_color="#6b7280",
                          hovertemplate="%{y}: %{x:.3f}<extra>score</extra>"), row=2, col=3)

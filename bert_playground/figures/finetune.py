@@ -5,6 +5,8 @@ import html
 
 import plotly.graph_objects as go
 
+from . import palette
+
 _MARGIN = dict(l=10, r=10, t=50, b=40)
 
 
@@ -39,7 +41,7 @@ def confusion(matrix: list[list[int]], labels: list[str]) -> go.Figure:
     """Rows: true label; columns: predicted label; counts written in the cells."""
     names = [html.escape(str(n)) for n in labels]  # label names come from user data
     fig = go.Figure(go.Heatmap(
-        z=matrix, x=names, y=names, colorscale="Blues", text=matrix, texttemplate="%{text}", showscale=False,
+        z=matrix, x=names, y=names, colorscale=palette.MAGNITUDE, text=matrix, texttemplate="%{text}", showscale=False,
         hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>"))
     size = max(300, 60 * len(labels) + 120)
     fig.update_layout(title="Confusion matrix (held-out data)", xaxis_title="predicted", yaxis_title="true",

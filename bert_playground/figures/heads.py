@@ -7,6 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import palette
+
 _MARGIN = dict(l=10, r=10, t=50, b=40)
 
 
@@ -26,7 +28,7 @@ def _unique(tokens) -> list[str]:
 
 def tag_probabilities(words: list[str], label_names: list[str], probs: np.ndarray) -> go.Figure:
     """(n_words, C) probability of every tag for every word."""
-    fig = go.Figure(go.Heatmap(z=np.asarray(probs).T.tolist(), x=_unique(words), y=_esc(label_names), colorscale="Blues",
+    fig = go.Figure(go.Heatmap(z=np.asarray(probs).T.tolist(), x=_unique(words), y=_esc(label_names), colorscale=palette.MAGNITUDE,
                                zmin=0, zmax=1, hovertemplate="%{x}<br>%{y}: %{z:.3f}<extra></extra>"))
     fig.update_layout(title="Tag probabilities per word (read at its first WordPiece)", height=120 + 22 * len(label_names),
                       margin=_MARGIN)
@@ -68,9 +70,9 @@ def attention_change(before: np.ndarray, after: np.ndarray, tokens: list[str], t
     top = float(max(before.max(), after.max(), 1e-9))
     diff = after - before
     lim = float(max(np.abs(diff).max(), 1e-9))
-    for col, (m, kw) in enumerate(((before, dict(colorscale="Blues", zmin=0, zmax=top, showscale=False)),
-                                   (after, dict(colorscale="Blues", zmin=0, zmax=top, showscale=False)),
-                                   (diff, dict(colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim))), 1):
+    for col, (m, kw) in enumerate(((before, dict(colorscale=palette.MAGNITUDE, zmin=0, zmax=top, showscale=False)),
+                                   (after, dict(colorscale=palette.MAGNITUDE, zmin=0, zmax=top, showscale=False)),
+                                   (diff, dict(colorscale=palette.SIGNED, zmid=0, zmin=-lim, zmax=lim))), 1):
         fig.add_trace(go.Heatmap(z=np.asarray(m).tolist(), x=cats, y=cats, hovertemplate="from %{y}<br>to %{x}<br>%{z:.3f}<extra></extra>",
                                  **kw), row=1, col=col)
     fig.update_layout(title="Attention before and after fine-tuning, and the difference", height=460, margin=_MARGIN)

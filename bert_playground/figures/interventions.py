@@ -7,10 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .attention import labels
+from . import palette
 
 FONT = dict(size=15)
-ORDER_COLORS = {"importance": "#be123c", "random": "#6b7280"}
-SCALE = "Viridis"  # magnitudes: perceptually uniform, readable with colour-vision deficiency
+ORDER_COLORS = {"importance": palette.categorical(1), "random": palette.NEUTRAL}
+SCALE = palette.MAGNITUDE  # magnitudes: perceptually uniform, readable with colour-vision deficiency
 
 
 def pruning_curves(rows: list[dict], n_heads: int) -> go.Figure:

@@ -9,7 +9,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 ACTIONS = ["not chosen", "mask", "random", "keep"]
-COLORS = {"not chosen": "#f3f4f6", "mask": "#fca5a5", "random": "#fcd34d", "keep": "#93c5fd"}
+# Light tints of Okabe and Ito's blue, orange and reddish purple (figures/palette.py): told apart under the common
+# colour-vision deficiencies, with dark text on them; never the only cue: the table has an Action column, the epochs
+# grid a mark per cell (MARKS), the loss bars a fill pattern (PATTERNS).
+COLORS = {"not chosen": "#f3f4f6", "mask": "#a6d4f2", "random": "#f5c77e", "keep": "#e3b5d0"}
+MARKS = {"not chosen": "", "mask": "<sup>M</sup>", "random": "<sup>R</sup>", "keep": "<sup>K</sup>"}
+PATTERNS = {"mask": "", "random": "/", "keep": "."}
 
 
 def action_name(action) -> str:
@@ -50,7 +55,7 @@ def prediction_bars(tokens: list[str], probabilities: list[float], title: str) -
 def loss_bars(positions: list[int], labels: list[str], actions: list[str], losses: list[float]) -> go.Figure:
     """Per-position loss -log p(original) at the chosen positions, coloured by action."""
     bars = [go.Bar(x=[f"{positions[i]}: {html.escape(labels[i])}" for i in idx], y=[losses[i] for i in idx],
-                   name=a, marker_color=COLORS[a], marker_line=dict(color="#555", width=1),
+                   name=a, marker=dict(color=COLORS[a], line=dict(color="#555", width=1), pattern=dict(shape=PATTERNS[a])),
                    hovertemplate="%{x}<br>loss %{y:.3f}<extra>" + a + "</extra>")
             for a in ACTIONS[1:] if (idx := [i for i, x in enumerate(actions) if x == a])]
     return go.Figure(bars, _layout(
@@ -68,11 +73,14 @@ def epochs_grid(input_tokens: list[list[str]], actions: list[list[str | None]], 
     for i, a in enumerate(ACTIONS):
         scale += [[i / len(ACTIONS), COLORS[a]], [(i + 1) / len(ACTIONS), COLORS[a]]]
     return go.Figure(go.Heatmap(
-        z=z, text=[_esc(r) for r in input_tokens], texttemplate="%{text}", colorscale=scale, zmin=-0.5,
+        z=z, text=[[html.escape(str(t)) + MARKS[action_name(a)] for t, a in zip(tr, ar)]
+                   for tr, ar in zip(input_tokens, actions)],
+        texttemplate="%{text}", colorscale=scale, zmin=-0.5,
         zmax=len(ACTIONS) - 0.5, showscale=False, xgap=2, ygap=2,
         customdata=[[action_name(a) for a in row] for row in actions],
         hovertemplate="epoch %{y}, position %{x}: %{text} (%{customdata})<extra></extra>",
-    ), _layout(title=title, xaxis_title="position", height=80 + 42 * len(z), margin=dict(l=10, r=10, t=40, b=40),
+    ), _layout(title=f"{title} (marks: M [MASK], R random token, K kept)", xaxis_title="position",
+               height=80 + 42 * len(z), margin=dict(l=10, r=10, t=40, b=40),
                plot_bgcolor="white",
                yaxis=dict(autorange="reversed", tickvals=list(range(len(z))), ticktext=[f"epoch {i + 1}" for i in range(len(z))])))
 
@@ -95,7 +103,8 @@ def stats_chart(rows: list[dict]) -> go.Figure:
             showlegend=first, legendgroup="expected", hovertemplate=f"expected {r['expected']:.3f}<extra></extra>"), 1, i)
         fig.add_trace(go.Scatter(
             x=[0.5], y=[r["observed"]], mode="markers", name="observed", showlegend=first, legendgroup="observed",
-            marker=dict(size=12, color="#16a34a" if r["inside"] else "#dc2626"),
+            marker=dict(size=12, color="#009e73" if r["inside"] else "#d55e00",
+                        symbol="circle" if r["inside"] else "x"),  # outside the band: a cross, not only a colour
             hovertemplate=f"observed {r['observed']:.4f} ({r['count']:,} of {r['out_of']:,})<extra></extra>"), 1, i)
         half = max(r["high"] - r["expected"], abs(r["observed"] - r["expected"]), 1e-3) * 1.6
         fig.update_yaxes(range=[r["expected"] - half, r["expected"] + half], row=1, col=i)

@@ -5,6 +5,8 @@ import html
 
 import plotly.graph_objects as go
 
+from . import palette
+
 SEGMENT_COLORS = {0: "#bfdbfe", 1: "#fed7aa"}  # segment A blue, segment B orange
 SPECIALS = {"[CLS]", "[SEP]", "[PAD]"}
 
@@ -18,14 +20,16 @@ def packed_input(tokens: list[str], segments: list[int], per_row: int = 16, limi
         x, y = i % per_row, -(i // per_row)
         special = tok in SPECIALS
         shapes.append(dict(type="rect", x0=x + 0.04, x1=x + 0.96, y0=y - 0.4, y1=y + 0.4, fillcolor=SEGMENT_COLORS[seg],
-                           line=dict(color="#111" if special else "#777", width=2 if special else 1)))
+                           line=dict(color="#111" if special else "#777", width=2 if special else 1,
+                                     dash="solid" if seg == 0 else "dot")))  # segment B: dotted, not only orange
         label = html.escape(tok if len(tok) <= 12 else tok[:11] + "…")  # user text: never read as markup
         annotations.append(dict(x=x + 0.5, y=y, text=f"<b>{label}</b>" if special else label, showarrow=False,
                                 font=dict(size=11), hovertext=f"#{i} {html.escape(tok)} · segment {'AB'[seg]}"))
     fig = go.Figure(layout=dict(shapes=shapes, annotations=annotations))
     for seg, name in ((0, "segment A (0)"), (1, "segment B (1)")):  # legend entries
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker=dict(size=14, symbol="square", color=SEGMENT_COLORS[seg])))
+                                 marker=dict(size=14, symbol="square" if seg == 0 else "square-open-dot",
+                                             color=SEGMENT_COLORS[seg], line=dict(color="#777", width=1))))
     fig.update_xaxes(visible=False, range=[0, per_row])
     fig.update_yaxes(visible=False, range=[-rows + 0.5, 0.5])
     fig.update_layout(height=60 + 42 * rows, margin=dict(l=5, r=5, t=30, b=5), plot_bgcolor="white",
@@ -50,7 +54,7 @@ def confusion_heatmap(confusion: list[list[int]]) -> go.Figure:
     names = ["IsNext", "NotNext"]
     fig = go.Figure(go.Heatmap(
         z=confusion, x=[f"predicted {n}" for n in names], y=[f"true {n}" for n in names],
-        colorscale="Blues", text=confusion, texttemplate="%{text}", textfont=dict(size=20), showscale=False,
+        colorscale=palette.MAGNITUDE, text=confusion, texttemplate="%{text}", textfont=dict(size=20), showscale=False,
         hovertemplate="%{y}, %{x}: %{z}<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed")
@@ -61,9 +65,10 @@ def confusion_heatmap(confusion: list[list[int]]) -> go.Figure:
 def probability_histogram(probabilities: list[float], labels: list[bool]) -> go.Figure:
     """P(IsNext) for the true IsNext pairs and the true NotNext pairs: good separation = two humps."""
     fig = go.Figure()
-    for want, name, color in ((True, "true IsNext", "#2563eb"), (False, "true NotNext", "#ea580c")):
+    for want, name, color, shape in ((True, "true IsNext", palette.categorical(0), ""),
+                                     (False, "true NotNext", palette.categorical(1), "/")):
         fig.add_trace(go.Histogram(x=[p for p, t in zip(probabilities, labels) if t == want], name=name,
-                                   xbins=dict(start=0, end=1.0001, size=0.05), marker_color=color, opacity=0.65))
+                                   xbins=dict(start=0, end=1.0001, size=0.05), marker=dict(color=color, pattern=dict(shape=shape)), opacity=0.65))
     fig.add_vline(x=0.5, line_dash="dash", line_color="#111")
     fig.update_xaxes(range=[0, 1])
     fig.update_layout(barmode="overlay", title="P(IsNext) by true label", xaxis_title="P(IsNext)",

@@ -4,6 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from . import palette
+
 
 def _series(rows: list[dict], key: str) -> tuple[list, list]:
     pts = [(r["tokens_seen"], r[key]) for r in rows if r.get(key) not in ("", None)]
@@ -45,7 +47,7 @@ def training_curves(rows: list[dict]) -> go.Figure:
     return fig
 
 
-LAB_COLORS = ("#1e3a8a", "#be123c", "#0891b2", "#a16207")
+LAB_COLORS = tuple(palette.CATEGORICAL[:4])
 
 
 def lab_curves(runs: list[dict]) -> go.Figure:
@@ -57,6 +59,7 @@ def lab_curves(runs: list[dict]) -> go.Figure:
         snaps = run["snapshots"]
         fig.add_trace(go.Scatter(x=[s["tokens"] for s in snaps], y=[s["mlm_accuracy"] for s in snaps], mode="lines+markers",
                                  name=run["label"], line=dict(color=color, width=3),
+                                 marker=dict(symbol=palette.SYMBOLS[i % len(palette.SYMBOLS)], size=8),
                                  hovertemplate="%{x:,} tokens: %{y:.3f}<extra></extra>"))
         if run.get("unigram") is not None and snaps:
             fig.add_trace(go.Scatter(x=[snaps[0]["tokens"], snaps[-1]["tokens"]], y=[run["unigram"]] * 2, mode="lines",

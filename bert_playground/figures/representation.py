@@ -5,13 +5,15 @@ import html
 
 import plotly.graph_objects as go
 
+from . import palette
+
 PART_LABELS = ["Token embedding", "Segment embedding", "Position embedding", "Sum", "LayerNorm(sum)"]
 
 
 def vectors_heatmap(vectors: list[list[float]], token: str) -> go.Figure:
     """The five vectors of one token as rows of a heatmap over the hidden dimensions."""
     fig = go.Figure(go.Heatmap(
-        z=vectors, y=PART_LABELS, colorscale="RdBu", zmid=0,
+        z=vectors, y=PART_LABELS, colorscale=palette.SIGNED, zmid=0,
         hovertemplate="%{y}<br>dimension %{x}<br>value %{z:.4f}<extra></extra>",
     ))
     fig.update_layout(title=f"Embedding vectors of '{html.escape(token)}' (one row per vector, one column per dimension)",
