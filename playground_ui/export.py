@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bert_playground.core import csv_cells
+from bert_playground.figures import data as figure_data
 from bert_playground.figures.describe import describe
 
 from playground_ui import style
@@ -48,8 +49,8 @@ def html(fig: go.Figure, what: str) -> str:
 
 
 def chart(fig: go.Figure, key: str, where=None, what: str | None = None, summary: str | None = None):
-    """st.plotly_chart with the export options (modebar image in the chosen format, a standalone HTML download) and
-    its text alternative: `summary`, or one sentence computed from the figure's data (`figures.describe`)."""
+    """st.plotly_chart with the export options (modebar image in the chosen format, a standalone HTML download, the
+    data as CSV) and its text alternative: `summary`, or one sentence computed from the figure's data (`figures.describe`)."""
     from playground_ui.ui import md_escape
 
     where = where if where is not None else st
@@ -61,6 +62,11 @@ def chart(fig: go.Figure, key: str, where=None, what: str | None = None, summary
                           mime="text/html", key=f"{key}__html", on_click="ignore", type="tertiary",
                           help="A standalone file with Plotly's JavaScript inside: opens offline, zoom and hover work. "
                                "PNG/SVG: the camera button above the figure (format in the sidebar).")
+    if figure_data.has_rows(fig):
+        where.download_button("Data as CSV", data=lambda f=fig: csv_cells.write(figure_data.rows(f), figure_data.FIELDS),
+                              file_name=file_name(f"{what} data", "csv"), mime="text/csv", key=f"{key}__data",
+                              on_click="ignore", type="tertiary",
+                              help="The chart's numbers, one row per point: series, x, y and z (a heatmap's cell).")
     where.caption(md_escape(summary or describe(fig)))  # what a screen reader reads: the finding, not "a chart"
 
 

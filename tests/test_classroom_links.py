@@ -1,4 +1,6 @@
 """Classroom features: inputs kept across pages, links (query parameters) that reopen a view, hostile links, exports."""
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -145,12 +147,23 @@ def test_classroom_mode_family_page_keeps_only_allowed_checkpoints(app_env, monk
 
 
 def test_later_pages_route_charts_and_tables_through_the_exports(app_env):
-    """Every chart on pages 6, 7, 8 has a standalone-HTML download; every table a CSV one."""
+    """Every chart on pages 6, 7, 8 has a standalone-HTML download and, when it holds points, its data as CSV (issue
+    31); every table a CSV one."""
+    import plotly.graph_objects as go
+
+    from bert_playground.figures import data as figure_data
+
+    seen = 0
     for page in ("pages/6_Contextual_embeddings.py", "pages/7_Explanations.py", "pages/8_BERT_family.py"):
         at = _open(page)
         labels = [b.proto.label for b in at.get("download_button")]
-        assert labels.count("Figure as HTML") == len(at.get("plotly_chart")), page
+        charts = [go.Figure(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+        assert labels.count("Figure as HTML") == len(charts), page
+        with_points = sum(figure_data.has_rows(f) for f in charts)
+        assert labels.count("Data as CSV") == with_points, page
         assert labels.count("Table as CSV") == len(at.dataframe) > 0, page
+        seen += with_points
+    assert seen > 0
 
 
 @pytest.mark.parametrize("query,note,expect", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])

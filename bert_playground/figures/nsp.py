@@ -24,7 +24,7 @@ def packed_input(tokens: list[str], segments: list[int], per_row: int = 16, limi
                                      dash="solid" if seg == 0 else "dot")))  # segment B: dotted, not only orange
         label = html.escape(tok if len(tok) <= 12 else tok[:11] + "…")  # user text: never read as markup
         annotations.append(dict(x=x + 0.5, y=y, text=f"<b>{label}</b>" if special else label, showarrow=False,
-                                font=dict(size=11), hovertext=f"#{i} {html.escape(tok)} · segment {'AB'[seg]}"))
+                                font=dict(size=11, color="#111"), hovertext=f"#{i} {html.escape(tok)} · segment {'AB'[seg]}"))
     fig = go.Figure(layout=dict(shapes=shapes, annotations=annotations))
     for seg, name in ((0, "segment A (0)"), (1, "segment B (1)")):  # legend entries
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
@@ -32,6 +32,7 @@ def packed_input(tokens: list[str], segments: list[int], per_row: int = 16, limi
                                              color=SEGMENT_COLORS[seg], line=dict(color="#777", width=1))))
     fig.update_xaxes(visible=False, range=[0, per_row])
     fig.update_yaxes(visible=False, range=[-rows + 0.5, 0.5])
+    # a white panel and dark labels in both themes: the boxes are light, so the dark theme's light text would vanish
     fig.update_layout(height=60 + 42 * rows, margin=dict(l=5, r=5, t=30, b=5), plot_bgcolor="white",
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig
