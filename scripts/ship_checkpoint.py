@@ -12,6 +12,10 @@ tokens_seen and elapsed_s offset by the previous chunks' totals, a `chunk` colum
 assets/model/chunks.json (the first entry is the checkpoint that was there, from its pretrain_result.json and card)
 and rewrites the card with a table of all chunks and the evaluation figures. It refuses an eval JSON made for other
 weights, and a chunk the evaluation did not find better (unless `--force`).
+
+A run that continued from a chunk that was never shipped (it failed the rule, but the next run started from its
+weights) names that run with `--via runs/cpu2 --via-eval runs/cpu2_eval.json --via-command "..." --via-recipe "..."`:
+the history gets it as a chunk of its own, marked not shipped, with its log rows, before the chunk being shipped.
 """
 from __future__ import annotations
 
@@ -253,7 +257,8 @@ def _num(value, fmt: str) -> str:
 def chunk_row(c: dict) -> str:
     """One row of the card's chunk table."""
     cloze = "–" if c["cloze_top1"] is None else f"{c['cloze_top1']} / {c['cloze_top5']} of {c['cloze_n']}"
-    return (f"| {c['chunk']} | {c['device']} | {c['precision'] or '?'} | {c['seconds'] / 60:.0f} min | {c['steps']:,} | "
+    name = f"{c['chunk']} (not shipped)" if c.get("shipped") is False else str(c["chunk"])
+    return (f"| {name} | {c['device']} | {c['precision'] or '?'} | {c['seconds'] / 60:.0f} min | {c['steps']:,} | "
             f"{c['tokens']:,} | {c['tokens_per_s']:,.0f} | {c['cumulative_tokens']:,} | "
             f"{c['held_out_mlm_accuracy']:.3f} / {c['held_out_nsp_accuracy']:.3f} | "
             f"{_num(c['everyday_accuracy'], '.3f')} | {cloze} |")
@@ -328,8 +333,10 @@ def chunk_card(chunks: list[dict], report: dict | None, result: dict, src: Path)
     cpu = all(c["device"].startswith("CPU") for c in chunks)
     interim = is_interim(last)
     title = TITLE.format(interim_title=(" (interim, CPU-trained)" if cpu else " (interim)") if interim else "")
-    continued = ("- Chunks 2 and later each started from the weights the chunk before shipped (`pretrain --init`); "
-                 "the Wikipedia parts each one read are in its command.\n" if len(chunks) > 1 else "")
+    continued = ("- Chunks 2 and later each started from the weights of the chunk before (`pretrain --init`); the "
+                 "Wikipedia parts each one read are in its command. A chunk marked *not shipped* did not pass the ship "
+                 "rule on its own (its figures are in its row) and the chunk after it continued from its weights.\n"
+                 if len(chunks) > 1 else "")
     return (title + WHAT_IT_IS + (interim_note(chunks, new) if interim else "") + "\n" + PROVENANCE + continued
             + f"\n**Chunks.** Pre-trained in {_chunks(len(chunks))}, {last['cumulative_tokens']:,} tokens in all. "
             "Held-out figures are each run's own final evaluation; everyday pairs and cloze are from "
@@ -357,23 +364,36 @@ def check_eval(report: dict, src: Path, dest: Path, force: bool) -> None:
         raise SystemExit("Not shipped: " + "; ".join(problems) + ". --force ships all the same.")
 
 
+def append_chunk(chunks: list[dict], dest: Path, run: Path, command: str, recipe: str, evaluated: dict | None,
+                 shipped: bool = True) -> list[dict]:
+    """The history with `run` as its next chunk: its log rows appended to dest's (on the cumulative scale)."""
+    result = json.loads((run / "pretrain_result.json").read_text())
+    state = run / "trainer_state.json"
+    entry = chunk_entry(len(chunks) + 1, result, command, recipe, evaluated, chunks[-1],
+                        json.loads(state.read_text()) if state.is_file() else None)
+    if not shipped:
+        entry["shipped"] = False
+    offsets = {col: chunks[-1][f"cumulative_{total}"] for col, total in OFFSET_COLUMNS.items()}
+    append_log(dest / LOG, run / LOG, offsets, entry["chunk"])
+    return chunks + [entry]
+
+
 def ship_chunk(src: Path, dest: Path, command: str, recipe: str = "", report: dict | None = None,
-               force: bool = False) -> list[dict]:
-    """Ship a continuation run as the next chunk; returns the chunk history written."""
+               force: bool = False, via: dict | None = None) -> list[dict]:
+    """Ship a continuation run as the next chunk; returns the chunk history written. `via` is a run that `src`
+    continued from but that was never shipped itself (its evaluation failed the rule): {"run", "command", "recipe",
+    "report"}. Its weights are in the new ones, so it enters the history first, as a chunk marked not shipped."""
     if report is not None:
         check_eval(report, src, dest, force)
     cps = (report or {}).get("checkpoints", {})
     chunks = read_chunks(dest, cps.get("baseline"))
-    result = json.loads((src / "pretrain_result.json").read_text())
-    state = src / "trainer_state.json"
-    entry = chunk_entry(len(chunks) + 1, result, command, recipe, cps.get("new"), chunks[-1],
-                        json.loads(state.read_text()) if state.is_file() else None)
-    offsets = {col: chunks[-1][f"cumulative_{total}"] for col, total in OFFSET_COLUMNS.items()}
+    if via:
+        chunks = append_chunk(chunks, dest, Path(via["run"]), via["command"], via.get("recipe", ""),
+                              (via.get("report") or {}).get("checkpoints", {}).get("new"), shipped=False)
+    chunks = append_chunk(chunks, dest, src, command, recipe, cps.get("new"))
     copy_run(src, dest, skip=(LOG,))
-    append_log(dest / LOG, src / LOG, offsets, entry["chunk"])
-    chunks.append(entry)
     (dest / CHUNKS).write_text(json.dumps(chunks, indent=1) + "\n")
-    (dest / CARD_FILE).write_text(chunk_card(chunks, report, result, src))
+    (dest / CARD_FILE).write_text(chunk_card(chunks, report, json.loads((src / "pretrain_result.json").read_text()), src))
     return chunks
 
 
@@ -386,6 +406,10 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--chunk", action="store_true", help="a continuation chunk: append to the shipped log and history")
     ap.add_argument("--eval-json", help="eval_checkpoint.py --json output for this run against the shipped weights")
     ap.add_argument("--force", action="store_true", help="--chunk: ship even if the evaluation did not find it better")
+    ap.add_argument("--via", help="--chunk: a run this one continued from that was never shipped (a chunk of its own)")
+    ap.add_argument("--via-eval", help="eval_checkpoint.py --json of the --via run (its figures in the history)")
+    ap.add_argument("--via-command", default="", help="the --via run's exact command")
+    ap.add_argument("--via-recipe", default="", help="how the --via run was trained")
     ap.add_argument("--dest", default=str(DEST), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.chunk and not (args.eval_json or args.force):
@@ -393,7 +417,9 @@ def main(argv: list[str] | None = None):
     src, dest = Path(args.run), Path(args.dest)
     if args.chunk:
         report = json.loads(Path(args.eval_json).read_text()) if args.eval_json else None
-        chunks = ship_chunk(src, dest, args.command, args.recipe, report, args.force)
+        via = args.via and {"run": args.via, "command": args.via_command, "recipe": args.via_recipe,
+                            "report": json.loads(Path(args.via_eval).read_text()) if args.via_eval else None}
+        chunks = ship_chunk(src, dest, args.command, args.recipe, report, args.force, via or None)
         print(f"shipped {src} -> {dest} as chunk {len(chunks)} ({chunks[-1]['cumulative_tokens']:,} tokens in all)")
     else:
         ship(src, dest, args.command, args.recipe, args.interim)

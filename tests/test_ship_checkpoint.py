@@ -202,3 +202,36 @@ def test_a_chunk_is_not_shipped_without_its_evaluation(shipped, capsys):
         ship.main([str(shipped["run3"]), "--chunk", "--command", "CMD", "--dest", str(shipped["dest"])])
     assert "--chunk needs --eval-json" in capsys.readouterr().err
     assert (shipped["dest"] / "chunks.json").read_text() == before
+
+
+def test_a_run_continued_from_a_chunk_never_shipped_brings_that_chunk_into_the_history(tmp_path):
+    """Chunk A failed the rule and stayed out of assets; chunk B started from A's weights and passed: shipping B
+    with --via A records A (marked not shipped, its own evaluation) and then B, tokens counted through both."""
+    dest = build_checkpoint(tmp_path / "model")
+    for name in SHIPPED_FILES:
+        if (MODEL / name).is_file():
+            shutil.copy(MODEL / name, dest / name)
+    run_a = fake_run(tmp_path / "a", seed=4, steps=800, tokens=1_500_000, seconds=7000.0, mlm=0.38)
+    (tmp_path / "a_eval.json").write_text(json.dumps(evaluated(run_a, dest, better=True)))
+    run_b = fake_run(tmp_path / "b", seed=5, steps=600, tokens=1_200_000, seconds=6000.0, mlm=0.40)
+    (tmp_path / "b_eval.json").write_text(json.dumps(evaluated(run_b, dest)))
+    ship.main([str(run_b), "--chunk", "--eval-json", str(tmp_path / "b_eval.json"), "--command", "CMD-B",
+               "--via", str(run_a), "--via-eval", str(tmp_path / "a_eval.json"), "--via-command", "CMD-A",
+               "--via-recipe", "A's recipe.", "--dest", str(dest)])
+    chunks = json.loads((dest / "chunks.json").read_text())
+    a, b = chunks[N0:]
+    assert (a["chunk"], a["shipped"], a["command"], a["recipe"]) == (N0 + 1, False, "CMD-A", "A's recipe.")
+    assert "shipped" not in b and b["command"] == "CMD-B" and b["held_out_mlm_accuracy"] == 0.40
+    assert a["everyday_accuracy"] is not None  # from A's own evaluation
+    assert [a["cumulative_tokens"], b["cumulative_tokens"]] == [T0 + 1_500_000, T0 + 2_700_000]
+    fields, rows = ship.read_csv(dest / "training_log.csv")
+    tail = rows[-6:]
+    assert [r["chunk"] for r in tail] == [str(N0 + 1)] * 3 + [str(N0 + 2)] * 3
+    assert tail[3]["tokens_seen"] == str(T0 + 1_500_000 + 600_000)  # B's rows start where A ended
+    card = (dest / "README.md").read_text()
+    assert f"| {N0 + 1} (not shipped) |" in card and "```bash\nCMD-A\n```" in card and "```bash\nCMD-B\n```" in card
+    from safetensors.torch import load_file
+
+    shipped_w, a_w, b_w = (load_file(f / "model.safetensors") for f in (dest, run_a, run_b))
+    assert all(shipped_w[k].equal(b_w[k]) for k in shipped_w)  # B's weights are the ones shipped, not A's
+    assert not all(shipped_w[k].equal(a_w[k]) for k in shipped_w)
