@@ -123,7 +123,8 @@ def score_ui(packed: nsp.Packed, score: nsp.NspScore | None):
         st.caption("The figure shows the first 192 tokens.")
     if score is not None:
         g1, g2 = st.columns([2, 1])
-        export.chart(charts.probability_gauge(score.is_next_probability), key="nsp_gauge", where=g1, what="probability")
+        export.chart(charts.probability_gauge(score.is_next_probability), key="nsp_gauge", where=g1, what="probability",
+                     summary=describe.is_next(score.is_next_probability))
         g2.metric("Model says", score.prediction)
         first, second = nsp.SOP_LABELS if score.task == "sop" else nsp.LABELS
         g2.caption(f"P({first}) = {score.is_next_probability:.3f} ({first} above 0.5). {score.task.upper()} logits: "

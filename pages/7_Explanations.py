@@ -11,6 +11,7 @@ from bert_playground.objectives.mlm import normalise_masks
 from bert_playground.core.jobs import Job
 from playground_ui import export, jobs, state, ui
 from bert_playground.figures import explain as charts
+from bert_playground.figures import describe
 from playground_ui.widgets import fit, notices
 
 KINDS = {"mask": "A masked token's guess", "nsp": "The NSP decision (IsNext / NotNext)",
@@ -235,7 +236,8 @@ def views_ui(e: attribution.Explanation):
     st.caption(f"Raw attention: layer {e.layer + 1}, {head}, the row of the prediction's position (▲). Rollout: "
                "through all layers, same row. Gradient × input and IG: red = pushes the prediction up, blue = down. "
                "Attention often parks on [CLS] and [SEP] (a 'no-op'); IG gives them 0 because the baseline keeps them.")
-    export.chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores", what="scores")
+    export.chart(charts.token_scores(e.target.tokens, e.scores, e.target.position), key="xp_scores", what="scores",
+                 summary=describe.attribution(e.target.tokens, e.scores, charts.METHOD_NAMES, e.target.candidates))
     n = min(3, len(e.target.candidates))
     top = {charts.METHOD_NAMES[m]: [e.target.tokens[i] for i in attribution.ranking(e.scores[m], e.target.candidates)[:n]]
            for m in attribution.METHODS}

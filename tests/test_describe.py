@@ -35,3 +35,17 @@ def test_describe_skips_legend_only_traces_and_reads_heatmaps():
     assert "nan" not in describe.describe(fig)
     fig = heatmap(np.array([[0.2, 0.8], [0.7, 0.3]]), ["a", "b"], [0, 1], [0, 1], "Map")
     assert describe.describe(fig) == "Map: a 2 × 2 map whose largest value, 0.8, is at row a #0, column b #1."
+
+
+def test_nsp_summary_gives_the_probability_and_the_verdict():
+    assert describe.is_next(0.7312) == ("P(IsNext) = 0.731, so the NSP head says IsNext: B follows A "
+                                        "(the threshold is 0.5).")
+    assert "NotNext: B does not follow A" in describe.is_next(0.2)
+
+
+def test_attribution_summary_names_each_methods_top_token_and_the_strongest_against():
+    tokens = ["[CLS]", "paris", "is", "not", "[MASK]", "[SEP]"]
+    scores = {"attention": np.array([0.5, 0.2, 0.1, 0.1, 0.0, 0.1]),  # [CLS] is not a candidate: never named
+              "integrated_gradients": np.array([0.0, 0.31, 0.02, -0.12, 0.0, 0.0])}
+    text = describe.attribution(tokens, scores, {"attention": "Attention", "integrated_gradients": "IG"}, [1, 2, 3])
+    assert text == "Attention credits 'paris' most (+0.2); IG credits 'paris' most (+0.31) and 'not' most against (-0.12)."

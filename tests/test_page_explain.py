@@ -7,6 +7,9 @@ import torch
 from bert_playground.finetune.classifier import Classifier
 from bert_playground.interpret import attribution as A
 from bert_playground.interpret.neuron import neuron_view
+from bert_playground.figures import describe
+from bert_playground.figures.explain import METHOD_NAMES
+from playground_ui.ui import md_escape
 
 from apphelp import plotly_specs, run
 
@@ -45,6 +48,8 @@ def test_default_mask_target_all_views(app_env, tiny):
     areas = next(d.value for d in at.dataframe if "Area under the curve" in d.value.columns)
     assert list(areas["Area under the curve"]) == pytest.approx(list(e.deletion.areas.values()), abs=1e-9)
     assert any("Completeness" in c.value for c in at.caption)
+    summary = describe.attribution(e.target.tokens, e.scores, METHOD_NAMES, e.target.candidates)
+    assert "Integrated gradients credits '" in summary and any(c.value == md_escape(summary) for c in at.caption)
 
 
 def test_layer_head_and_steps_change_the_views(app_env, tiny):

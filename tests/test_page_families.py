@@ -74,3 +74,5 @@ def test_experiment_sheet_runs_two_families(monkeypatch, family_dirs):
     open_tab(at, MLM_TAB, FILL[MLM_TAB])  # the side-by-side comparison is in the fill tab
     at.text_input(key="mlm_compare_with").set_value(str(family_dirs["modernbert"])).run()
     assert not at.error and "[MASK]" in _texts(at) and "<mask>" in _texts(at)
+    labels = [b.proto.label for b in at.get("download_button")]  # the comparison's charts go through the exports too
+    assert labels.count("Figure as HTML") == labels.count("Data as CSV") == len(at.get("plotly_chart")) > 2

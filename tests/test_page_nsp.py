@@ -75,6 +75,7 @@ def test_typed_pair_scored(app_env, tiny):
     assert not at.exception and not at.error
     score = nsp.score_text(tiny, "The dog barked <b>loudly</b>.", "Then it fell asleep.")
     assert gauge_value(at) == pytest.approx(score.is_next_probability, abs=1e-6)
+    assert any(c.value.startswith(f"P(IsNext) = {score.is_next_probability:.3f}, so the NSP head says") for c in at.caption)
     toks = packed_tokens(at)
     assert "&lt;" in toks and "<" not in "".join(t for t in toks if t not in ("[CLS]", "[SEP]"))
     assert len(toks) == len(score.packed)

@@ -112,3 +112,26 @@ def segments(tokens, segment_ids) -> str:
     out += f" and {b} in segment B (from position {ids.index(1)})" if b else " (no sentence B)"
     specials = sum(1 for t in tokens if str(t).startswith("[") and str(t).endswith("]"))
     return out + f"; {specials} of them special tokens such as [CLS] and [SEP]."
+
+
+def is_next(p: float) -> str:
+    """The NSP head's verdict on one pair, in words (the dial's finding)."""
+    verdict = "IsNext: B follows A" if p >= 0.5 else "NotNext: B does not follow A"
+    return f"P(IsNext) = {p:.3f}, so the NSP head says {verdict} (the threshold is 0.5)."
+
+
+def attribution(tokens, scores: dict, names: dict, candidates) -> str:
+    """Which token each method credits most (among `candidates`, positions a method may rank); for the signed
+    methods also the token that counts most against the prediction."""
+    parts = []
+    for m, values in scores.items():
+        vals = {i: float(values[i]) for i in candidates}
+        if not vals:
+            continue
+        up = max(vals, key=lambda i: vals[i])
+        text = f"{names.get(m, m)} credits '{tokens[up]}' most ({vals[up]:+.3g})"
+        down = min(vals, key=lambda i: vals[i])
+        if vals[down] < 0:
+            text += f" and '{tokens[down]}' most against ({vals[down]:+.3g})"
+        parts.append(text)
+    return "; ".join(parts) + "." if parts else "No token to rank."

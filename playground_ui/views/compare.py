@@ -8,7 +8,7 @@ import streamlit as st
 from bert_playground.checkpoints import compare
 from bert_playground.objectives import rtd
 from bert_playground.objectives.masking import MaskingConfig
-from playground_ui import ui
+from playground_ui import export, ui
 from bert_playground.figures import mlm as charts
 from playground_ui.widgets import notices
 
@@ -63,9 +63,9 @@ def side_by_side_ui(bundle, text: str, k: int):
                 st.markdown(f"**{ui.md_escape(res.model)}** · mask `{res.mask_token}`")
                 st.code(res.filled, language=None, wrap_lines=True)
                 for n, m in enumerate(res.masks):
-                    st.plotly_chart(charts.prediction_bars([p.token for p in m.predictions],
-                                                           [p.probability for p in m.predictions], f"Mask {n + 1}"),
-                                    key=f"cmp_{res.model}_{n}")
+                    export.chart(charts.prediction_bars([p.token for p in m.predictions],
+                                                        [p.probability for p in m.predictions], f"Mask {n + 1}"),
+                                 key=f"cmp_{res.model}_{n}", what=f"{res.model} mask {n + 1}")
 
 
 def sheet_ui(bundle):
