@@ -88,7 +88,7 @@ def _figures(mlm, nsp_acc, everyday=0.5, top1=3):
 
 
 @pytest.mark.parametrize("new, better", [
-    (_figures(0.37, 0.955), True),  # MLM up, NSP down less than the tolerance
+    (_figures(0.37, 0.955), True),  # MLM up, NSP down less than the tolerance, everyday pairs up
     (_figures(0.37, 0.94), False),  # NSP down too much
     (_figures(0.35, 0.97), False),  # MLM not up
     (_figures(None, None), None),  # no held-out figures: no verdict
@@ -98,6 +98,13 @@ def test_compare_verdict_and_deltas(new, better):
     assert got["better"] is better
     assert got["deltas"]["everyday pairs accuracy"] == pytest.approx(0.25)
     assert got["deltas"]["cloze top-1 hits"] == 2
+
+
+@pytest.mark.parametrize("everyday, better", [(0.26, True), (0.25, True), (0.24, False)])
+def test_a_chunk_is_better_only_if_the_everyday_pairs_did_not_fall(everyday, better):
+    """Issue 33's rule: everyday pairs up or equal, beside held-out MLM up and NSP within the tolerance."""
+    got = ev.compare(_figures(0.37, 0.97, everyday=everyday), _figures(0.356, 0.962, everyday=0.25))
+    assert got["better"] is better and "everyday pairs accuracy up or equal" in got["rule"]
 
 
 # ---- tiny checkpoints, a tiny corpus --------------------------------------------------------------------------
