@@ -171,6 +171,11 @@ def fit(page) -> dict:
     return page.evaluate(_FIT)
 
 
+def misfits(f: dict) -> bool:
+    """Whether `fit` found anything wrong: sideways scrolling, or a chart, control or label that does not fit."""
+    return f["page"] > 0 or f["main"] > 0 or bool(f["charts"] or f["controls"] or f["labels"])
+
+
 def full_screenshot(page, path: Path, max_height: int = 12_000) -> Path:
     """The whole page at the viewport's width: Streamlit scrolls its main block, not the document, so the viewport
     is made as tall as the content for the picture, then put back."""

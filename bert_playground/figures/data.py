@@ -26,40 +26,42 @@ def _seq(values) -> list:
     return [] if values is None else list(values)
 
 
-def _heatmap(name: str, trace) -> list[dict]:
+def _heatmap(name: str, trace):
     z = [_seq(row) for row in _seq(trace.z)]
     width = max((len(row) for row in z), default=0)
     xs = _seq(trace.x) or list(range(width))
     ys = _seq(trace.y) or list(range(len(z)))
-    return [{"series": name, "x": _plain(xs[c]), "y": _plain(ys[r]), "z": _plain(v)}
-            for r, row in enumerate(z) for c, v in enumerate(row)]
+    for r, row in enumerate(z):
+        for c, v in enumerate(row):
+            yield {"series": name, "x": _plain(xs[c]), "y": _plain(ys[r]), "z": _plain(v)}
 
 
-def _points(name: str, trace) -> list[dict]:
+def _points(name: str, trace):
     xs, ys = _seq(trace.x), _seq(trace.y)
     n = max(len(xs), len(ys))
     xs, ys = xs or [""] * n, ys or [""] * n  # a histogram's raw values have no y: Plotly counts them
-    return [{"series": name, "x": _plain(x), "y": _plain(y), "z": ""} for x, y in zip(xs, ys)
-            if not (x is None and y is None)]  # a legend-only trace holds one empty point
+    for x, y in zip(xs, ys):
+        if not (x is None and y is None):  # a legend-only trace holds one empty point
+            yield {"series": name, "x": _plain(x), "y": _plain(y), "z": ""}
+
+
+def _rows(fig):
+    for i, trace in enumerate(fig.data):
+        name = _plain(trace.name) if getattr(trace, "name", None) else f"{trace.type} {i + 1}"
+        if trace.type == "heatmap" and trace.z is not None:
+            yield from _heatmap(name, trace)
+        elif trace.type in POINTS:
+            yield from _points(name, trace)
+        elif trace.type == "indicator" and trace.value is not None:
+            yield {"series": name, "x": "", "y": "", "z": _plain(trace.value)}
 
 
 def rows(fig) -> list[dict]:
     """Every point of every trace (heatmaps, bars, lines and markers, histograms' raw values, indicators), in the
     order the figure draws them. A figure drawn only from shapes and annotations has no rows."""
-    out = []
-    for i, trace in enumerate(fig.data):
-        name = _plain(trace.name) if getattr(trace, "name", None) else f"{trace.type} {i + 1}"
-        if trace.type == "heatmap" and trace.z is not None:
-            out += _heatmap(name, trace)
-        elif trace.type in POINTS:
-            out += _points(name, trace)
-        elif trace.type == "indicator" and trace.value is not None:
-            out.append({"series": name, "x": "", "y": "", "z": _plain(trace.value)})
-    return out
+    return list(_rows(fig))
 
 
 def has_rows(fig) -> bool:
-    """Whether `rows` finds anything, without building the rows (a model view holds hundreds of heatmaps)."""
-    return any((t.type == "heatmap" and t.z is not None) or (t.type == "indicator" and t.value is not None)
-               or (t.type in POINTS and (_seq(t.x) or _seq(t.y)) and not all(v is None for v in _seq(t.x) + _seq(t.y)))
-               for t in fig.data)
+    """Whether `rows` finds anything, stopping at the first row (a model view holds hundreds of heatmaps)."""
+    return next(_rows(fig), None) is not None
