@@ -16,6 +16,7 @@ weights, and a chunk the evaluation did not find better (unless `--force`).
 A run that continued from a chunk that was never shipped (it failed the rule, but the next run started from its
 weights) names that run with `--via runs/cpu2 --via-eval runs/cpu2_eval.json --via-command "..." --via-recipe "..."`:
 the history gets it as a chunk of its own, marked not shipped, with its log rows, before the chunk being shipped.
+A chain of such runs repeats the four options once per run, oldest first (`--via runs/cpu2 ... --via runs/cpu3 ...`).
 """
 from __future__ import annotations
 
@@ -379,22 +380,38 @@ def append_chunk(chunks: list[dict], dest: Path, run: Path, command: str, recipe
 
 
 def ship_chunk(src: Path, dest: Path, command: str, recipe: str = "", report: dict | None = None,
-               force: bool = False, via: dict | None = None) -> list[dict]:
-    """Ship a continuation run as the next chunk; returns the chunk history written. `via` is a run that `src`
-    continued from but that was never shipped itself (its evaluation failed the rule): {"run", "command", "recipe",
-    "report"}. Its weights are in the new ones, so it enters the history first, as a chunk marked not shipped."""
+               force: bool = False, via: list[dict] = ()) -> list[dict]:
+    """Ship a continuation run as the next chunk; returns the chunk history written. `via` are the runs, oldest
+    first, that `src` continued from but that were never shipped themselves (their evaluations failed the rule):
+    {"run", "command", "recipe", "report"} each. Their weights are in the new ones, so they enter the history first,
+    as chunks marked not shipped."""
     if report is not None:
         check_eval(report, src, dest, force)
     cps = (report or {}).get("checkpoints", {})
     chunks = read_chunks(dest, cps.get("baseline"))
-    if via:
-        chunks = append_chunk(chunks, dest, Path(via["run"]), via["command"], via.get("recipe", ""),
-                              (via.get("report") or {}).get("checkpoints", {}).get("new"), shipped=False)
+    for v in via:
+        chunks = append_chunk(chunks, dest, Path(v["run"]), v["command"], v.get("recipe", ""),
+                              (v.get("report") or {}).get("checkpoints", {}).get("new"), shipped=False)
     chunks = append_chunk(chunks, dest, src, command, recipe, cps.get("new"))
     copy_run(src, dest, skip=(LOG,))
     (dest / CHUNKS).write_text(json.dumps(chunks, indent=1) + "\n")
     (dest / CARD_FILE).write_text(chunk_card(chunks, report, json.loads((src / "pretrain_result.json").read_text()), src))
     return chunks
+
+
+def via_runs(ap: argparse.ArgumentParser, args) -> list[dict]:
+    """The --via runs with their figures, command and recipe: each option given once per --via, in the same order
+    (--via-eval and --via-recipe may be left out altogether)."""
+    n = len(args.via)
+    for what, given, optional in (("--via-eval", args.via_eval, True), ("--via-command", args.via_command, False),
+                                  ("--via-recipe", args.via_recipe, True)):
+        if len(given) != n and not (optional and not given):
+            ap.error(f"give {what} once for each --via ({n}), in the same order, not {len(given)} times")
+    evals = args.via_eval or [None] * n
+    recipes = args.via_recipe or [""] * n
+    return [{"run": run, "command": command, "recipe": recipe,
+             "report": json.loads(Path(ev).read_text()) if ev else None}
+            for run, ev, command, recipe in zip(args.via, evals, args.via_command, recipes)]
 
 
 def main(argv: list[str] | None = None):
@@ -406,10 +423,13 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--chunk", action="store_true", help="a continuation chunk: append to the shipped log and history")
     ap.add_argument("--eval-json", help="eval_checkpoint.py --json output for this run against the shipped weights")
     ap.add_argument("--force", action="store_true", help="--chunk: ship even if the evaluation did not find it better")
-    ap.add_argument("--via", help="--chunk: a run this one continued from that was never shipped (a chunk of its own)")
-    ap.add_argument("--via-eval", help="eval_checkpoint.py --json of the --via run (its figures in the history)")
-    ap.add_argument("--via-command", default="", help="the --via run's exact command")
-    ap.add_argument("--via-recipe", default="", help="how the --via run was trained")
+    ap.add_argument("--via", action="append", default=[],
+                    help="--chunk: a run this one continued from that was never shipped (a chunk of its own); repeat "
+                         "for a chain, oldest first")
+    ap.add_argument("--via-eval", action="append", default=[],
+                    help="eval_checkpoint.py --json of each --via run (its figures in the history)")
+    ap.add_argument("--via-command", action="append", default=[], help="each --via run's exact command")
+    ap.add_argument("--via-recipe", action="append", default=[], help="how each --via run was trained")
     ap.add_argument("--dest", default=str(DEST), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.chunk and not (args.eval_json or args.force):
@@ -417,9 +437,7 @@ def main(argv: list[str] | None = None):
     src, dest = Path(args.run), Path(args.dest)
     if args.chunk:
         report = json.loads(Path(args.eval_json).read_text()) if args.eval_json else None
-        via = args.via and {"run": args.via, "command": args.via_command, "recipe": args.via_recipe,
-                            "report": json.loads(Path(args.via_eval).read_text()) if args.via_eval else None}
-        chunks = ship_chunk(src, dest, args.command, args.recipe, report, args.force, via or None)
+        chunks = ship_chunk(src, dest, args.command, args.recipe, report, args.force, via_runs(ap, args))
         print(f"shipped {src} -> {dest} as chunk {len(chunks)} ({chunks[-1]['cumulative_tokens']:,} tokens in all)")
     else:
         ship(src, dest, args.command, args.recipe, args.interim)

@@ -206,7 +206,54 @@ def test_zero_sentence_share_keeps_berts_pairs_exactly():
         pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1)
 
 
-@pytest.mark.parametrize("kw", [{"sentence_pair_prob": 1.5}, {"short_seq_prob": -0.1}])
+def check_near_pair(docs, p, max_tokens):
+    """A near NotNext pair: B from A's own document, contiguous, at least NEAR_NEGATIVE_GAP sentences from A on
+    the side it lies (so never A's continuation, nor overlapping it)."""
+    assert not p.is_next and p.b_doc == p.a_doc
+    assert 1 <= len(p.a) and 1 <= len(p.b) and len(p.a) + len(p.b) <= max_tokens
+    b_flat = flat(docs[p.b_doc])
+    j = b_flat.index(p.b[0])
+    assert b_flat[j:j + len(p.b)] == p.b
+    gap = pairs.NEAR_NEGATIVE_GAP
+    assert p.b_span[0] >= p.a_span[1] + gap or p.b_span[1] <= p.a_span[0] - gap, (p.a_span, p.b_span)
+    assert all(p.b_span[0] <= t[1] < p.b_span[1] for t in p.b)
+
+
+@pytest.mark.parametrize("share", [0.3, 0.8])
+def test_near_negative_share_is_within_3_sigma_and_never_the_continuation(share):
+    # long documents of 5+-token sentences: A (at most 4 sentences of a 20-token half budget) always leaves room
+    docs = corpus(200, min_sents=12, max_sents=20, min_len=5, max_len=30)
+    ps = pairs.make_pairs(docs, random.Random(5), 40, sentence_pair_prob=0.25, near_negative_prob=share)
+    not_next = [p for p in ps if not p.is_next]
+    near = [p for p in not_next if p.b_doc == p.a_doc]
+    assert within_3_sigma(len(near), len(not_next), share), len(near) / len(not_next)
+    assert within_3_sigma(sum(p.is_next for p in ps), len(ps))  # the label split is untouched
+    for p in near:
+        check_near_pair(docs, p, 40)
+        if p.length == "sentence":
+            assert p.b_span[1] - p.b_span[0] == 1
+    before = sum(p.b_span[1] <= p.a_span[0] for p in near)
+    assert 0 < before < len(near)  # B is drawn on both sides of A
+    for p in ps:
+        if p not in near:
+            check_pair(docs, p, 40)
+
+
+def test_near_negatives_fall_back_to_another_document_when_a_document_is_short():
+    docs = corpus(200, min_sents=2, max_sents=4)  # no sentence is 3 away from A: every NotNext is ordinary
+    ps = pairs.make_pairs(docs, random.Random(2), 60, near_negative_prob=1.0)
+    assert sum(not p.is_next for p in ps) > 50
+    for p in ps:
+        check_pair(docs, p, 60)
+
+
+def test_zero_near_negative_share_keeps_berts_pairs_exactly():
+    docs = corpus(200, max_len=40)
+    assert pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1, near_negative_prob=0.0) == \
+        pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1)
+
+
+@pytest.mark.parametrize("kw", [{"sentence_pair_prob": 1.5}, {"short_seq_prob": -0.1}, {"near_negative_prob": 1.01}])
 def test_pair_shares_outside_0_1_are_a_clear_error(kw):
     with pytest.raises(PlaygroundError, match="between 0 and 1"):
         pairs.make_pairs(corpus(5), random.Random(0), 50, **kw)

@@ -204,6 +204,24 @@ def test_sentence_pair_share_outside_0_1_is_refused(tmp_path):
         pretrain.PretrainConfig(corpus="x", out=str(tmp_path), sentence_pair_prob=2.0)
 
 
+def test_near_negative_share_reaches_the_epoch_pairs_and_the_recipe(tmp_path):
+    """`near_negative_prob` goes from the config to the one pair builder: at 1.0 every NotNext pair of a corpus of
+    long documents takes B from A's own document; it is a recipe knob; only the NSP task has NotNext pairs."""
+    rng = random.Random(0)
+    docs = [[[rng.randrange(1000, 2000) for _ in range(8)] for _ in range(15)] for _ in range(30)]
+    ps = pretrain.epoch_pair_list(docs, 48, seed=0, epoch=0, near_negative_prob=1.0)
+    not_next = [p for p in ps if not p.is_next]
+    assert len(not_next) > 20 and all(p.b_doc == p.a_doc for p in not_next)
+    assert all(p.b_doc != p.a_doc for p in pretrain.epoch_pair_list(docs, 48, seed=0, epoch=0) if not p.is_next)
+    cfg = pretrain.PretrainConfig(corpus="x", out=str(tmp_path), near_negative_prob=0.3)
+    assert cfg.recipe()["near_negative_prob"] == 0.3
+    assert pretrain.PretrainConfig(corpus="x", out=str(tmp_path)).recipe()["near_negative_prob"] == 0.0
+    with pytest.raises(PlaygroundError, match="only with the NSP pair task"):
+        pretrain.PretrainConfig(corpus="x", out=str(tmp_path), near_negative_prob=0.3, pair_task="sop")
+    with pytest.raises(PlaygroundError, match="between 0 and 1"):
+        pretrain.PretrainConfig(corpus="x", out=str(tmp_path), near_negative_prob=-0.1)
+
+
 def test_length_grouped_batches_cover_each_row_once_and_group_lengths():
     """Every row lands in exactly one batch, batches are full, and grouping makes batches much narrower than
     the plain order (the point of `group_by_length`): checked against the plain consecutive batches."""

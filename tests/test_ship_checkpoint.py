@@ -235,3 +235,29 @@ def test_a_run_continued_from_a_chunk_never_shipped_brings_that_chunk_into_the_h
     shipped_w, a_w, b_w = (load_file(f / "model.safetensors") for f in (dest, run_a, run_b))
     assert all(shipped_w[k].equal(b_w[k]) for k in shipped_w)  # B's weights are the ones shipped, not A's
     assert not all(shipped_w[k].equal(a_w[k]) for k in shipped_w)
+
+
+def test_a_chain_of_chunks_never_shipped_enters_the_history_oldest_first(tmp_path, capsys):
+    """A and A2 each failed the rule; A2 started from A, B from A2. `--via A ... --via A2 ...` records both, in
+    order and marked not shipped, then B; a --via option given a different number of times is refused first."""
+    dest = build_checkpoint(tmp_path / "model")
+    for name in SHIPPED_FILES:
+        if (MODEL / name).is_file():
+            shutil.copy(MODEL / name, dest / name)
+    runs = [fake_run(tmp_path / name, seed=s, steps=400, tokens=1_000_000, seconds=5000.0, mlm=m)
+            for name, s, m in (("a", 4, 0.38), ("a2", 6, 0.39), ("b", 5, 0.40))]
+    (tmp_path / "b_eval.json").write_text(json.dumps(evaluated(runs[2], dest)))
+    before = (dest / "chunks.json").read_text()
+    base = [str(runs[2]), "--chunk", "--eval-json", str(tmp_path / "b_eval.json"), "--command", "CMD-B",
+            "--dest", str(dest), "--via", str(runs[0]), "--via", str(runs[1])]
+    with pytest.raises(SystemExit):
+        ship.main(base + ["--via-command", "CMD-A"])
+    assert "--via-command once for each --via (2)" in capsys.readouterr().err
+    assert (dest / "chunks.json").read_text() == before
+    ship.main(base + ["--via-command", "CMD-A", "--via-command", "CMD-A2"])
+    a, a2, b = json.loads((dest / "chunks.json").read_text())[N0:]
+    assert [(c["chunk"], c.get("shipped"), c["command"]) for c in (a, a2, b)] == \
+        [(N0 + 1, False, "CMD-A"), (N0 + 2, False, "CMD-A2"), (N0 + 3, None, "CMD-B")]
+    assert [c["cumulative_tokens"] for c in (a, a2, b)] == [T0 + 1_000_000, T0 + 2_000_000, T0 + 3_000_000]
+    card = (dest / "README.md").read_text()
+    assert f"| {N0 + 1} (not shipped) |" in card and f"| {N0 + 2} (not shipped) |" in card

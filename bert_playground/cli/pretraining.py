@@ -38,6 +38,9 @@ def add_pretrain(sub):
                    help="share of pairs given a shorter random length")
     p.add_argument("--sentence-pair-prob", type=float, default=d["sentence_pair_prob"],
                    help="share of pairs made of one sentence A and one sentence B (short everyday pairs)")
+    p.add_argument("--near-negative-prob", type=float, default=d["near_negative_prob"],
+                   help="share of NotNext pairs whose B comes from A's own document, several sentences away (not "
+                        "BERT's recipe; 0 keeps it)")
     p.add_argument("--group-by-length", action="store_true",
                    help="batch pairs of similar length and trim their padding (faster with short pairs)")
     p.add_argument("--mask-split", dest="mask_split_percent", default=",".join(f"{100 * x:g}" for x in d["mask_split"]),

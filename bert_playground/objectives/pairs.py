@@ -3,7 +3,8 @@
 A document is a list of sentences; a sentence is a list of tokens (ids for pre-training,
 WordPiece strings for the page). Sentence A is one or more consecutive sentences. Half the
 time B is the text that really follows A (IsNext); half the time B comes from a different,
-randomly chosen document (NotNext). The pair is cut to fit the maximum length, the longer
+randomly chosen document (NotNext). An opt-in departure (`near_negative_prob`) draws a share of NotNext B
+from A's own document, several sentences away: the same topic, but not what follows. The pair is cut to fit the maximum length, the longer
 side first (A loses tokens at its start, B at its end, so IsNext B still follows A).
 The same functions feed the NSP page and pre-training.
 """
@@ -17,6 +18,7 @@ from typing import Sequence
 from ..core.errors import PlaygroundError
 
 Doc = Sequence[Sequence]  # list of sentences, each a list of tokens
+NEAR_NEGATIVE_GAP = 3  # sentences at least between A and a near NotNext B from A's own document
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,36 @@ def _random_b(docs, a_doc: int, target: int, rng: random.Random,
     return other, (start, end)
 
 
+def _near_b(doc, a_span: tuple[int, int], target: int, rng: random.Random,
+            one_sentence: bool = False) -> tuple[int, int] | None:
+    """B's sentences [start, end) from A's own document, at least NEAR_NEGATIVE_GAP sentences after A's end or
+    before A's start (so never the text that follows A); None when the document is too short."""
+    a_start, a_end = a_span
+    after = range(a_end + NEAR_NEGATIVE_GAP, len(doc))
+    before = range(0, a_start - NEAR_NEGATIVE_GAP)  # B must also end NEAR_NEGATIVE_GAP sentences before A
+    n_options = len(after) + len(before)
+    if not n_options:
+        return None
+    k = rng.randrange(n_options)
+    start = after[k] if k < len(after) else before[k - len(after)]
+    limit = len(doc) if start >= a_end else a_start - NEAR_NEGATIVE_GAP
+    end, n = start + 1, len(doc[start])
+    while not one_sentence and end < limit and n < target:
+        n += len(doc[end])
+        end += 1
+    return start, end
+
+
 def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random, max_tokens: int,
-            is_next: bool | None = None, is_next_prob: float = 0.5, one_sentence: bool = False) -> Pair:
+            is_next: bool | None = None, is_next_prob: float = 0.5, one_sentence: bool = False,
+            near: bool = False) -> Pair:
     """One pair whose A starts at sentence `start` of document `doc_index`.
 
     A takes consecutive sentences until about half the budget is used (at least one, and
     leaving one for B when the document goes on); B is then the continuation or a random
     other document's text. `is_next=None` draws the label with probability `is_next_prob`.
     `one_sentence=True` makes A and B one sentence each: the short, everyday pairs people type.
+    `near=True` takes a NotNext B from A's own document when it is long enough (`_near_b`), else from another.
     """
     _check_budget(max_tokens)
     doc = docs[doc_index]
@@ -117,6 +141,8 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
             m += len(doc[b_end])
             b_end += 1
         b_doc, b_span = doc_index, (end, b_end)
+    elif near and (span := _near_b(doc, (start, end), budget - n, rng, one_sentence)) is not None:
+        b_doc, b_span = doc_index, span
     else:
         b_doc, b_span = _random_b(docs, doc_index, budget - n, rng, one_sentence)
     a, b, cut = truncate_pair(_flatten(doc[start:end]), _flatten(docs[b_doc][b_span[0]:b_span[1]]), budget)
@@ -158,7 +184,8 @@ def draw_order_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, in
 
 
 def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5,
-               short_seq_prob: float = 0.0, sentence_pair_prob: float = 0.0) -> list[Pair]:
+               short_seq_prob: float = 0.0, sentence_pair_prob: float = 0.0,
+               near_negative_prob: float = 0.0) -> list[Pair]:
     """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it
     chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs).
 
@@ -167,9 +194,14 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
     on the NSP page; BERT's packed ~128-token segments alone leave a model unsure on those.
     `short_seq_prob` is BERT's: that share of the other pairs gets a random length budget in
     [2, max_tokens], so the model also sees short pairs (BERT used 0.1; 0 keeps every pair near the maximum).
-    Both at 0 draw exactly the random numbers (and pairs) BERT's recipe alone draws.
+    `near_negative_prob` (a departure from BERT, off by default): that share of NotNext pairs takes B from A's own
+    document, at least NEAR_NEGATIVE_GAP sentences away, so the pair head cannot tell NotNext by a change of topic
+    alone and must judge whether B follows A (the argument of ALBERT's sentence-order task); a document too short for
+    it gives an ordinary NotNext pair.
+    All three at 0 draw exactly the random numbers (and pairs) BERT's recipe alone draws.
     """
-    for what, p in (("short_seq_prob", short_seq_prob), ("sentence_pair_prob", sentence_pair_prob)):
+    for what, p in (("short_seq_prob", short_seq_prob), ("sentence_pair_prob", sentence_pair_prob),
+                    ("near_negative_prob", near_negative_prob)):
         if not 0.0 <= p <= 1.0:
             raise PlaygroundError(f"{what} must be between 0 and 1, not {p}.")
     check_corpus(docs)
@@ -184,7 +216,8 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
             budget = max_tokens
             if not one and short_seq_prob > 0 and rng.random() < short_seq_prob:
                 budget = rng.randint(2, max_tokens)
-            p = pair_at(docs, i, start, rng, budget, is_next=want_next, one_sentence=one)
+            near = not want_next and near_negative_prob > 0 and rng.random() < near_negative_prob
+            p = pair_at(docs, i, start, rng, budget, is_next=want_next, one_sentence=one, near=near)
             if budget < max_tokens:
                 p = dataclasses.replace(p, length="short")
             pairs.append(p)
