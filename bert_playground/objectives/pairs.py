@@ -83,13 +83,18 @@ def _other_doc(docs, a_doc: int, rng: random.Random) -> int:
 def _random_b(docs, a_doc: int, target: int, rng: random.Random,
               one_sentence: bool = False) -> tuple[int, tuple[int, int]]:
     other = _other_doc(docs, a_doc, rng)
-    doc = docs[other]
-    start = rng.randrange(len(doc))
-    end, n = start + 1, len(doc[start])  # at least one sentence, even when A used the whole budget
-    while not one_sentence and end < len(doc) and n < target:
+    start = rng.randrange(len(docs[other]))
+    return other, _b_span(docs[other], start, len(docs[other]), target, one_sentence)
+
+
+def _b_span(doc, start: int, limit: int, target: int, one_sentence: bool) -> tuple[int, int]:
+    """A NotNext B's sentences [start, end): at least one (even when A used the whole budget), then more up to
+    `target` tokens, never past sentence `limit`."""
+    end, n = start + 1, len(doc[start])
+    while not one_sentence and end < limit and n < target:
         n += len(doc[end])
         end += 1
-    return other, (start, end)
+    return start, end
 
 
 def _near_b(doc, a_span: tuple[int, int], target: int, rng: random.Random,
@@ -105,11 +110,7 @@ def _near_b(doc, a_span: tuple[int, int], target: int, rng: random.Random,
     k = rng.randrange(n_options)
     start = after[k] if k < len(after) else before[k - len(after)]
     limit = len(doc) if start >= a_end else a_start - NEAR_NEGATIVE_GAP
-    end, n = start + 1, len(doc[start])
-    while not one_sentence and end < limit and n < target:
-        n += len(doc[end])
-        end += 1
-    return start, end
+    return _b_span(doc, start, limit, target, one_sentence)
 
 
 def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random, max_tokens: int,
