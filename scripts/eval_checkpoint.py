@@ -6,7 +6,8 @@
 For each checkpoint:
 (a) held-out MLM and NSP accuracy and loss on exactly the pre-training run's own held-out set (the first 200
     articles of part 4, 500 pairs, 15% masking 80/10/10, float32), built and scored by `pretrain`'s own functions;
-(b) accuracy on the everyday pairs of assets/eval/everyday_pairs.tsv, scored as the NSP page scores typed pairs;
+(b) accuracy on the everyday pairs of assets/eval/everyday_pairs.tsv (48) and everyday_matched.tsv (192: every
+    coherent pair once with its own B and once with a borrowed one), scored as the NSP page scores typed pairs;
 (c) the top-5 fill-mask guesses on assets/eval/cloze.tsv (the Masked LM page's `mlm.fill`), top-1 and top-5 hits.
 Text output: a side-by-side table (baseline, new, change) and the cloze top-5 lines; `--json`: one JSON object.
 The held-out part is skipped, with a message, when the corpus is missing.
@@ -17,6 +18,7 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -29,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL_DIR = ROOT / "assets" / "eval"
 PAIRS_FILE = EVAL_DIR / "everyday_pairs.tsv"
 COHERENT_FILE = EVAL_DIR / "everyday_coherent.tsv"
+EXTRA_FILE = EVAL_DIR / "everyday_coherent_extra.tsv"  # 48 more coherent pairs, written for the matched set
+MATCHED_FILE = EVAL_DIR / "everyday_matched.tsv"
 CLOZE_FILE = EVAL_DIR / "cloze.tsv"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-part4.txt.xz"
 # The pre-training run's held-out set: `pretrain._setup` packs `epoch_pairs(eval_ids, seed=999, epoch=0)` and keeps
@@ -59,14 +63,29 @@ def everyday_from_coherent(coherent: list[dict], shift: int = NOT_NEXT_SHIFT) ->
     return out
 
 
-def write_everyday_pairs(path: Path = PAIRS_FILE, coherent_file: Path = COHERENT_FILE) -> None:
-    """(Re)write everyday_pairs.tsv from everyday_coherent.tsv."""
-    rows = everyday_from_coherent(read_tsv(coherent_file))
+def matched_from_coherent(coherent: list[dict], shift: int = NOT_NEXT_SHIFT) -> list[dict]:
+    """The matched everyday pairs: every coherent pair twice, rows 2i and 2i + 1: A with its own B (IsNext), then the
+    same A with the B of coherent pair (i + shift) mod n (NotNext). Each A is its own control."""
+    n = len(coherent)
+    return [{"sentence_a": row["sentence_a"], "sentence_b": b, "is_next": label}
+            for i, row in enumerate(coherent)
+            for b, label in ((row["sentence_b"], "1"), (coherent[(i + shift) % n]["sentence_b"], "0"))]
+
+
+def _write_pairs(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["sentence_a", "sentence_b", "is_next"], delimiter="\t",
                            quoting=csv.QUOTE_NONE, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+
+
+def write_everyday_pairs(path: Path = PAIRS_FILE, coherent_file: Path = COHERENT_FILE,
+                         matched_path: Path = MATCHED_FILE, extra_file: Path = EXTRA_FILE) -> None:
+    """(Re)write everyday_pairs.tsv from everyday_coherent.tsv, and everyday_matched.tsv from both coherent files."""
+    coherent = read_tsv(coherent_file)
+    _write_pairs(path, everyday_from_coherent(coherent))
+    _write_pairs(matched_path, matched_from_coherent(coherent + read_tsv(extra_file)))
 
 
 def read_pairs(path: Path = PAIRS_FILE) -> list[tuple[str, str, bool]]:
@@ -112,11 +131,32 @@ def pair_accuracy(probabilities: list[float], labels: list[bool]) -> dict:
             "not_next_accuracy": share(lambda t: not t), "n": len(labels)}
 
 
-def everyday(bundle, pairs: list[tuple[str, str, bool]]) -> dict:
-    """Each pair scored as the NSP page scores typed sentences (`nsp.score_text`), and the accuracies."""
+def own_b_preferred(probabilities: list[float]) -> float:
+    """On the matched set (rows 2i IsNext, 2i + 1 NotNext, same A): the share of A's whose own B gets the higher
+    P(IsNext), a threshold-free check of the pair head's ranking."""
+    own, borrowed = probabilities[0::2], probabilities[1::2]
+    return sum(a > b for a, b in zip(own, borrowed)) / len(own)
+
+
+def everyday(bundle, pairs: list[tuple[str, str, bool]], matched: bool = False) -> dict:
+    """Each pair scored as the NSP page scores typed sentences (`nsp.score_text`), and the accuracies; on the
+    matched set also the share of A's whose own B is preferred."""
     probs = [nsp.score_text(bundle, a, b).is_next_probability for a, b, _ in pairs]
     rows = [{"sentence_a": a, "sentence_b": b, "is_next": t, "p_is_next": p} for (a, b, t), p in zip(pairs, probs)]
-    return {**pair_accuracy(probs, [t for _, _, t in pairs]), "pairs": rows}
+    extra = {"own_b_preferred": own_b_preferred(probs)} if matched else {}
+    return {**pair_accuracy(probs, [t for _, _, t in pairs]), **extra, "pairs": rows}
+
+
+def mcnemar(new: dict, base: dict) -> dict:
+    """McNemar's exact test on one set scored by two checkpoints: the pairs only one of them gets right, and the
+    two-sided binomial p-value of that split under 'no difference' (each discordant pair a fair coin)."""
+    def right(r):
+        return (r["p_is_next"] >= 0.5) == r["is_next"]
+    only_new = sum(right(a) and not right(b) for a, b in zip(new["pairs"], base["pairs"]))
+    only_base = sum(right(b) and not right(a) for a, b in zip(new["pairs"], base["pairs"]))
+    n, k = only_new + only_base, min(only_new, only_base)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"only_new_right": only_new, "only_baseline_right": only_base, "p_value": p}
 
 
 # ---- (c) cloze ------------------------------------------------------------------------------------------------
@@ -145,11 +185,12 @@ def weights_sha256(folder: str | Path) -> str | None:
     return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
 
 
-def evaluate_checkpoint(bundle, path: str, pairs, cloze_rows, packed=None) -> dict:
+def evaluate_checkpoint(bundle, path: str, pairs, cloze_rows, packed=None, matched=None) -> dict:
     """All figures for one loaded checkpoint; `packed`: the held-out pairs (None: no held-out figures)."""
     return {"path": str(path), "weights_sha256": weights_sha256(path),
             "held_out": held_out(bundle, packed) if packed is not None else None,
-            "everyday": everyday(bundle, pairs), "cloze": cloze(bundle, cloze_rows)}
+            "everyday": everyday(bundle, pairs), "cloze": cloze(bundle, cloze_rows),
+            "everyday_matched": everyday(bundle, matched, matched=True) if matched else None}
 
 
 METRICS = (  # (name, how to read it from a checkpoint's figures, higher is better)
@@ -160,6 +201,10 @@ METRICS = (  # (name, how to read it from a checkpoint's figures, higher is bett
     ("everyday pairs accuracy", lambda r: r["everyday"]["accuracy"], True),
     ("  on IsNext pairs", lambda r: r["everyday"]["is_next_accuracy"], True),
     ("  on NotNext pairs", lambda r: r["everyday"]["not_next_accuracy"], True),
+    ("matched pairs accuracy", lambda r: (r.get("everyday_matched") or {}).get("accuracy"), True),
+    ("  on IsNext pairs (matched)", lambda r: (r.get("everyday_matched") or {}).get("is_next_accuracy"), True),
+    ("  on NotNext pairs (matched)", lambda r: (r.get("everyday_matched") or {}).get("not_next_accuracy"), True),
+    ("  own B preferred (matched)", lambda r: (r.get("everyday_matched") or {}).get("own_b_preferred"), True),
     ("cloze top-1 hits", lambda r: r["cloze"]["top1"], True),
     (f"cloze top-{TOP_K} hits", lambda r: r["cloze"][f"top{TOP_K}"], True),
 )
@@ -168,24 +213,31 @@ METRICS = (  # (name, how to read it from a checkpoint's figures, higher is bett
 def compare(new: dict, base: dict) -> dict:
     """Changes per figure and the verdict, issue 33's rule for shipping a chunk: better when held-out MLM accuracy
     rose, held-out NSP accuracy fell by at most NSP_TOLERANCE and accuracy on the everyday pairs did not fall (None
-    without held-out figures). The cloze list is reported, not voted."""
+    without held-out figures). The everyday pairs of the rule are the matched set (192 pairs) when both checkpoints
+    were scored on it, else the 48 of everyday_pairs.tsv. The cloze list is reported, not voted; McNemar's test
+    says, per set, whether the everyday change is more than chance."""
     deltas = {}
     for name, get, _ in METRICS:
         a, b = get(base), get(new)
         deltas[name.strip()] = None if a is None or b is None else b - a
     mlm, nsp = deltas["held-out MLM accuracy"], deltas["held-out NSP accuracy"]
-    everyday_delta = deltas["everyday pairs accuracy"]
+    ruled = "matched pairs accuracy" if deltas["matched pairs accuracy"] is not None else "everyday pairs accuracy"
     better = None if mlm is None or nsp is None else bool(mlm > 0 and nsp >= -NSP_TOLERANCE
-                                                           and everyday_delta >= -1e-12)
-    return {"deltas": deltas, "better": better,
-            "rule": f"held-out MLM accuracy up, held-out NSP accuracy down by at most {NSP_TOLERANCE} and everyday pairs "
-                    "accuracy up or equal"}
+                                                           and deltas[ruled] >= -1e-12)
+    sets = [k for k in ("everyday", "everyday_matched")
+            if "pairs" in (new.get(k) or {}) and "pairs" in (base.get(k) or {})]
+    return {"deltas": deltas, "better": better, "mcnemar": {k: mcnemar(new[k], base[k]) for k in sets},
+            "rule": f"held-out MLM accuracy up, held-out NSP accuracy down by at most {NSP_TOLERANCE} and "
+                    + ("accuracy on the 192 matched everyday pairs" if ruled.startswith("matched")
+                       else "everyday pairs accuracy") + " up or equal"}
 
 
 def run(ckpt: str, baseline: str | None = None, corpus: str | None = str(DEFAULT_CORPUS),
-        device_name: str | None = None, pairs_file: Path = PAIRS_FILE, cloze_file: Path = CLOZE_FILE) -> dict:
+        device_name: str | None = None, pairs_file: Path = PAIRS_FILE, cloze_file: Path = CLOZE_FILE,
+        matched_file: Path | None = MATCHED_FILE) -> dict:
     """The whole report: the new checkpoint, the baseline (if any), the held-out set used and the comparison."""
     pairs, cloze_rows = read_pairs(pairs_file), read_cloze(cloze_file)
+    matched = read_pairs(matched_file) if matched_file else None
     dev = device.choose_device(device_name)  # also sets the CPU threads (BERT_PLAYGROUND_THREADS)
     report = {"held_out_set": None, "held_out_skipped": None, "checkpoints": {}}
     if not corpus or not Path(corpus).is_file():
@@ -199,7 +251,7 @@ def run(ckpt: str, baseline: str | None = None, corpus: str | None = str(DEFAULT
             packed, vocab = held_out_set(bundle.tokenizer, str(corpus)), bundle.tokenizer.get_vocab()
             report["held_out_set"] = {"corpus": str(corpus), "docs": EVAL_DOCS, "pairs": len(packed.next_label),
                                       "pair_seed": EVAL_PAIR_SEED, "mask_rate": MASK_RATE}
-        report["checkpoints"][role] = evaluate_checkpoint(bundle, path, pairs, cloze_rows, packed)
+        report["checkpoints"][role] = evaluate_checkpoint(bundle, path, pairs, cloze_rows, packed, matched)
         del bundle
     if baseline is not None:
         report["comparison"] = compare(report["checkpoints"]["new"], report["checkpoints"]["baseline"])
@@ -258,6 +310,9 @@ def format_text(report: dict) -> str:
         c = report["comparison"]
         verdict = {True: "BETTER", False: "NOT better", None: "undecided (no held-out figures)"}[c["better"]]
         out.append(f"\nverdict: {verdict} (rule: {c['rule']})")
+        for name, m in c.get("mcnemar", {}).items():
+            out.append(f"{name}: {m['only_new_right']} pairs right only for the new checkpoint, "
+                       f"{m['only_baseline_right']} only for the baseline (McNemar exact p = {m['p_value']:.3f})")
     out += ["", f"cloze top-{TOP_K} (hit@rank of the first acceptable answer):"] + cloze_lines(report)
     return "\n".join(out)
 

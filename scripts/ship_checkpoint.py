@@ -209,9 +209,11 @@ def card_section(card: str, pattern: str) -> str:
 def eval_figures(cp: dict | None) -> dict:
     """The everyday-pairs and cloze figures of one checkpoint of an eval JSON (None when not evaluated)."""
     if not cp:
-        return {"everyday_accuracy": None, "cloze_top1": None, "cloze_top5": None, "cloze_n": None}
-    return {"everyday_accuracy": cp["everyday"]["accuracy"], "cloze_top1": cp["cloze"]["top1"],
-            "cloze_top5": cp["cloze"]["top5"], "cloze_n": cp["cloze"]["n"]}
+        return {"everyday_accuracy": None, "everyday_matched_accuracy": None, "cloze_top1": None, "cloze_top5": None,
+                "cloze_n": None}
+    return {"everyday_accuracy": cp["everyday"]["accuracy"],
+            "everyday_matched_accuracy": (cp.get("everyday_matched") or {}).get("accuracy"),
+            "cloze_top1": cp["cloze"]["top1"], "cloze_top5": cp["cloze"]["top5"], "cloze_n": cp["cloze"]["n"]}
 
 
 def chunk_entry(number: int, result: dict, command: str, recipe: str, evaluated: dict | None,
@@ -262,12 +264,12 @@ def chunk_row(c: dict) -> str:
     return (f"| {name} | {c['device']} | {c['precision'] or '?'} | {c['seconds'] / 60:.0f} min | {c['steps']:,} | "
             f"{c['tokens']:,} | {c['tokens_per_s']:,.0f} | {c['cumulative_tokens']:,} | "
             f"{c['held_out_mlm_accuracy']:.3f} / {c['held_out_nsp_accuracy']:.3f} | "
-            f"{_num(c['everyday_accuracy'], '.3f')} | {cloze} |")
+            f"{_num(c['everyday_accuracy'], '.3f')} / {_num(c.get('everyday_matched_accuracy'), '.3f')} | {cloze} |")
 
 
 def chunk_table(chunks: list[dict]) -> str:
     head = ("| chunk | device | precision | wall time | steps | tokens | tokens/s | cumulative tokens | "
-            "held-out MLM / NSP | everyday pairs | cloze top-1 / top-5 |\n|" + "---|" * 11 + "\n")
+            "held-out MLM / NSP | everyday pairs (48 / 192 matched) | cloze top-1 / top-5 |\n|" + "---|" * 11 + "\n")
     return head + "\n".join(chunk_row(c) for c in chunks) + "\n"
 
 
@@ -289,7 +291,11 @@ def interim_note(chunks: list[dict], new: dict | None) -> str:
     if new:
         e = new["everyday"]
         note += (f" On the {e['n']} short everyday pairs written for the project (`assets/eval/`) its NSP head is right "
-                 f"on {e['accuracy']:.2f} of them (IsNext {e['is_next_accuracy']:.2f}, NotNext {e['not_next_accuracy']:.2f}).")
+                 f"on {e['accuracy']:.2f} of them (IsNext {e['is_next_accuracy']:.2f}, NotNext {e['not_next_accuracy']:.2f})")
+        m = new.get("everyday_matched")
+        note += (f"; on the {m['n']} matched ones, {m['accuracy']:.2f} (IsNext {m['is_next_accuracy']:.2f}, NotNext "
+                 f"{m['not_next_accuracy']:.2f}; an A's own B preferred to a borrowed one {m['own_b_preferred']:.2f})."
+                 if m else ".")
     return note + " " + GPU_RECIPE
 
 
@@ -315,6 +321,11 @@ def eval_section(report: dict) -> str:
              lambda c: f"{c['everyday']['accuracy']:.3f}"),
             ("  on IsNext / on NotNext pairs",
              lambda c: f"{c['everyday']['is_next_accuracy']:.3f} / {c['everyday']['not_next_accuracy']:.3f}"),
+            ("matched everyday pairs accuracy (192 pairs, each A with its own B and a borrowed one)",
+             lambda c: c.get("everyday_matched") and f"{c['everyday_matched']['accuracy']:.3f}"),
+            ("  on IsNext / on NotNext pairs / own B preferred", lambda c: c.get("everyday_matched") and
+             "{is_next_accuracy:.3f} / {not_next_accuracy:.3f} / {own_b_preferred:.3f}".format(
+                 **c["everyday_matched"])),
             (f"cloze top-1 / top-5 hits ({cps['new']['cloze']['n']} sentences)",
              lambda c: f"{c['cloze']['top1']} / {c['cloze']['top5']}")]
     lines = ["| figure | " + " | ".join(names[r] for r in roles) + " |", "|---|" + "---|" * len(roles)]
@@ -379,6 +390,16 @@ def append_chunk(chunks: list[dict], dest: Path, run: Path, command: str, recipe
     return chunks + [entry]
 
 
+def fill_shipped(chunks: list[dict], baseline: dict | None, dest: Path) -> list[dict]:
+    """The history with its last chunk's figures that were not measured then (a set added later) taken from the
+    evaluation of its own weights as the baseline (checked by digest); nothing measured then is replaced."""
+    if not baseline or not (dest / "model.safetensors").is_file() or baseline["weights_sha256"] != weights_sha256(dest):
+        return chunks
+    measured = eval_figures(baseline)
+    last = {**chunks[-1], **{k: v for k, v in measured.items() if chunks[-1].get(k) is None}}
+    return chunks[:-1] + [last]
+
+
 def ship_chunk(src: Path, dest: Path, command: str, recipe: str = "", report: dict | None = None,
                force: bool = False, via: list[dict] = ()) -> list[dict]:
     """Ship a continuation run as the next chunk; returns the chunk history written. `via` are the runs, oldest
@@ -388,7 +409,7 @@ def ship_chunk(src: Path, dest: Path, command: str, recipe: str = "", report: di
     if report is not None:
         check_eval(report, src, dest, force)
     cps = (report or {}).get("checkpoints", {})
-    chunks = read_chunks(dest, cps.get("baseline"))
+    chunks = fill_shipped(read_chunks(dest, cps.get("baseline")), cps.get("baseline"), dest)
     for v in via:
         chunks = append_chunk(chunks, dest, Path(v["run"]), v["command"], v.get("recipe", ""),
                               (v.get("report") or {}).get("checkpoints", {}).get("new"), shipped=False)

@@ -67,6 +67,48 @@ def test_not_next_rows_never_keep_their_own_b_whatever_the_shift():
     assert [r["is_next"] for r in rows] == ["1"] * 4 + ["0"] * 4
 
 
+def test_matched_pairs_are_every_coherent_pair_with_its_own_b_then_a_borrowed_one():
+    coherent = ev.read_tsv(ev.COHERENT_FILE) + ev.read_tsv(ev.EXTRA_FILE)
+    rows = ev.read_tsv(ev.MATCHED_FILE)
+    n = len(coherent)
+    assert n == 96 and len(rows) == 2 * n
+    assert rows == ev.matched_from_coherent(coherent)  # the file is what the documented construction gives
+    topics = [r["topic"] for r in ev.read_tsv(ev.COHERENT_FILE)[:8]]
+    for i, own in enumerate(coherent):
+        assert own["topic"] == topics[i % 8]  # the extra file keeps the topic order
+        is_next, not_next = rows[2 * i], rows[2 * i + 1]
+        assert is_next == {"sentence_a": own["sentence_a"], "sentence_b": own["sentence_b"], "is_next": "1"}
+        donor = coherent[(i + ev.NOT_NEXT_SHIFT) % n]
+        assert not_next == {"sentence_a": own["sentence_a"], "sentence_b": donor["sentence_b"], "is_next": "0"}
+        assert donor["topic"] != own["topic"]
+    assert len({r["sentence_a"] for r in coherent}) == len({r["sentence_b"] for r in coherent}) == n  # none twice
+
+
+def test_own_b_preferred_compares_each_a_with_itself():
+    # rows 2i (own B) and 2i + 1 (borrowed B): A0 prefers its own, A1 does not, A2 ties (not preferred)
+    assert ev.own_b_preferred([0.9, 0.2, 0.3, 0.6, 0.5, 0.5]) == pytest.approx(1 / 3)
+
+
+def _scored(right: list[bool]) -> dict:
+    """Everyday figures whose pair i is right or wrong as given (all pairs IsNext)."""
+    return {"pairs": [{"is_next": True, "p_is_next": 0.9 if r else 0.1} for r in right]}
+
+
+def test_mcnemar_counts_the_discordant_pairs_and_matches_the_binomial_by_brute_force():
+    new = _scored([True] * 7 + [False] * 2 + [True] * 5 + [False])
+    base = _scored([False] * 7 + [True] * 2 + [True] * 5 + [False])
+    got = ev.mcnemar(new, base)
+    assert (got["only_new_right"], got["only_baseline_right"]) == (7, 2)
+    # brute force: all 2^9 ways the 9 discordant pairs could split, as likely as any other under no difference
+    import itertools
+    splits = [sum(s) for s in itertools.product((0, 1), repeat=9)]
+    extreme = sum(k <= 2 or k >= 7 for k in splits) / len(splits)
+    assert got["p_value"] == pytest.approx(extreme)
+    assert ev.mcnemar(new, new) == {"only_new_right": 0, "only_baseline_right": 0, "p_value": 1.0}
+    balanced = ev.mcnemar(_scored([True, False]), _scored([False, True]))
+    assert balanced["p_value"] == 1.0  # capped: a 1-1 split is as likely as it gets
+
+
 # ---- the pure parts -------------------------------------------------------------------------------------------
 
 def test_pair_accuracy_splits_is_next_and_not_next():
@@ -81,10 +123,14 @@ def test_hit_rank_finds_the_first_acceptable_answer():
     assert ev.hit_rank(top, ("rome",)) is None
 
 
-def _figures(mlm, nsp_acc, everyday=0.5, top1=3):
+def _figures(mlm, nsp_acc, everyday=0.5, top1=3, matched=None):
     held = None if mlm is None else {"mlm_accuracy": mlm, "nsp_accuracy": nsp_acc, "mlm_loss": 4.0, "nsp_loss": 0.1}
-    return {"held_out": held, "everyday": {"accuracy": everyday, "is_next_accuracy": 1.0, "not_next_accuracy": 0.0},
-            "cloze": {"top1": top1, f"top{ev.TOP_K}": 9, "n": 32}}
+    out = {"held_out": held, "everyday": {"accuracy": everyday, "is_next_accuracy": 1.0, "not_next_accuracy": 0.0},
+           "cloze": {"top1": top1, f"top{ev.TOP_K}": 9, "n": 32}}
+    if matched is not None:
+        out["everyday_matched"] = {"accuracy": matched, "is_next_accuracy": 1.0, "not_next_accuracy": 0.0,
+                                   "own_b_preferred": 0.5}
+    return out
 
 
 @pytest.mark.parametrize("new, better", [
@@ -105,6 +151,18 @@ def test_a_chunk_is_better_only_if_the_everyday_pairs_did_not_fall(everyday, bet
     """Issue 33's rule: everyday pairs up or equal, beside held-out MLM up and NSP within the tolerance."""
     got = ev.compare(_figures(0.37, 0.97, everyday=everyday), _figures(0.356, 0.962, everyday=0.25))
     assert got["better"] is better and "everyday pairs accuracy up or equal" in got["rule"]
+
+
+@pytest.mark.parametrize("everyday, matched, better", [
+    (0.20, 0.81, True), (0.20, 0.80, True), (0.30, 0.79, False)])
+def test_with_the_matched_set_on_both_sides_the_rule_reads_it_instead_of_the_48(everyday, matched, better):
+    got = ev.compare(_figures(0.37, 0.97, everyday=everyday, matched=matched),
+                     _figures(0.356, 0.962, everyday=0.25, matched=0.80))
+    assert got["better"] is better and "192 matched everyday pairs" in got["rule"]
+    assert got["deltas"]["matched pairs accuracy"] == pytest.approx(matched - 0.80)
+    # one side without it (an old report): the 48-pair figure decides, as before
+    old = ev.compare(_figures(0.37, 0.97, everyday=0.20, matched=0.81), _figures(0.356, 0.962, everyday=0.25))
+    assert old["better"] is False and old["deltas"]["matched pairs accuracy"] is None
 
 
 # ---- tiny checkpoints, a tiny corpus --------------------------------------------------------------------------
@@ -143,6 +201,13 @@ def test_report_scores_both_checkpoints_as_the_pages_do(report, tiny):
     assert len(pairs) == new["everyday"]["n"] == len(ev.read_pairs())
     a, b = pairs[0]["sentence_a"], pairs[0]["sentence_b"]
     assert pairs[0]["p_is_next"] == pytest.approx(nsp.score_text(tiny, a, b).is_next_probability, abs=1e-6)
+    matched = new["everyday_matched"]
+    assert matched["n"] == len(ev.read_pairs(ev.MATCHED_FILE)) == 192
+    probs = [r["p_is_next"] for r in matched["pairs"]]
+    assert matched["own_b_preferred"] == ev.own_b_preferred(probs)
+    m = report["comparison"]["mcnemar"]
+    assert set(m) == {"everyday", "everyday_matched"}
+    assert m["everyday_matched"] == ev.mcnemar(matched, base["everyday_matched"])
     rows = new["cloze"]["rows"]
     assert len(rows) == new["cloze"]["n"] == len(ev.read_cloze())
     assert all(len(r["top"]) == ev.TOP_K and [p for _, p in r["top"]] == sorted((p for _, p in r["top"]), reverse=True)
@@ -157,7 +222,8 @@ def test_text_report_is_side_by_side_with_the_cloze_lines(report):
     text = ev.format_text(report)
     header = next(line for line in text.splitlines() if "change" in line)
     assert header.split() == ["baseline", "new", "change"]
-    assert "verdict:" in text and "held-out MLM accuracy" in text
+    assert "verdict:" in text and "held-out MLM accuracy" in text and "matched pairs accuracy" in text
+    assert "McNemar exact p" in text
     france = text.splitlines().index("The capital of France is [MASK].  [paris]")
     assert text.splitlines()[france + 1].split()[0] == "new"
 

@@ -98,8 +98,10 @@ def test_chunks_json_keeps_the_shipped_history_and_adds_up(shipped):
     assert [c["chunk"] for c in chunks] == list(range(1, N0 + 3))
     assert chunks[0]["command"].startswith("BERT_PLAYGROUND_THREADS=2 python -m bert_playground pretrain --corpus")
     assert chunks[0]["recipe"].startswith("Initialised from all-MiniLM-L6-v2")
-    if (MODEL / "chunks.json").is_file():  # the history is kept as it was
-        assert chunks[:N0] == json.loads((MODEL / "chunks.json").read_text())
+    if (MODEL / "chunks.json").is_file():  # the history is kept as it was: every figure it measured, unchanged
+        old = json.loads((MODEL / "chunks.json").read_text())
+        assert len(old) == N0 and all(c[k] == v for c, o in zip(chunks, old) for k, v in o.items() if v is not None)
+        assert all(set(c) - set(o) <= {"everyday_matched_accuracy"} for c, o in zip(chunks, old))  # a later set's
     else:  # chunk 1 is read from the shipped result, its evaluation from the report's baseline
         base = shipped["report2"]["checkpoints"]["baseline"]
         assert chunks[0]["everyday_accuracy"] == base["everyday"]["accuracy"]
@@ -109,6 +111,22 @@ def test_chunks_json_keeps_the_shipped_history_and_adds_up(shipped):
     assert third["cumulative_seconds"] == pytest.approx(E0 + 9000 + 4000)
     totals = [sum(c["tokens"] for c in chunks[:i + 1]) for i in range(len(chunks))]
     assert [c["cumulative_tokens"] for c in chunks] == totals
+
+
+def test_the_last_shipped_chunk_gets_the_figures_of_a_set_added_later_from_its_own_evaluation(tmp_path):
+    """The matched everyday set came after chunk 2 shipped: the next ship fills chunk 2's figure from the report's
+    baseline, which evaluated chunk 2's own weights (checked by digest); a figure measured then is never replaced."""
+    dest = build_checkpoint(tmp_path / "model")
+    base = {"weights_sha256": ship.weights_sha256(dest), "everyday": {"accuracy": 0.7},
+            "everyday_matched": {"accuracy": 0.8}, "cloze": {"top1": 9, "top5": 20, "n": 32}}
+    history = [{"chunk": 1, "everyday_accuracy": 0.6}, {"chunk": 2, "everyday_accuracy": 0.75, "cloze_top1": 8}]
+    got = ship.fill_shipped(copy.deepcopy(history), base, dest)
+    assert got[0] == history[0]  # only the chunk whose weights were evaluated
+    assert got[1]["everyday_matched_accuracy"] == 0.8 and got[1]["cloze_n"] == 32  # missing: filled
+    assert (got[1]["everyday_accuracy"], got[1]["cloze_top1"]) == (0.75, 8)  # measured then: kept
+    other = {**base, "weights_sha256": "0" * 64}  # an evaluation of other weights fills nothing
+    assert ship.fill_shipped(copy.deepcopy(history), other, dest) == history
+    assert ship.fill_shipped(copy.deepcopy(history), None, dest) == history
 
 
 def test_the_first_chunk_of_a_checkpoint_shipped_before_chunks_is_read_from_its_card_and_result(tmp_path):
