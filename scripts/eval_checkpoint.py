@@ -119,9 +119,14 @@ def held_out(bundle, packed) -> dict:
 
 # ---- (b) everyday pairs ---------------------------------------------------------------------------------------
 
+def is_right(p_is_next: float, is_next: bool) -> bool:
+    """The page's call (IsNext when P(IsNext) >= 0.5) matches the truth."""
+    return (p_is_next >= 0.5) == is_next
+
+
 def pair_accuracy(probabilities: list[float], labels: list[bool]) -> dict:
     """Accuracy overall, on IsNext pairs and on NotNext pairs (IsNext predicted when P(IsNext) >= 0.5)."""
-    right = [(p >= 0.5) == truth for p, truth in zip(probabilities, labels)]
+    right = [is_right(p, truth) for p, truth in zip(probabilities, labels)]
 
     def share(keep) -> float | None:
         sel = [r for r, truth in zip(right, labels) if keep(truth)]
@@ -151,7 +156,7 @@ def mcnemar(new: dict, base: dict) -> dict:
     """McNemar's exact test on one set scored by two checkpoints: the pairs only one of them gets right, and the
     two-sided binomial p-value of that split under 'no difference' (each discordant pair a fair coin)."""
     def right(r):
-        return (r["p_is_next"] >= 0.5) == r["is_next"]
+        return is_right(r["p_is_next"], r["is_next"])
     only_new = sum(right(a) and not right(b) for a, b in zip(new["pairs"], base["pairs"]))
     only_base = sum(right(b) and not right(a) for a, b in zip(new["pairs"], base["pairs"]))
     n, k = only_new + only_base, min(only_new, only_base)
