@@ -218,6 +218,35 @@ def test_report_scores_both_checkpoints_as_the_pages_do(report, tiny):
     json.dumps(report)  # --json prints it
 
 
+@pytest.mark.parametrize("text, first", [
+    ("I woke up late.", True), ("So we missed the bus.", True), ("It needs to cool before I add the icing.", True),
+    ("The doctor told me to rest.", True), ("Our flight was late.", True), ("Give us a call.", True),
+    ("The US army landed in 1944.", False), ("It will probably rain.", False), ("Iris and Mya sang.", False),
+    ("The sum is mine-free.", True), ("Inmyself is no word.", False)])
+def test_first_person_is_read_from_whole_words(text, first):
+    assert bool(ev.FIRST_PERSON.search(text)) is first
+
+
+def test_not_next_by_person_splits_the_not_next_pairs_by_their_b():
+    def row(b, is_next, p):
+        return {"sentence_a": "A.", "sentence_b": b, "is_next": is_next, "p_is_next": p}
+    rows = [row("I left.", False, 0.9), row("We left.", False, 0.2), row("My turn.", False, 0.7),
+            row("It rained.", False, 0.1), row("I left.", True, 0.1)]  # an IsNext pair counts in neither
+    got = ev.not_next_by_person(rows)
+    assert got == {"first_person_b": {"not_next_accuracy": pytest.approx(1 / 3), "n": 3},
+                   "other_b": {"not_next_accuracy": 1.0, "n": 1}}
+    assert ev.not_next_by_person(rows[-1:])["other_b"] == {"not_next_accuracy": None, "n": 0}
+
+
+def test_report_splits_each_sets_not_next_pairs_by_person(report):
+    for cp in report["checkpoints"].values():
+        for name in ("everyday", "everyday_matched"):
+            assert cp[name]["not_next_by_b_person"] == ev.not_next_by_person(cp[name]["pairs"])
+            split = cp[name]["not_next_by_b_person"]
+            assert split["first_person_b"]["n"] + split["other_b"]["n"] == sum(not r["is_next"] for r in cp[name]["pairs"])
+    assert "NotNext right with B in the first person" in ev.format_text(report)
+
+
 def test_text_report_is_side_by_side_with_the_cloze_lines(report):
     text = ev.format_text(report)
     header = next(line for line in text.splitlines() if "change" in line)
