@@ -18,6 +18,7 @@ from bert_playground.figures.pretraining import chunk_starts, training_curves
 from conftest import ROOT, build_checkpoint
 
 ship = load_script("ship_checkpoint")
+model_card = load_script("model_card")
 ev = load_script("eval_checkpoint")
 MODEL = ROOT / "assets" / "model"
 SHIPPED_FILES = ("README.md", "pretrain_result.json", "training_log.csv", "trainer_state.json", "chunks.json")
@@ -146,9 +147,10 @@ def test_card_keeps_the_card_and_adds_the_chunk_table(shipped):
     card = (shipped["dest"] / "README.md").read_text()
     old = (MODEL / "README.md").read_text()
     assert card.startswith("# Embedded checkpoint: a compact BERT pre-trained by BERT Playground (interim, CPU-trained)")
-    for kept in ("**What it is.**", "**Provenance and licences.**", "CC BY-SA 3.0 / GFDL", ship.GPU_RECIPE.strip()):
-        assert kept in card and (kept in old or kept == ship.GPU_RECIPE.strip())
-    assert ship.GPU_RECIPE.strip() in old  # the GPU paragraph is the shipped card's own
+    gpu = model_card.GPU_RECIPE.strip()
+    for kept in ("**What it is.**", "**Provenance and licences.**", "CC BY-SA 3.0 / GFDL", gpu):
+        assert kept in card and (kept in old or kept == gpu)
+    assert gpu in old  # the GPU paragraph is the shipped card's own
     table = [line for line in card.splitlines() if line.startswith("| ") and line.count("|") == 12]
     assert table[0].startswith("| chunk | device |")
     assert [r.split("|")[1].strip() for r in table[1:]] == [str(i) for i in range(1, N0 + 3)]
@@ -167,10 +169,10 @@ def test_card_drops_interim_once_the_targets_are_met(shipped):
     chunks = json.loads((shipped["dest"] / "chunks.json").read_text())
     result = json.loads((shipped["run3"] / "pretrain_result.json").read_text())
     met = chunks[:-1] + [{**chunks[-1], "held_out_mlm_accuracy": 0.51, "held_out_nsp_accuracy": 0.95}]
-    card = ship.chunk_card(met, None, result, shipped["run3"])
+    card = model_card.chunk_card(met, None, result, shipped["run3"])
     assert "(interim" not in card.splitlines()[0] and "Interim checkpoint" not in card
     below = chunks[:-1] + [{**chunks[-1], "held_out_mlm_accuracy": 0.51, "held_out_nsp_accuracy": 0.94}]
-    assert "**Interim checkpoint.**" in ship.chunk_card(below, None, result, shipped["run3"])
+    assert "**Interim checkpoint.**" in model_card.chunk_card(below, None, result, shipped["run3"])
 
 
 def test_ship_refuses_an_evaluation_of_other_weights_or_a_chunk_not_better(shipped, tmp_path):
