@@ -249,11 +249,91 @@ def test_near_negatives_fall_back_to_another_document_when_a_document_is_short()
 
 def test_zero_near_negative_share_keeps_berts_pairs_exactly():
     docs = corpus(200, max_len=40)
-    assert pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1, near_negative_prob=0.0) == \
+    assert pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1, near_negative_prob=0.0,
+                            person_matched_prob=0.0, first_person_tokens={(0, 0, 0)}) == \
         pairs.make_pairs(docs, random.Random(0), 100, short_seq_prob=0.1)
 
 
-@pytest.mark.parametrize("kw", [{"sentence_pair_prob": 1.5}, {"short_seq_prob": -0.1}, {"near_negative_prob": 1.01}])
+@pytest.mark.parametrize("kw", [{"sentence_pair_prob": 1.5}, {"short_seq_prob": -0.1}, {"near_negative_prob": 1.01},
+                                {"person_matched_prob": 1.2}])
 def test_pair_shares_outside_0_1_are_a_clear_error(kw):
     with pytest.raises(PlaygroundError, match="between 0 and 1"):
         pairs.make_pairs(corpus(5), random.Random(0), 50, **kw)
+
+
+def first_person_corpus(n_docs=400, seed=3):
+    """Documents as Wikipedia has them: a few (1 in 5) are mostly first person (a quotation, a memoir), the rest
+    almost never. A sentence is first person when its first token is in the returned set."""
+    docs, rng = corpus(n_docs, seed=seed, min_sents=4, max_sents=12), random.Random(seed)
+    marked = set()
+    for d, doc in enumerate(docs):
+        rate = 0.8 if rng.random() < 0.2 else 0.02
+        marked |= {sent[0] for sent in doc if rng.random() < rate}
+    return docs, frozenset(marked)
+
+
+def b_first_person_share(docs, ps, fp):
+    """Of these pairs, the share whose B starts with a first-person sentence."""
+    return sum(pairs.first_person(docs[p.b_doc][p.b_span[0]], fp) for p in ps) / len(ps)
+
+
+def test_first_person_reads_the_pronouns_as_tokens():
+    fp = frozenset(pairs.FIRST_PERSON)
+    assert pairs.first_person(["then", "we", "left", "."], fp) and pairs.first_person(["my", "car"], fp)
+    assert not pairs.first_person(["the", "usual", "route", "."], fp) and not pairs.first_person([], fp)
+
+
+@pytest.mark.parametrize("share", [0.4, 1.0])
+def test_person_matched_negatives_follow_the_continuations_person_in_their_share(share):
+    docs, fp = first_person_corpus()
+    ps = [p for seed in range(3) for p in pairs.make_pairs(docs, random.Random(seed), 40, sentence_pair_prob=0.3,
+                                                               person_matched_prob=share, first_person_tokens=fp)]
+    not_next = [p for p in ps if not p.is_next]
+    matched = [p for p in not_next if p.person_matched]
+    assert within_3_sigma(len(matched), len(not_next), share), len(matched) / len(not_next)
+    assert within_3_sigma(sum(p.is_next for p in ps), len(ps))  # the label split is untouched
+    assert not any(p.person_matched for p in ps if p.is_next)
+    for p in ps:
+        check_pair(docs, p, 40)  # NotNext B still from another document, contiguous, within the budget
+    for p in matched:  # B's first sentence is in the person of the sentence that really follows A
+        assert pairs.first_person(docs[p.b_doc][p.b_span[0]], fp) == pairs.first_person(docs[p.a_doc][p.a_span[1]], fp)
+        if p.length == "sentence":
+            assert p.b_span[1] - p.b_span[0] == 1
+    assert 0 < sum(pairs.first_person(docs[p.b_doc][p.b_span[0]], fp) for p in matched) < len(matched)
+
+
+def test_person_matched_negatives_remove_the_person_cue_that_random_ones_leave():
+    """Given a first-person A, a random NotNext B is seldom first person while the real next sentence usually is,
+    so 'both first person' predicts IsNext; with every NotNext B person-matched, B is first person about as often
+    after a first-person A whatever the label (3 sigma)."""
+    docs, fp = first_person_corpus()
+
+    def shares(**kw):
+        ps = [p for seed in range(4) for p in pairs.make_pairs(docs, random.Random(seed), 40, sentence_pair_prob=1.0,
+                                                                   first_person_tokens=fp, **kw)]
+        after_first = [p for p in ps if pairs.first_person(docs[p.a_doc][p.a_span[0]], fp)]
+        return ([p for p in after_first if p.is_next], [p for p in after_first if not p.is_next])
+
+    is_next, not_next = shares()
+    assert b_first_person_share(docs, is_next, fp) - b_first_person_share(docs, not_next, fp) > 0.4  # the cue
+    is_next, not_next = shares(person_matched_prob=1.0)
+    p_next = b_first_person_share(docs, is_next, fp)
+    k = round(b_first_person_share(docs, not_next, fp) * len(not_next))
+    assert within_3_sigma(k, len(not_next), p_next), (k / len(not_next), p_next)
+
+
+def test_person_matched_negatives_fall_back_to_ordinary_ones_when_no_other_document_matches():
+    docs = corpus(200, min_sents=3)
+    fp = frozenset(sent[0] for sent in docs[0])  # only document 0 is in the first person: nothing else matches it
+    ps = pairs.make_pairs(docs, random.Random(0), 60, person_matched_prob=1.0, first_person_tokens=fp)
+    from_0 = [p for p in ps if not p.is_next and p.a_doc == 0]
+    assert from_0 and not any(p.person_matched for p in from_0)
+    others = [p for p in ps if not p.is_next and p.a_doc != 0]
+    assert len(others) > 50 and all(p.person_matched and p.b_doc != 0 for p in others)
+    for p in ps:
+        check_pair(docs, p, 60)
+
+
+def test_person_matched_negatives_need_the_first_person_tokens():
+    with pytest.raises(PlaygroundError, match="first_person_tokens"):
+        pairs.make_pairs(corpus(5), random.Random(0), 50, person_matched_prob=0.5)

@@ -222,6 +222,31 @@ def test_near_negative_share_reaches_the_epoch_pairs_and_the_recipe(tmp_path):
         pretrain.PretrainConfig(corpus="x", out=str(tmp_path), near_negative_prob=-0.1)
 
 
+def test_person_matched_share_reaches_the_epoch_pairs_and_the_recipe(tokenizer, tmp_path):
+    """`person_matched_prob` goes from the config to the one pair builder with the vocabulary's ids for I, we, my...:
+    at 1.0 every NotNext B starts in the person of A's real continuation; a recipe knob, NSP only."""
+    from bert_playground.pretraining.data import first_person_ids
+
+    ids = first_person_ids(tokenizer)
+    assert ids == frozenset(tokenizer.convert_tokens_to_ids(list(pairs.FIRST_PERSON))) and len(ids) == 10
+    texts = [[f"{who} walked to the {place} on day {k}." for k in range(6)]
+             for who in ("we", "the man") for place in ("river", "market", "school", "station", "park", "harbour")]
+    docs = [[tokenizer.convert_tokens_to_ids(tokenizer.tokenize(s)) for s in t] for t in texts]
+    ps = pretrain.epoch_pair_list(docs, 48, seed=0, epoch=0, sentence_pair_prob=1.0, person_matched_prob=1.0,
+                                  first_person_tokens=ids)
+    not_next = [p for p in ps if not p.is_next]
+    assert len(not_next) > 5 and all(p.person_matched for p in not_next)
+    assert all(pairs.first_person(p.b, ids) == pairs.first_person(docs[p.a_doc][p.a_span[1]], ids) for p in not_next)
+    packed = pretrain.epoch_pairs(docs, tokenizer, 48, 0, 0, sentence_pair_prob=1.0, person_matched_prob=1.0)
+    assert packed.next_label.tolist() == [0 if p.is_next else 1 for p in ps]  # the same pairs, ids from the tokenizer
+    cfg = pretrain.PretrainConfig(corpus="x", out=str(tmp_path), person_matched_prob=0.5)
+    assert cfg.recipe()["person_matched_prob"] == 0.5
+    with pytest.raises(PlaygroundError, match="only with the NSP pair task"):
+        pretrain.PretrainConfig(corpus="x", out=str(tmp_path), person_matched_prob=0.5, pair_task="none")
+    with pytest.raises(PlaygroundError, match="between 0 and 1"):
+        pretrain.PretrainConfig(corpus="x", out=str(tmp_path), person_matched_prob=1.5)
+
+
 def test_length_grouped_batches_cover_each_row_once_and_group_lengths():
     """Every row lands in exactly one batch, batches are full, and grouping makes batches much narrower than
     the plain order (the point of `group_by_length`): checked against the plain consecutive batches."""

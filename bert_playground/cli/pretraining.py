@@ -41,6 +41,9 @@ def add_pretrain(sub):
     p.add_argument("--near-negative-prob", type=float, default=d["near_negative_prob"],
                    help="share of NotNext pairs whose B comes from A's own document, several sentences away (not "
                         "BERT's recipe; 0 keeps it)")
+    p.add_argument("--person-matched-prob", type=float, default=d["person_matched_prob"],
+                   help="share of the other NotNext pairs whose B (from another document) is in the first person "
+                        "exactly when A's real continuation is (not BERT's recipe; 0 keeps it)")
     p.add_argument("--group-by-length", action="store_true",
                    help="batch pairs of similar length and trim their padding (faster with short pairs)")
     p.add_argument("--mask-split", dest="mask_split_percent", default=",".join(f"{100 * x:g}" for x in d["mask_split"]),

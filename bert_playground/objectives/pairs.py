@@ -4,8 +4,10 @@ A document is a list of sentences; a sentence is a list of tokens (ids for pre-t
 WordPiece strings for the page). Sentence A is one or more consecutive sentences. Half the
 time B is the text that really follows A (IsNext); half the time B comes from a different,
 randomly chosen document (NotNext). An opt-in departure (`near_negative_prob`) draws a share of NotNext B
-from A's own document, several sentences away: the same topic, but not what follows. The pair is cut to fit the maximum length, the longer
-side first (A loses tokens at its start, B at its end, so IsNext B still follows A).
+from A's own document, several sentences away: the same topic, but not what follows. Another (`person_matched_prob`)
+draws a share of NotNext B from another document in the grammatical person of the text that really follows A (first
+person or not), so that the person of B says nothing about the label. The pair is cut to fit the maximum length, the
+longer side first (A loses tokens at its start, B at its end, so IsNext B still follows A).
 The same functions feed the NSP page and pre-training.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..core.errors import PlaygroundError
 
 Doc = Sequence[Sequence]  # list of sentences, each a list of tokens
 NEAR_NEGATIVE_GAP = 3  # sentences at least between A and a near NotNext B from A's own document
+FIRST_PERSON = ("i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves")  # uncased ("us": also the US)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Pair:
     b_span: tuple[int, int]  # sentences [start, end) of B in its document
     truncated: int  # tokens removed to fit
     length: str = "full"  # "full" (A and B fill the budget), "short" (a random shorter budget), "sentence" (one each)
+    person_matched: bool = False  # NotNext B drawn in the person of A's real continuation (`person_matched_prob`)
 
 
 def check_corpus(docs: Sequence[Doc]) -> None:
@@ -113,9 +117,48 @@ def _near_b(doc, a_span: tuple[int, int], target: int, rng: random.Random,
     return _b_span(doc, start, limit, target, one_sentence)
 
 
+def first_person(sentence, tokens: frozenset) -> bool:
+    """Whether a sentence has a first-person pronoun; `tokens` are FIRST_PERSON's, as ids or as strings."""
+    return not tokens.isdisjoint(sentence)
+
+
+@dataclass(frozen=True)
+class PersonIndex:
+    """Where a corpus's first-person sentences are, to draw a NotNext B in a chosen grammatical person."""
+    tokens: frozenset  # FIRST_PERSON's tokens, as the corpus writes them
+    sentences: dict  # document -> its first-person sentences (documents without any left out)
+    docs: tuple  # the documents with a first-person sentence (the keys of `sentences`)
+
+
+def person_index(docs: Sequence[Doc], tokens) -> PersonIndex:
+    tokens = frozenset(tokens)
+    found = {i: [s for s, sent in enumerate(doc) if first_person(sent, tokens)] for i, doc in enumerate(docs)}
+    found = {i: ss for i, ss in found.items() if ss}
+    return PersonIndex(tokens, found, tuple(found))
+
+
+def _person_b(docs, a_doc: int, want_first: bool, index: PersonIndex, target: int, rng: random.Random,
+              one_sentence: bool, tries: int = 20) -> tuple[int, tuple[int, int]] | None:
+    """A NotNext B from another document whose first sentence is in the first person exactly when `want_first`:
+    a random document (among those with such a sentence, for the first person), then a random such sentence in it;
+    None when `tries` draws find none."""
+    for _ in range(tries):
+        if want_first:
+            if not index.docs:
+                return None
+            other = index.docs[rng.randrange(len(index.docs))]
+            start = rng.choice(index.sentences[other])
+        else:
+            other = _other_doc(docs, a_doc, rng)
+            start = rng.randrange(len(docs[other]))
+        if other != a_doc and first_person(docs[other][start], index.tokens) == want_first:
+            return other, _b_span(docs[other], start, len(docs[other]), target, one_sentence)
+    return None
+
+
 def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random, max_tokens: int,
             is_next: bool | None = None, is_next_prob: float = 0.5, one_sentence: bool = False,
-            near: bool = False) -> Pair:
+            near: bool = False, person: PersonIndex | None = None) -> Pair:
     """One pair whose A starts at sentence `start` of document `doc_index`.
 
     A takes consecutive sentences until about half the budget is used (at least one, and
@@ -123,6 +166,7 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
     other document's text. `is_next=None` draws the label with probability `is_next_prob`.
     `one_sentence=True` makes A and B one sentence each: the short, everyday pairs people type.
     `near=True` takes a NotNext B from A's own document when it is long enough (`_near_b`), else from another.
+    `person` (not with `near`) takes a NotNext B from another document in the person of A's real continuation.
     """
     _check_budget(max_tokens)
     doc = docs[doc_index]
@@ -134,6 +178,7 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
     if is_next is None:
         is_next = rng.random() < is_next_prob
     has_continuation = end < len(doc)
+    matched = None  # (document, span) of a person-matched NotNext B
     if is_next and not has_continuation:
         raise PlaygroundError("This sentence is the last of its document, so it has no next sentence for IsNext.")
     if is_next:
@@ -144,11 +189,14 @@ def pair_at(docs: Sequence[Doc], doc_index: int, start: int, rng: random.Random,
         b_doc, b_span = doc_index, (end, b_end)
     elif near and (span := _near_b(doc, (start, end), budget - n, rng, one_sentence)) is not None:
         b_doc, b_span = doc_index, span
+    elif person is not None and has_continuation and (matched := _person_b(
+            docs, doc_index, first_person(doc[end], person.tokens), person, budget - n, rng, one_sentence)):
+        b_doc, b_span = matched
     else:
         b_doc, b_span = _random_b(docs, doc_index, budget - n, rng, one_sentence)
     a, b, cut = truncate_pair(_flatten(doc[start:end]), _flatten(docs[b_doc][b_span[0]:b_span[1]]), budget)
     return Pair(a, b, is_next, doc_index, b_doc, (start, end), b_span, cut,
-                "sentence" if one_sentence else "full")
+                "sentence" if one_sentence else "full", person_matched=matched is not None)
 
 
 def draw_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next: bool | None = None) -> Pair:
@@ -186,7 +234,8 @@ def draw_order_pair(docs: Sequence[Doc], rng: random.Random, max_tokens: int, in
 
 def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next_prob: float = 0.5,
                short_seq_prob: float = 0.0, sentence_pair_prob: float = 0.0,
-               near_negative_prob: float = 0.0) -> list[Pair]:
+               near_negative_prob: float = 0.0, person_matched_prob: float = 0.0,
+               first_person_tokens=()) -> list[Pair]:
     """One pass over a corpus, BERT-style: walk each document, emitting pairs whose A covers it
     chunk after chunk. Used by pre-training for every epoch (with a new rng: new pairs).
 
@@ -199,13 +248,21 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
     document, at least NEAR_NEGATIVE_GAP sentences away, so the pair head cannot tell NotNext by a change of topic
     alone and must judge whether B follows A (the argument of ALBERT's sentence-order task); a document too short for
     it gives an ordinary NotNext pair.
-    All three at 0 draw exactly the random numbers (and pairs) BERT's recipe alone draws.
+    `person_matched_prob` (a departure from BERT, off by default): that share of the other NotNext pairs takes B from
+    another document in the person of A's real continuation (`first_person_tokens`, FIRST_PERSON as the corpus writes
+    them, say which sentences are first person). In Wikipedia a random B is almost never first person, so without it
+    "A and B both say I or we" alone predicts IsNext, a cue that fails on the everyday pairs people type; when no such
+    B turns up (`_person_b`), the pair is an ordinary NotNext pair.
+    All four at 0 draw exactly the random numbers (and pairs) BERT's recipe alone draws.
     """
     for what, p in (("short_seq_prob", short_seq_prob), ("sentence_pair_prob", sentence_pair_prob),
-                    ("near_negative_prob", near_negative_prob)):
+                    ("near_negative_prob", near_negative_prob), ("person_matched_prob", person_matched_prob)):
         if not 0.0 <= p <= 1.0:
             raise PlaygroundError(f"{what} must be between 0 and 1, not {p}.")
+    if person_matched_prob and not first_person_tokens:
+        raise PlaygroundError("person_matched_prob needs first_person_tokens: the corpus's tokens for I, we, my...")
     check_corpus(docs)
+    index = person_index(docs, first_person_tokens) if person_matched_prob else None
     pairs = []
     for i, doc in enumerate(docs):
         start = 0
@@ -218,7 +275,9 @@ def make_pairs(docs: Sequence[Doc], rng: random.Random, max_tokens: int, is_next
             if not one and short_seq_prob > 0 and rng.random() < short_seq_prob:
                 budget = rng.randint(2, max_tokens)
             near = not want_next and near_negative_prob > 0 and rng.random() < near_negative_prob
-            p = pair_at(docs, i, start, rng, budget, is_next=want_next, one_sentence=one, near=near)
+            person = not want_next and not near and index is not None and rng.random() < person_matched_prob
+            p = pair_at(docs, i, start, rng, budget, is_next=want_next, one_sentence=one, near=near,
+                        person=index if person else None)
             if budget < max_tokens:
                 p = dataclasses.replace(p, length="short")
             pairs.append(p)

@@ -46,6 +46,7 @@ class PretrainConfig:
     short_seq_prob: float = 0.1  # share of training pairs with a random shorter length (BERT: 0.1)
     sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
     near_negative_prob: float = 0.0  # share of NotNext B from A's own document, several sentences away (not BERT's)
+    person_matched_prob: float = 0.0  # share of NotNext B in the person of A's real continuation (not BERT's)
     group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
     seed: int = 0  # pairs, masking draws and initial weights
     log_every: int = 20  # steps between log lines
@@ -57,7 +58,7 @@ class PretrainConfig:
     precision: str = "auto"  # 'auto' (bf16 autocast on CUDA, float32 on CPU) | 'bf16' | 'fp32'
 
     def __post_init__(self):
-        for what in ("short_seq_prob", "sentence_pair_prob", "near_negative_prob", "mask_rate"):
+        for what in ("short_seq_prob", "sentence_pair_prob", "near_negative_prob", "person_matched_prob", "mask_rate"):
             if not 0.0 <= getattr(self, what) <= 1.0:
                 raise PlaygroundError(f"{what} must be between 0 and 1, not {getattr(self, what)}.")
         if self.precision not in PRECISIONS:
@@ -74,9 +75,10 @@ class PretrainConfig:
             raise PlaygroundError("static masking must be 0 (dynamic) or a number of copies >= 1.")
         if self.pair_task not in PAIR_TASKS:
             raise PlaygroundError(f"pair task must be one of {', '.join(PAIR_TASKS)}, not '{str(self.pair_task)[:20]}'.")
-        if self.near_negative_prob and self.pair_task != "nsp":
-            raise PlaygroundError("near NotNext pairs (--near-negative-prob) exist only with the NSP pair task, not "
-                                  f"'{self.pair_task}'.")
+        for what, flag in (("near_negative_prob", "near"), ("person_matched_prob", "person-matched")):
+            if getattr(self, what) and self.pair_task != "nsp":
+                raise PlaygroundError(f"{flag} NotNext pairs (--{what.replace('_', '-')}) exist only with the NSP "
+                                      f"pair task, not '{self.pair_task}'.")
         if self.snapshot_every is not None and self.snapshot_every < 1:
             raise PlaygroundError("--snapshot-every must be a number of steps >= 1.")
 
@@ -92,6 +94,7 @@ class PretrainConfig:
         return {"mask_rate": self.mask_rate, "mask_split": list(self.mask_split), "static_masking": self.static_masking,
                 "whole_word": self.whole_word, "pair_task": self.pair_task, "short_seq_prob": self.short_seq_prob,
                 "sentence_pair_prob": self.sentence_pair_prob, "near_negative_prob": self.near_negative_prob,
+                "person_matched_prob": self.person_matched_prob,
                 "seq_len": self.seq_len, "batch_size": self.batch_size,
                 "lr": self.lr, "init": self.init, "preset": self.preset, "seed": self.seed}
 

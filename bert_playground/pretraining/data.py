@@ -45,23 +45,33 @@ def pack_pairs(pair_list: list[pairs.Pair], tokenizer, seq_len: int) -> PackedPa
 
 
 def epoch_pairs(docs, tokenizer, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
-                sentence_pair_prob: float = 0.0, pair_task: str = "nsp", near_negative_prob: float = 0.0) -> PackedPairs:
+                sentence_pair_prob: float = 0.0, pair_task: str = "nsp", near_negative_prob: float = 0.0,
+                person_matched_prob: float = 0.0) -> PackedPairs:
     """A fresh set of NSP pairs for one epoch (BERT's recipe gives 10% of pairs a shorter random length;
     `sentence_pair_prob` adds one-sentence pairs like those typed on the NSP page)."""
-    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob, pair_task, near_negative_prob)
+    ps = epoch_pair_list(docs, seq_len, seed, epoch, short_seq_prob, sentence_pair_prob, pair_task, near_negative_prob,
+                         person_matched_prob, first_person_ids(tokenizer) if person_matched_prob else ())
     return pack_pairs(ps, tokenizer, seq_len)
+
+
+def first_person_ids(tokenizer) -> frozenset:
+    """The vocabulary ids of `pairs.FIRST_PERSON` (I, me, my, we, us, our...), those the vocabulary has."""
+    ids = tokenizer.convert_tokens_to_ids(list(pairs.FIRST_PERSON))
+    return frozenset(i for i in ids if i is not None and i != tokenizer.unk_token_id)
 
 
 def epoch_pair_list(docs, seq_len: int, seed: int, epoch: int, short_seq_prob: float = 0.0,
                     sentence_pair_prob: float = 0.0, pair_task: str = "nsp",
-                    near_negative_prob: float = 0.0) -> list[pairs.Pair]:
+                    near_negative_prob: float = 0.0, person_matched_prob: float = 0.0,
+                    first_person_tokens=()) -> list[pairs.Pair]:
     """The shuffled pairs `epoch_pairs` packs (their document indices are positions in `docs`). The pair task
     decides the second segment: 'nsp' the next text or another document's (50/50); 'sop' always the next text, then
     A and B swapped half the time (ALBERT; `pairs.order_pair`); 'none' always the next text (no label is learned)."""
     rng = random.Random(seed * 7919 + epoch)
     ps = pairs.make_pairs(docs, rng, max_tokens=seq_len - 3, short_seq_prob=short_seq_prob,
                           sentence_pair_prob=sentence_pair_prob, is_next_prob=0.5 if pair_task == "nsp" else 1.0,
-                          near_negative_prob=near_negative_prob)
+                          near_negative_prob=near_negative_prob, person_matched_prob=person_matched_prob,
+                          first_person_tokens=first_person_tokens)
     if pair_task == "sop":
         ps = [pairs.order_pair(p, swapped=rng.random() < 0.5) for p in ps]
     rng.shuffle(ps)

@@ -150,7 +150,7 @@ def _epoch(run: _Run, epoch: int) -> bool:
     seed = distributed.rank_seed(cfg.seed, world.rank)  # this rank's own pairs and masks
     copy = epoch % cfg.static_masking if cfg.static_masking else epoch  # static: the same N copies, again and again
     data = epoch_pairs(run.train_ids, run.tokenizer, cfg.seq_len, seed, copy, cfg.short_seq_prob,
-                       cfg.sentence_pair_prob, cfg.pair_task, cfg.near_negative_prob)
+                       cfg.sentence_pair_prob, cfg.pair_task, cfg.near_negative_prob, cfg.person_matched_prob)
     data = PackedPairs(*(t.to(run.device, non_blocking=True) for t in (data.input_ids, data.token_type_ids,
                                                                         data.attention_mask, data.next_label)))
     gen = masking.make_generator(masking.epoch_seed(seed, copy, dynamic=True), run.device)
