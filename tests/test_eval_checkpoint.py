@@ -146,6 +146,14 @@ def test_compare_verdict_and_deltas(new, better):
     assert got["deltas"]["cloze top-1 hits"] == 2
 
 
+@pytest.mark.parametrize("nsp_right, better", [(488, True), (483, True), (482, False)])
+def test_held_out_nsp_may_fall_by_exactly_the_tolerance(nsp_right, better):
+    """Of 500 held-out pairs, 5 fewer right is a fall of exactly 0.01 (allowed), though 483/500 - 488/500 is
+    -0.010000000000000009 in floating point; 6 fewer is beyond it."""
+    got = ev.compare(_figures(0.40, nsp_right / 500, everyday=0.25), _figures(0.39, 488 / 500, everyday=0.25))
+    assert ev.NSP_TOLERANCE == 0.01 and got["better"] is better
+
+
 @pytest.mark.parametrize("everyday, better", [(0.26, True), (0.25, True), (0.24, False)])
 def test_a_chunk_is_better_only_if_the_everyday_pairs_did_not_fall(everyday, better):
     """Issue 33's rule: everyday pairs up or equal, beside held-out MLM up and NSP within the tolerance."""
