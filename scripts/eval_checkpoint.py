@@ -27,6 +27,7 @@ from pathlib import Path
 from bert_playground import load
 from bert_playground.core import device  # the package's modules this script uses: one place
 from bert_playground.objectives import mlm, nsp
+from bert_playground.objectives.pairs import FIRST_PERSON as FIRST_PERSON_WORDS
 from bert_playground.pretraining import pretrain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +44,10 @@ EVAL_DOCS, EVAL_PAIRS, EVAL_PAIR_SEED, MASK_RATE = 200, 500, 999, 0.15
 NOT_NEXT_SHIFT = 13  # NotNext row i takes B from coherent pair (i + 13) mod n: 13 mod 8 topics = another topic
 NSP_TOLERANCE = 0.01  # held-out NSP may drop this much (5 of 500 pairs, about one standard error) in a better chunk
 TOP_K = 5
-# I, me, my, mine, myself, we, us, our, ours, ourselves: a first-person sentence ('US', the country, is not one)
-FIRST_PERSON = re.compile(r"\b(I|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself|[Ww]e|[Uu]s|[Oo]urs?|[Oo]urselves)\b")
+# the pair builder's first-person words (I, me, my... ourselves) in raw text: 'I' always capital, the others in either
+# case at their start, so 'US', the country, is not one
+FIRST_PERSON = re.compile(r"\b(I|" + "|".join(f"[{w[0].upper()}{w[0]}]{w[1:]}" for w in FIRST_PERSON_WORDS if w != "i")
+                          + r")\b")
 
 
 # ---- the evaluation sets --------------------------------------------------------------------------------------
