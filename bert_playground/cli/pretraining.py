@@ -44,6 +44,9 @@ def add_pretrain(sub):
     p.add_argument("--person-matched-prob", type=float, default=d["person_matched_prob"],
                    help="share of the other NotNext pairs whose B (from another document) is in the first person "
                         "exactly when A's real continuation is (not BERT's recipe; 0 keeps it)")
+    p.add_argument("--pair-keep", type=float, default=d["pair_keep"],
+                   help="weight of KL(start || now) on the NSP head, against the --init checkpoint's own answers on "
+                        "each batch: learning without forgetting (not BERT's recipe; 0 keeps it)")
     p.add_argument("--group-by-length", action="store_true",
                    help="batch pairs of similar length and trim their padding (faster with short pairs)")
     p.add_argument("--mask-split", dest="mask_split_percent", default=",".join(f"{100 * x:g}" for x in d["mask_split"]),

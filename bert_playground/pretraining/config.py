@@ -47,6 +47,7 @@ class PretrainConfig:
     sentence_pair_prob: float = 0.0  # share of pairs that are one sentence A + one sentence B (everyday NSP pairs)
     near_negative_prob: float = 0.0  # share of NotNext B from A's own document, several sentences away (not BERT's)
     person_matched_prob: float = 0.0  # share of NotNext B in the person of A's real continuation (not BERT's)
+    pair_keep: float = 0.0  # weight of KL(start || now) on the pair head: learning without forgetting (not BERT's)
     group_by_length: bool = False  # batch pairs of similar length and trim their padding (`length_grouped_batches`)
     seed: int = 0  # pairs, masking draws and initial weights
     log_every: int = 20  # steps between log lines
@@ -79,6 +80,11 @@ class PretrainConfig:
             if getattr(self, what) and self.pair_task != "nsp":
                 raise PlaygroundError(f"{flag} NotNext pairs (--{what.replace('_', '-')}) exist only with the NSP "
                                       f"pair task, not '{self.pair_task}'.")
+        if not 0.0 <= self.pair_keep < float("inf"):
+            raise PlaygroundError(f"pair_keep must be a weight >= 0, not {self.pair_keep}.")
+        if self.pair_keep and (self.pair_task != "nsp" or self.init in ("minilm", "scratch")):
+            raise PlaygroundError("--pair-keep keeps the NSP head of the checkpoint it starts from: it needs the NSP "
+                                  f"pair task and --init a checkpoint folder, not '{self.pair_task}' from '{self.init}'.")
         if self.snapshot_every is not None and self.snapshot_every < 1:
             raise PlaygroundError("--snapshot-every must be a number of steps >= 1.")
 
@@ -94,7 +100,7 @@ class PretrainConfig:
         return {"mask_rate": self.mask_rate, "mask_split": list(self.mask_split), "static_masking": self.static_masking,
                 "whole_word": self.whole_word, "pair_task": self.pair_task, "short_seq_prob": self.short_seq_prob,
                 "sentence_pair_prob": self.sentence_pair_prob, "near_negative_prob": self.near_negative_prob,
-                "person_matched_prob": self.person_matched_prob,
+                "person_matched_prob": self.person_matched_prob, "pair_keep": self.pair_keep,
                 "seq_len": self.seq_len, "batch_size": self.batch_size,
                 "lr": self.lr, "init": self.init, "preset": self.preset, "seed": self.seed}
 

@@ -61,8 +61,10 @@ def freeze_lower(model: BertForPreTraining, train_layers: int | None) -> None:
             p.requires_grad_(i >= n - train_layers)
 
 
-def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_label: torch.Tensor):
-    """MLM loss over chosen positions only (the decoder runs only there) and NSP loss."""
+def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_label: torch.Tensor,
+           teacher: BertForPreTraining | None = None):
+    """MLM loss over chosen positions only (the decoder runs only there) and NSP loss; with a `teacher`, also
+    `pair_keep_loss` between its pair head and the model's on the same batch (else 0)."""
     out = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
                      attention_mask=batch["attention_mask"])
     hidden, pooled = out.last_hidden_state, out.pooler_output  # (B, T, D), (B, D)
@@ -72,21 +74,41 @@ def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_la
     mlm = F.cross_entropy(logits.float(), target) if target.numel() else logits.sum() * 0  # every weight in the graph
     nsp_logits = model.cls.seq_relationship(pooled)  # (B, 2)
     nsp = F.cross_entropy(nsp_logits.float(), next_label)
+    keep = pair_keep_loss(nsp_logits, pair_logits(teacher, batch)) if teacher is not None else nsp * 0
     mlm_correct = (logits.argmax(-1) == target).sum()
     nsp_correct = (nsp_logits.argmax(-1) == next_label).sum()
-    return mlm, nsp, mlm_correct, target.numel(), nsp_correct
+    return mlm, nsp, mlm_correct, target.numel(), nsp_correct, keep
+
+
+@torch.no_grad()
+def pair_logits(model: BertForPreTraining, batch: dict) -> torch.Tensor:
+    """(B, 2) the pair head's logits (IsNext, NotNext) in eval mode (no dropout), without gradients."""
+    model.eval()
+    pooled = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
+                        attention_mask=batch["attention_mask"]).pooler_output  # (B, D)
+    return model.cls.seq_relationship(pooled)
+
+
+def pair_keep_loss(logits: torch.Tensor, start_logits: torch.Tensor) -> torch.Tensor:
+    """KL(start || now) of the pair head's two-way distribution, averaged over the batch: learning without
+    forgetting (Li & Hoiem, 2016) for the NSP head, so that continued pre-training keeps what the starting
+    checkpoint's head answers while the encoder learns more MLM."""
+    return F.kl_div(F.log_softmax(logits.float(), -1), F.log_softmax(start_logits.float(), -1),
+                    log_target=True, reduction="batchmean")
 
 
 class PretrainLoss(torch.nn.Module):
-    """`losses` as a module, so that `DistributedDataParallel` can wrap it (its forward starts the gradient sync)."""
+    """`losses` as a module, so that `DistributedDataParallel` can wrap it (its forward starts the gradient sync).
+    The `teacher` (the frozen starting checkpoint, for `pair_keep`) is held outside the module's parameters."""
 
-    def __init__(self, model: BertForPreTraining):
+    def __init__(self, model: BertForPreTraining, teacher: BertForPreTraining | None = None):
         super().__init__()
         self.model = model
+        self._teacher = [teacher] if teacher is not None else []  # a list: not a submodule, so DDP never syncs it
 
     def forward(self, input_ids, token_type_ids, attention_mask, labels, next_label):
         batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask}
-        return losses(self.model, batch, labels, next_label)
+        return losses(self.model, batch, labels, next_label, *self._teacher)
 
 
 def corrupt(batch: dict, tokenizer, special: torch.Tensor, generator, rate: float | masking.MaskingConfig,
@@ -124,7 +146,7 @@ def evaluate(model, tokenizer, packed: PackedPairs, device, rate: float = 0.15, 
         nl = packed.next_label[i:i + batch_size].to(device)
         mb = corrupt(batch, tokenizer, special, g, rate)
         batch["input_ids"] = mb.input_ids
-        mlm, nsp, c, k, ncor = losses(model, batch, mb.labels, nl)
+        mlm, nsp, c, k, ncor, _ = losses(model, batch, mb.labels, nl)
         mc += int(c); mn += int(k); nc += int(ncor); n += len(nl)
         uc += int((mb.labels == unigram_id).sum()) if unigram_id is not None else 0
         mlm_sum += float(mlm) * int(k); nsp_sum += float(nsp) * len(nl)

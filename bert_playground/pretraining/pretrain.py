@@ -4,7 +4,8 @@ Pipeline: read WikiExtractor text -> sentences -> WordPiece ids (once, batched) 
 per epoch (`pairs.make_pairs`, new pairs each epoch) packed into fixed-length tensors off the
 hot path -> batches corrupted on the device with `masking.mask_tokens` (dynamic masking) ->
 `BertForPreTraining` trunk, the MLM head evaluated only at the chosen positions, the NSP head
-on the pooled [CLS]. Warm-up then linear decay over steps or wall time, gradient clipping, bf16
+on the pooled [CLS] (with `pair_keep`, also pulled towards the frozen starting checkpoint's answers on the same
+batch: `model.pair_keep_loss`). Warm-up then linear decay over steps or wall time, gradient clipping, bf16
 autocast on CUDA, AdamW and counters read without a per-step GPU sync: all from `training.py`, the
 core fine-tuning uses too. `pretrain()` = `_setup`, then `_epoch` (each `_train_step`, `_log_line`,
 `_snapshot`), then `_finish`.
@@ -138,7 +139,8 @@ def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     opt = training.adamw(params, cfg.lr, cfg.weight_decay, device, betas=(0.9, 0.98), eps=1e-6)
     special = torch.tensor(masking.special_ids(tokenizer), device=device)
     model.train()
-    loss_fn = distributed.wrap(PretrainLoss(model), world)
+    teacher = build_model(cfg.init, cfg.preset, device)[0].requires_grad_(False).eval() if cfg.pair_keep else None
+    loss_fn = distributed.wrap(PretrainLoss(model, teacher), world)  # teacher: the start, kept (`pair_keep`)
     return _Run(cfg, device, out, model, tokenizer, state, train_ids, eval_packed, opt, params, special, state.step,
                 world, loss_fn, tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device),
                 continues=continuation_table(tokenizer, device) if cfg.whole_word else None, unigram_id=unigram)
@@ -221,9 +223,10 @@ def _train_step(run: _Run, batch: dict, next_label: torch.Tensor, gen, step_loca
     batch = {**batch, "input_ids": mb.input_ids}
     training.set_lr(run.opt, cfg.lr * lr_factor(step_local, run.elapsed(), cfg))
     with training.autocast(run.device, cfg.precision):
-        mlm, nsp, *_ = run.loss_fn(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
-                                   mb.labels, next_label)
-    training.step(run.opt, mlm + nsp if cfg.pair_task != "none" else mlm + 0.0 * nsp, run.params, clip=1.0)
+        mlm, nsp, *_, keep = run.loss_fn(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
+                                         mb.labels, next_label)
+    pair = nsp + cfg.pair_keep * keep if cfg.pair_task != "none" else 0.0 * nsp
+    training.step(run.opt, mlm + pair, run.params, clip=1.0)
     run.state.step += 1
     run.tokens += batch["attention_mask"].sum()
     run.losses.add(mlm, nsp)
