@@ -82,8 +82,8 @@ def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_la
 
 @torch.no_grad()
 def pair_logits(model: BertForPreTraining, batch: dict) -> torch.Tensor:
-    """(B, 2) the pair head's logits (IsNext, NotNext) in eval mode (no dropout), without gradients."""
-    model.eval()
+    """(B, 2) the pair head's logits (IsNext, NotNext), without gradients (`PretrainLoss` keeps its start in eval
+    mode: no dropout)."""
     pooled = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
                         attention_mask=batch["attention_mask"]).pooler_output  # (B, D)
     return model.cls.seq_relationship(pooled)
@@ -104,7 +104,8 @@ class PretrainLoss(torch.nn.Module):
     def __init__(self, model: BertForPreTraining, teacher: BertForPreTraining | None = None):
         super().__init__()
         self.model = model
-        self._teacher = [teacher] if teacher is not None else []  # a list: not a submodule, so DDP never syncs it
+        frozen = [teacher.requires_grad_(False).eval()] if teacher is not None else []
+        self._teacher = frozen  # a list: not a submodule, so DDP never syncs it and .train() never reaches it
 
     def forward(self, input_ids, token_type_ids, attention_mask, labels, next_label):
         batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask}

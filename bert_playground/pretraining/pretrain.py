@@ -139,7 +139,7 @@ def _setup(cfg: PretrainConfig, resume: bool) -> _Run:
     opt = training.adamw(params, cfg.lr, cfg.weight_decay, device, betas=(0.9, 0.98), eps=1e-6)
     special = torch.tensor(masking.special_ids(tokenizer), device=device)
     model.train()
-    teacher = build_model(cfg.init, cfg.preset, device)[0].requires_grad_(False).eval() if cfg.pair_keep else None
+    teacher = build_model(cfg.init, cfg.preset, device)[0] if cfg.pair_keep else None
     loss_fn = distributed.wrap(PretrainLoss(model, teacher), world)  # teacher: the start, kept (`pair_keep`)
     return _Run(cfg, device, out, model, tokenizer, state, train_ids, eval_packed, opt, params, special, state.step,
                 world, loss_fn, tokens=torch.zeros((), dtype=torch.long, device=device), losses=training.RunningMean(2, device),
