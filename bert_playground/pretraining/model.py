@@ -61,12 +61,17 @@ def freeze_lower(model: BertForPreTraining, train_layers: int | None) -> None:
             p.requires_grad_(i >= n - train_layers)
 
 
+def _encode(model: BertForPreTraining, batch: dict):
+    """The encoder (and pooler) on a batch of packed pairs: the one forward pass both heads read."""
+    return model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
+                      attention_mask=batch["attention_mask"])
+
+
 def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_label: torch.Tensor,
            teacher: BertForPreTraining | None = None):
     """MLM loss over chosen positions only (the decoder runs only there) and NSP loss; with a `teacher`, also
     `pair_keep_loss` between its pair head and the model's on the same batch (else 0)."""
-    out = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
-                     attention_mask=batch["attention_mask"])
+    out = _encode(model, batch)
     hidden, pooled = out.last_hidden_state, out.pooler_output  # (B, T, D), (B, D)
     chosen = labels != masking.IGNORE  # (B, T)
     logits = model.cls.predictions(hidden[chosen])  # (n_chosen, V)
@@ -84,9 +89,7 @@ def losses(model: BertForPreTraining, batch: dict, labels: torch.Tensor, next_la
 def pair_logits(model: BertForPreTraining, batch: dict) -> torch.Tensor:
     """(B, 2) the pair head's logits (IsNext, NotNext), without gradients (`PretrainLoss` keeps its start in eval
     mode: no dropout)."""
-    pooled = model.bert(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
-                        attention_mask=batch["attention_mask"]).pooler_output  # (B, D)
-    return model.cls.seq_relationship(pooled)
+    return model.cls.seq_relationship(_encode(model, batch).pooler_output)  # (B, D) -> (B, 2)
 
 
 def pair_keep_loss(logits: torch.Tensor, start_logits: torch.Tensor) -> torch.Tensor:
