@@ -169,6 +169,12 @@ def commands_and_recipes(chunks: list[dict]) -> str:
     out = []
     for c in chunks:
         recipe = c.get("recipe") or f"Started from the weights in `{c.get('init')}`; the settings are in the command."
+        if c.get("averaged"):
+            steps = c["averaged"]["steps"]
+            recipe += (f" Its weights are the uniform average of {len(steps)} weights of this run, its saves from the "
+                       f"last {c['averaged']['last_seconds'] / 60:.0f} minutes and its final ones (steps "
+                       f"{', '.join(f'{s:,}' for s in steps)}; `scripts/average_checkpoints.py`, `averaged.json`), and "
+                       "its held-out figures are those of the averaged weights (`scripts/eval_checkpoint.py`).")
         out.append(f"*Chunk {c['chunk']}.* {recipe}\n\n```bash\n{c['command']}\n```\n")
     return "\n".join(out)
 
@@ -214,12 +220,15 @@ def chunk_card(chunks: list[dict], report: dict | None, result: dict, src: Path)
                  "Wikipedia parts each one read are in its command. A chunk marked *not shipped* did not pass the ship "
                  "rule on its own (its figures are in its row) and the chunk after it continued from its weights.\n"
                  if len(chunks) > 1 else "")
+    averaged = ("\nThe held-out figures above are those of the averaged weights as shipped, measured by "
+                "`scripts/eval_checkpoint.py` on the run's own held-out set; the other figures are the run's.\n"
+                if last.get("averaged") else "")
     return (title + WHAT_IT_IS + (interim_note(chunks, new) if interim else "") + "\n" + PROVENANCE + continued
             + f"\n**Chunks.** Pre-trained in {_chunks(len(chunks))}, {last['cumulative_tokens']:,} tokens in all. "
             "Held-out figures are each run's own final evaluation; everyday pairs and cloze are from "
             "`scripts/eval_checkpoint.py` (– where a chunk was not evaluated).\n\n" + chunk_table(chunks)
             + "\n**Exact commands and how each chunk was trained.**\n\n" + commands_and_recipes(chunks)
-            + f"\n**The last chunk (chunk {last['chunk']}), as measured by its run.**\n\n" + figures(result, src)
+            + f"\n**The last chunk (chunk {last['chunk']}), as measured by its run.**\n\n" + figures(result, src) + averaged
             + ("\n" + eval_section(report) if report else "")
             + f"\nThe figures come from `pretrain_result.json` (the last chunk), `{CHUNKS}` (every chunk) and "
             f"`{LOG}` (all chunks, steps and tokens counted from the start of chunk 1) beside this card.\n" + STORED)

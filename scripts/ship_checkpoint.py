@@ -35,7 +35,7 @@ from model_card import CARD_FILE, CHUNKS, LOG, chunk_card, plain_card  # noqa: E
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "assets" / "model"
 FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-         "vocab.txt", "training_log.csv", "pretrain_result.json", "trainer_state.json"]
+         "vocab.txt", "training_log.csv", "pretrain_result.json", "trainer_state.json", "averaged.json"]
 def strip_tied(path: Path) -> None:
     """Store the MLM decoder only once: it is tied to the word embeddings and re-tied on load."""
     from safetensors.torch import load_file, save_file
@@ -53,6 +53,8 @@ def copy_run(src: Path, dest: Path, skip: tuple[str, ...] = ()) -> None:
     for name in FILES:
         if name not in skip and (src / name).is_file():
             shutil.copy2(src / name, dest / name)
+        elif name not in skip and name == "averaged.json":
+            (dest / name).unlink(missing_ok=True)  # the record of weights averaged before: not these
     strip_tied(dest / "model.safetensors")
 
 
@@ -122,6 +124,20 @@ def eval_figures(cp: dict | None) -> dict:
             "cloze_top1": cp["cloze"]["top1"], "cloze_top5": cp["cloze"]["top5"], "cloze_n": cp["cloze"]["n"]}
 
 
+def run_result(run: Path, evaluated: dict | None) -> dict:
+    """The run's pretrain_result.json. Averaged weights (`average_checkpoints.py`) have no held-out figures of their
+    own run: they are taken from the evaluation of those weights, which must have measured them."""
+    result = json.loads((run / "pretrain_result.json").read_text())
+    if "averaged" not in result:
+        return result
+    held = (evaluated or {}).get("held_out")
+    if not held:
+        raise SystemExit(f"{run} holds averaged weights: ship them with an evaluation of those weights that measured "
+                         "the held-out set (eval_checkpoint.py --json with its held-out corpus).")
+    return {**result, **{f"eval_{k}": held[k] for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss",
+                                                         "eval_pairs", "eval_masked")}}
+
+
 def chunk_entry(number: int, result: dict, command: str, recipe: str, evaluated: dict | None,
                 previous: dict | None, trainer_state: dict | None = None) -> dict:
     """One chunk of chunks.json: how it ran, what it measured, and the totals up to it."""
@@ -132,6 +148,8 @@ def chunk_entry(number: int, result: dict, command: str, recipe: str, evaluated:
              "tokens_per_s": result.get("train_tokens_per_s", result["tokens_per_s"]),
              **{f"held_out_{k}": result[f"eval_{k}"] for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")},
              **eval_figures(evaluated)}
+    if result.get("averaged"):
+        entry["averaged"] = result["averaged"]
     for total, key in (("cumulative_tokens", "tokens"), ("cumulative_steps", "steps"), ("cumulative_seconds", "seconds")):
         entry[total] = (previous[total] if previous else 0) + entry[key]
     return entry
@@ -172,7 +190,7 @@ def check_eval(report: dict, src: Path, dest: Path, force: bool) -> None:
 def append_chunk(chunks: list[dict], dest: Path, run: Path, command: str, recipe: str, evaluated: dict | None,
                  shipped: bool = True) -> list[dict]:
     """The history with `run` as its next chunk: its log rows appended to dest's (on the cumulative scale)."""
-    result = json.loads((run / "pretrain_result.json").read_text())
+    result = run_result(run, evaluated)
     state = run / "trainer_state.json"
     entry = chunk_entry(len(chunks) + 1, result, command, recipe, evaluated, chunks[-1],
                         json.loads(state.read_text()) if state.is_file() else None)
@@ -209,7 +227,7 @@ def ship_chunk(src: Path, dest: Path, command: str, recipe: str = "", report: di
     chunks = append_chunk(chunks, dest, src, command, recipe, cps.get("new"))
     copy_run(src, dest, skip=(LOG,))
     (dest / CHUNKS).write_text(json.dumps(chunks, indent=1) + "\n")
-    (dest / CARD_FILE).write_text(chunk_card(chunks, report, json.loads((src / "pretrain_result.json").read_text()), src))
+    (dest / CARD_FILE).write_text(chunk_card(chunks, report, run_result(src, cps.get("new")), src))
     return chunks
 
 
