@@ -36,10 +36,10 @@ def saves_in_window(folders: list[Path], end: Path, last_seconds: float) -> list
     """The saves among `folders` written in the run's last `last_seconds` (by their elapsed time against the end's),
     oldest first, followed by `end`, the run's final weights; a save of the same step as the end is left out."""
     final = save_state(end)
-    start = final["elapsed"] - last_seconds
-    picked = sorted((f for f in map(Path, folders) if save_state(f)["elapsed"] >= start
-                     and save_state(f)["step"] < final["step"]), key=lambda f: save_state(f)["step"])
-    return picked + [Path(end)]
+    states = {Path(f): save_state(f) for f in folders}  # read once each
+    picked = [f for f, st in states.items() if st["elapsed"] >= final["elapsed"] - last_seconds
+              and st["step"] < final["step"]]
+    return sorted(picked, key=lambda f: states[f]["step"]) + [Path(end)]
 
 
 def average_weights(folders: list[Path]) -> dict[str, torch.Tensor]:
