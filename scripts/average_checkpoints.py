@@ -34,13 +34,20 @@ def average_run(run: Path, saves: Path, last_seconds: float, out: Path) -> dict:
     folders = saves_in_window([f for f in sorted(saves.iterdir()) if f.is_dir()] if saves.is_dir() else [],
                               run, last_seconds)
     record = write_average(folders, out)
+    derived_result(run, out, "averaged", {"last_seconds": last_seconds, "steps": [s["step"] for s in record["saves"]]})
+    return record
+
+
+def derived_result(run: Path, out: Path, how: str, what: dict) -> None:
+    """Beside weights made from `run`'s (averaged or interpolated, in `out`): the run's training_log.csv and
+    trainer_state.json, and its pretrain_result.json without the held-out figures (measured on other weights) and
+    with `how`: `what` (a result that was derived already keeps that record too)."""
     for name in RUN_FILES:
         shutil.copy2(run / name, out / name)
     result = json.loads((run / "pretrain_result.json").read_text())
     result = {k: v for k, v in result.items() if k not in HELD_OUT_KEYS}
-    result["averaged"] = {"last_seconds": last_seconds, "steps": [s["step"] for s in record["saves"]]}
+    result[how] = what
     (out / "pretrain_result.json").write_text(json.dumps(result, indent=1) + "\n")
-    return record
 
 
 def main(argv: list[str] | None = None) -> int:

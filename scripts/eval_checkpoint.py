@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import math
 import re
@@ -28,7 +27,7 @@ from bert_playground import load
 from bert_playground.core import device  # the package's modules this script uses: one place
 from bert_playground.objectives import mlm, nsp
 from bert_playground.objectives.pairs import FIRST_PERSON as FIRST_PERSON_WORDS
-from bert_playground.pretraining import pretrain
+from bert_playground.pretraining import averaging, pretrain
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DIR = ROOT / "assets" / "eval"
@@ -206,8 +205,7 @@ def cloze(bundle, rows: list[tuple[str, tuple[str, ...]]], k: int = TOP_K) -> di
 
 def weights_sha256(folder: str | Path) -> str | None:
     """The checkpoint's model.safetensors digest (which weights were evaluated), None if there is none."""
-    f = Path(folder) / "model.safetensors"
-    return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+    return averaging.weights_sha256(folder) if (Path(folder) / "model.safetensors").is_file() else None
 
 
 def evaluate_checkpoint(bundle, path: str, pairs, cloze_rows, packed=None, matched=None) -> dict:

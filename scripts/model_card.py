@@ -173,8 +173,16 @@ def commands_and_recipes(chunks: list[dict]) -> str:
             steps = c["averaged"]["steps"]
             recipe += (f" Its weights are the uniform average of {len(steps)} weights of this run, its saves from the "
                        f"last {c['averaged']['last_seconds'] / 60:.0f} minutes and its final ones (steps "
-                       f"{', '.join(f'{s:,}' for s in steps)}; `scripts/average_checkpoints.py`, `averaged.json`), and "
-                       "its held-out figures are those of the averaged weights (`scripts/eval_checkpoint.py`).")
+                       f"{', '.join(f'{s:,}' for s in steps)}; `scripts/average_checkpoints.py`, `averaged.json`)")
+        if c.get("interpolated"):
+            i = c["interpolated"]
+            recipe += ("; then" if c.get("averaged") else " Its weights are") + (
+                f" interpolated with the checkpoint in `{i['start']}` (weights sha256 {i['start_weights_sha256'][:12]}"
+                f"..., which they were trained from): (1 - alpha) * that + alpha * the run's, alpha = {i['alpha']:g} "
+                "(WiSE-FT, Wortsman et al. 2022; `scripts/interpolate_checkpoints.py`, `averaged.json`)")
+        if c.get("averaged") or c.get("interpolated"):
+            recipe += (", and its held-out figures are those of the weights as shipped (`scripts/eval_checkpoint.py`);"
+                       " its steps and tokens are the run's.")
         out.append(f"*Chunk {c['chunk']}.* {recipe}\n\n```bash\n{c['command']}\n```\n")
     return "\n".join(out)
 
@@ -220,9 +228,10 @@ def chunk_card(chunks: list[dict], report: dict | None, result: dict, src: Path)
                  "Wikipedia parts each one read are in its command. A chunk marked *not shipped* did not pass the ship "
                  "rule on its own (its figures are in its row) and the chunk after it continued from its weights.\n"
                  if len(chunks) > 1 else "")
-    averaged = ("\nThe held-out figures above are those of the averaged weights as shipped, measured by "
+    derived = "interpolated" if last.get("interpolated") else "averaged" if last.get("averaged") else ""
+    averaged = (f"\nThe held-out figures above are those of the {derived} weights as shipped, measured by "
                 "`scripts/eval_checkpoint.py` on the run's own held-out set; the other figures are the run's.\n"
-                if last.get("averaged") else "")
+                if derived else "")
     return (title + WHAT_IT_IS + (interim_note(chunks, new) if interim else "") + "\n" + PROVENANCE + continued
             + f"\n**Chunks.** Pre-trained in {_chunks(len(chunks))}, {last['cumulative_tokens']:,} tokens in all. "
             "Held-out figures are each run's own final evaluation; everyday pairs and cloze are from "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import re
 import shutil
@@ -31,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # model_card.py beside this file, however it was loaded
 from model_card import CARD_FILE, CHUNKS, LOG, chunk_card, plain_card  # noqa: E402
+
+from bert_playground.pretraining.averaging import weights_sha256  # noqa: E402  (the digest eval_checkpoint records)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "assets" / "model"
@@ -103,11 +104,6 @@ def append_log(dest_log: Path, run_log: Path, offsets: dict, chunk: int) -> None
 
 # ---- continuation chunks: the history --------------------------------------------------------------------------
 
-def weights_sha256(folder: Path) -> str:
-    """The digest eval_checkpoint.py records for the weights it evaluated."""
-    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
-
-
 def card_section(card: str, pattern: str) -> str:
     """One part of an existing card (the first group of `pattern`), '' when it is not there."""
     m = re.search(pattern, card, re.DOTALL)
@@ -125,14 +121,14 @@ def eval_figures(cp: dict | None) -> dict:
 
 
 def run_result(run: Path, evaluated: dict | None) -> dict:
-    """The run's pretrain_result.json. Averaged weights (`average_checkpoints.py`) have no held-out figures of their
-    own run: they are taken from the evaluation of those weights, which must have measured them."""
+    """The run's pretrain_result.json. Averaged or interpolated weights (`average_checkpoints.py`,
+    `interpolate_checkpoints.py`) have no held-out figures of their own run: they are taken from the evaluation of those weights, which must have measured them."""
     result = json.loads((run / "pretrain_result.json").read_text())
-    if "averaged" not in result:
+    if "averaged" not in result and "interpolated" not in result:
         return result
     held = (evaluated or {}).get("held_out")
     if not held:
-        raise SystemExit(f"{run} holds averaged weights: ship them with an evaluation of those weights that measured "
+        raise SystemExit(f"{run} holds averaged or interpolated weights: ship them with an evaluation of those weights that measured "
                          "the held-out set (eval_checkpoint.py --json with its held-out corpus).")
     return {**result, **{f"eval_{k}": held[k] for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss",
                                                          "eval_pairs", "eval_masked")}}
@@ -148,8 +144,7 @@ def chunk_entry(number: int, result: dict, command: str, recipe: str, evaluated:
              "tokens_per_s": result.get("train_tokens_per_s", result["tokens_per_s"]),
              **{f"held_out_{k}": result[f"eval_{k}"] for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss")},
              **eval_figures(evaluated)}
-    if result.get("averaged"):
-        entry["averaged"] = result["averaged"]
+    entry.update({k: result[k] for k in ("averaged", "interpolated") if result.get(k)})
     for total, key in (("cumulative_tokens", "tokens"), ("cumulative_steps", "steps"), ("cumulative_seconds", "seconds")):
         entry[total] = (previous[total] if previous else 0) + entry[key]
     return entry

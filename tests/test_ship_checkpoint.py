@@ -153,7 +153,8 @@ def test_card_keeps_the_card_and_adds_the_chunk_table(shipped):
     assert gpu in old  # the GPU paragraph is the shipped card's own
     table = [line for line in card.splitlines() if line.startswith("| ") and line.count("|") == 12]
     assert table[0].startswith("| chunk | device |")
-    assert [r.split("|")[1].strip() for r in table[1:]] == [str(i) for i in range(1, N0 + 3)]
+    labels = [f"{c['chunk']}" + (" (not shipped)" if c.get("shipped") is False else "") for c in BASE]
+    assert [r.split("|")[1].strip() for r in table[1:]] == labels + [str(N0 + 1), str(N0 + 2)]
     assert f"| {T0:,} |" in table[N0] and f"| {T0 + 3_000_000:,} |" in table[-1] and "| 0.390 / 0.963 |" in table[-1]
     assert f"pre-trained in {N0 + 2} chunks on CPU (2 threads)" in card
     assert f"{(T0 + 3_000_000) / 1e6:.1f}M tokens" in card
