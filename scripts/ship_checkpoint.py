@@ -122,14 +122,15 @@ def eval_figures(cp: dict | None) -> dict:
 
 def run_result(run: Path, evaluated: dict | None) -> dict:
     """The run's pretrain_result.json. Averaged or interpolated weights (`average_checkpoints.py`,
-    `interpolate_checkpoints.py`) have no held-out figures of their own run: they are taken from the evaluation of those weights, which must have measured them."""
+    `interpolate_checkpoints.py`) have no held-out figures of their own run: they are taken from the evaluation of
+    those weights, which must have measured them."""
     result = json.loads((run / "pretrain_result.json").read_text())
     if "averaged" not in result and "interpolated" not in result:
         return result
     held = (evaluated or {}).get("held_out")
     if not held:
-        raise SystemExit(f"{run} holds averaged or interpolated weights: ship them with an evaluation of those weights that measured "
-                         "the held-out set (eval_checkpoint.py --json with its held-out corpus).")
+        raise SystemExit(f"{run} holds averaged or interpolated weights: ship them with an evaluation of those "
+                         "weights that measured the held-out set (eval_checkpoint.py --json with its held-out corpus).")
     return {**result, **{f"eval_{k}": held[k] for k in ("mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss",
                                                          "eval_pairs", "eval_masked")}}
 
