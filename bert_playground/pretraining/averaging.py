@@ -84,11 +84,13 @@ def check_coefficients(coefficients: list[float] | None, n: int) -> list[float]:
 
 
 def write_average(folders: list[Path], out: Path, dtype: torch.dtype = torch.float16,
-                  coefficients: list[float] | None = None) -> dict:
+                  coefficients: list[float] | None = None, what: str = "") -> dict:
     """The mean of `folders` (weighted by `coefficients`, uniform when None) saved in `out` as a checkpoint (config
     and tokenizer from the last folder), with `averaged.json`: each checkpoint's folder, coefficient, step, tokens
     seen, elapsed seconds and weights digest."""
     folders = [Path(f) for f in folders]
+    kind = "uniform mean" if coefficients is None else "weighted mean"
+    coefficients = check_coefficients(coefficients, len(folders))
     sd = average_weights(folders, coefficients)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -97,12 +99,11 @@ def write_average(folders: list[Path], out: Path, dtype: torch.dtype = torch.flo
     for name in BESIDE:
         if (folders[-1] / name).is_file():
             shutil.copy2(folders[-1] / name, out / name)
-    kind = "uniform mean" if coefficients is None else "weighted mean"
-    record = {"method": f"{kind} of the weights (float32), saved as " + str(dtype).replace("torch.", ""),
+    record = {"method": what + f"{kind} of the weights (float32), saved as " + str(dtype).replace("torch.", ""),
               "saves": [{"folder": str(f), "coefficient": c,
                          **{k: save_state(f).get(k) for k in ("step", "tokens_seen", "elapsed")},
                          "weights_sha256": weights_sha256(f)}
-                        for f, c in zip(folders, check_coefficients(coefficients, len(folders)))]}
+                        for f, c in zip(folders, coefficients)]}
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return record
 
@@ -113,10 +114,8 @@ def write_interpolation(start: Path, end: Path, alpha: float, out: Path, dtype: 
     0 is `start`."""
     if not 0.0 <= float(alpha) <= 1.0:
         raise PlaygroundError(f"alpha is where to stand between the start (0) and the end (1), not {alpha}.")
-    record = write_average([start, end], out, dtype, coefficients=[1.0 - float(alpha), float(alpha)])
-    record["method"] = f"interpolation (1 - alpha) * start + alpha * end, alpha = {float(alpha)}; " + record["method"]
-    (Path(out) / RECORD).write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    return write_average([start, end], out, dtype, coefficients=[1.0 - float(alpha), float(alpha)],
+                         what=f"interpolation (1 - alpha) * start + alpha * end, alpha = {float(alpha)}; ")
 
 
 def weights_sha256(folder: Path) -> str:
